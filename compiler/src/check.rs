@@ -1,0 +1,432 @@
+//! Semantic checks on a typed spec.
+//!
+//! Takes: a [`Spec`] (the base, or one environment's merged spec). Gives: diagnostics with
+//! document paths (spans are resolved later against the tree the spec came from). Checks
+//! every reference, the step graph, names and the object names derived from them,
+//! quantities, schedules, ports, autoscaling, GPUs, paths, and credentials in plain config.
+
+use crate::diag::{Code, Diagnostic, Severity};
+use crate::names;
+use crate::source::Path;
+use crate::spec::{Resources, SecretProvider, Spec};
+use crate::units::{Quantity, check_cron, parse_duration};
+use std::collections::BTreeMap;
+
+/// Kubernetes minor versions mlship targets (and has schemas for).
+pub const KUBERNETES_VERSIONS: &[&str] = &["1.33", "1.34", "1.35", "1.36", "1.37"];
+
+pub fn check(spec: &Spec) -> Vec<Diagnostic> {
+    let mut c = Checker { out: Vec::new() };
+    c.spec(spec);
+    c.out
+}
+
+struct Checker {
+    out: Vec<Diagnostic>,
+}
+
+fn p(keys: &[&str]) -> Path {
+    Path::of(keys)
+}
+
+impl Checker {
+    fn err(&mut self, code: Code, path: Path, message: String, help: impl Into<String>) {
+        self.out.push(Diagnostic::error(code, message).at(path).help(help));
+    }
+
+    fn spec(&mut self, s: &Spec) {
+        self.name(&p(&["project"]), &s.project, "project");
+        if !s.project.starts_with(|c: char| c.is_ascii_lowercase()) && names::is_dns_label(&s.project) {
+            self.err(Code::InvalidName, p(&["project"]), format!("project `{}` must start with a letter", s.project), "Service names derived from it must start with a letter (DNS-1035)");
+        }
+        if let Some(ns) = &s.namespace {
+            self.name(&p(&["namespace"]), ns, "namespace");
+        }
+        if let Some(v) = &s.kubernetes {
+            if !KUBERNETES_VERSIONS.contains(&v.as_str()) {
+                self.err(Code::KubernetesVersion, p(&["kubernetes"]), format!("Kubernetes {v} is not supported"), format!("use one of {}", KUBERNETES_VERSIONS.join(", ")));
+            }
+        }
+        if let Some(tag) = &s.tag {
+            self.tag(&p(&["tag"]), tag);
+        }
+        for (name, img) in &s.images {
+            let at = p(&["images", name]);
+            self.name(&at, name, "image");
+            if let Some(req) = &img.requirements {
+                self.rel_path(&at.key("requirements"), req);
+            }
+            for (i, c) in img.copy.iter().enumerate() {
+                self.rel_path(&at.key("copy").index(i), c);
+            }
+            if let Some(d) = &img.digest {
+                self.digest(&at.key("digest"), d);
+            }
+            self.env_values(&at.key("env"), &img.env);
+        }
+        self.env_values(&p(&["config"]), &s.config);
+        for (name, sec) in &s.secrets {
+            let at = p(&["secrets", name]);
+            self.name(&at, name, "secret");
+            self.object_name(&at, &format!("{}-{name}", s.project), 253);
+            match sec.provider {
+                SecretProvider::ExternalSecrets => {
+                    if sec.store.is_none() {
+                        self.err(Code::MissingKey, at.clone(), format!("secret `{name}` needs a `store`"), "name the SecretStore or ClusterSecretStore that holds the values");
+                    }
+                    if sec.keys.is_empty() {
+                        self.err(Code::MissingKey, at.clone(), format!("secret `{name}` needs `keys`"), "map each variable to its remote reference: `DB_PASSWORD: fraud/db#password`");
+                    }
+                    if sec.file.is_some() {
+                        self.err(Code::Conflict, at.key("file"), "`file` is for sealed-secrets and sops secrets".into(), "remove `file`, or change the provider");
+                    }
+                    for (k, r) in &sec.keys {
+                        self.env_name(&at.key("keys").key(k), k);
+                        if r.is_empty() || r.starts_with('#') || r.ends_with('#') {
+                            self.err(Code::BadValue, at.key("keys").key(k), format!("`{r}` is not a remote reference"), "write `path` or `path#property`");
+                        }
+                    }
+                }
+                SecretProvider::SealedSecrets | SecretProvider::Sops => match &sec.file {
+                    None => self.err(Code::MissingKey, at.clone(), format!("secret `{name}` needs a `file`"), "commit the encrypted manifest and name it here"),
+                    Some(f) => {
+                        self.rel_path(&at.key("file"), f);
+                        if !sec.keys.is_empty() || sec.store.is_some() {
+                            self.err(Code::Conflict, at.clone(), "`keys` and `store` are for external-secrets".into(), "remove them; the encrypted file holds the keys");
+                        }
+                    }
+                },
+            }
+            if let Some(m) = &sec.mount {
+                self.abs_path(&at.key("mount"), m);
+            }
+        }
+        for (name, v) in &s.volumes {
+            let at = p(&["volumes", name]);
+            self.name(&at, name, "volume");
+            self.object_name(&at, &format!("{}-{name}", s.project), 253);
+            self.quantity(&at.key("size"), &v.size.text(), false);
+        }
+        for (pname, pipe) in &s.pipelines {
+            self.pipeline(s, pname, pipe);
+        }
+        for (name, svc) in &s.services {
+            let at = p(&["services", name]);
+            self.name(&at, name, "service");
+            self.object_name(&at, &format!("{}-{name}", s.project), 63);
+            self.image_ref(s, &at.key("image"), &svc.image);
+            self.resources(s, &at, &svc.image, &svc.resources);
+            self.refs(s, &at, &svc.secrets, &svc.mounts);
+            self.env_values(&at.key("env"), &svc.env);
+            self.port(&at.key("port"), svc.port);
+            if let Some(e) = &svc.expose {
+                if let Some(port) = e.port {
+                    self.port(&at.key("expose").key("port"), port);
+                }
+                if let Some(path) = &e.path {
+                    self.url_path(&at.key("expose").key("path"), path);
+                }
+                if e.host.is_none() && (e.path.is_some() || e.tls_secret.is_some() || e.ingress_class.is_some()) {
+                    self.err(Code::MissingKey, at.key("expose"), "an Ingress needs `host`".into(), "add `host: api.example.com`, or remove path, tls_secret and ingress_class");
+                }
+            }
+            if let Some(h) = &svc.health {
+                for (k, v) in [("path", &h.path), ("ready", &h.ready)] {
+                    if let Some(v) = v {
+                        self.url_path(&at.key("health").key(k), v);
+                    }
+                }
+            }
+            if let Some(a) = &svc.autoscale {
+                let aat = at.key("autoscale");
+                if a.min == 0 {
+                    self.err(Code::Autoscale, aat.key("min"), "autoscale `min` must be at least 1".into(), "use `replicas: 0` semantics through an environment that removes the service instead");
+                }
+                if a.min > a.max {
+                    self.err(Code::Autoscale, aat.key("min"), format!("autoscale `min` ({}) is greater than `max` ({})", a.min, a.max), "make `min` less than or equal to `max`");
+                }
+                for (k, v) in [("cpu", a.cpu), ("memory", a.memory)] {
+                    if let Some(v) = v.filter(|v| !(1..=1000).contains(v)) {
+                        self.err(Code::Autoscale, aat.key(k), format!("target utilisation {v}% is out of range"), "use a percentage of the request between 1 and 1000, typically 60 to 80");
+                    }
+                }
+                if svc.replicas.is_some() {
+                    self.out.push(
+                        Diagnostic { severity: Severity::Warning, ..Diagnostic::error(Code::Conflict, "`replicas` is ignored while `autoscale` is set") }
+                            .at(at.key("replicas"))
+                            .help("remove `replicas`; the autoscaler owns the replica count"),
+                    );
+                }
+            }
+        }
+        for (name, env) in &s.environments {
+            self.name(&p(&["environments", name]), name, "environment");
+            if let Some(tag) = &env.tag {
+                self.tag(&p(&["environments", name, "tag"]), tag);
+            }
+        }
+        if let Some(g) = &s.gitops {
+            if let Some(path) = &g.path {
+                self.rel_path(&p(&["gitops", "path"]), path);
+            }
+            if !(g.repo.starts_with("https://") || g.repo.starts_with("ssh://") || g.repo.starts_with("git@") || g.repo.starts_with("http://")) {
+                self.err(Code::BadValue, p(&["gitops", "repo"]), format!("`{}` is not a git URL", g.repo), "use https://, ssh:// or git@host:org/repo.git");
+            }
+        }
+    }
+
+    fn pipeline(&mut self, s: &Spec, pname: &str, pipe: &crate::spec::Pipeline) {
+        let at = p(&["pipelines", pname]);
+        self.name(&at, pname, "pipeline");
+        if pipe.steps.is_empty() {
+            self.err(Code::MissingKey, at.key("steps"), format!("pipeline `{pname}` has no steps"), "add at least one step");
+        }
+        if let Some(sched) = &pipe.schedule {
+            if let Err(e) = check_cron(sched) {
+                self.err(Code::Schedule, at.key("schedule"), e, "write five fields, e.g. \"0 3 * * 0\" for Sundays at 03:00");
+            }
+            self.object_name(&at, &names::cronjob(&s.project, pname), 52);
+        }
+        for (sname, step) in &pipe.steps {
+            let sat = at.key("steps").key(sname);
+            self.name(&sat, sname, "step");
+            self.object_name(&sat, &names::job(&s.project, pname, sname, "00000000"), 63);
+            self.image_ref(s, &sat.key("image"), &step.image);
+            self.resources(s, &sat, &step.image, &step.resources);
+            self.refs(s, &sat, &step.secrets, &step.mounts);
+            self.env_values(&sat.key("env"), &step.env);
+            if step.run.is_empty() {
+                self.err(Code::MissingKey, sat.key("run"), format!("step `{sname}` has an empty `run`"), "give the command to run, e.g. [python, -m, pkg.train]");
+            }
+            if let Some(t) = &step.timeout {
+                if let Err(e) = parse_duration(t) {
+                    self.err(Code::Duration, sat.key("timeout"), e, "write a duration such as 30m, 4h or 1h30m");
+                }
+            }
+            for (i, need) in step.needs.iter().enumerate() {
+                if !pipe.steps.contains_key(need) {
+                    self.unresolved(sat.key("needs").index(i), "step", need, pipe.steps.keys());
+                } else if need == sname {
+                    self.err(Code::Cycle, sat.key("needs").index(i), format!("step `{sname}` needs itself"), "remove it from its own `needs`");
+                }
+            }
+        }
+        if let Some(cycle) = find_cycle(&pipe.steps) {
+            let first = &cycle[0];
+            let idx = pipe.steps[first].needs.iter().position(|n| *n == cycle[1]).unwrap_or(0);
+            self.err(Code::Cycle, at.key("steps").key(first).key("needs").index(idx), format!("steps depend on each other in a cycle: {}", cycle.join(" -> ")), "remove one of these `needs` so the steps can run in order");
+        }
+    }
+
+    fn resources(&mut self, s: &Spec, at: &Path, image: &str, r: &Resources) {
+        if let Some(cpu) = &r.cpu {
+            self.quantity(&at.key("cpu"), &cpu.text(), true);
+        }
+        if let Some(cpu) = &r.cpu_limit {
+            self.quantity(&at.key("cpu_limit"), &cpu.text(), true);
+            let req = r.cpu.as_ref().and_then(|c| Quantity::parse(&c.text()).ok());
+            if let (Some(req), Ok(lim)) = (req, Quantity::parse(&cpu.text())) {
+                if lim.milli < req.milli {
+                    self.err(Code::Conflict, at.key("cpu_limit"), "`cpu_limit` is lower than `cpu`".into(), "the limit must be at least the request");
+                }
+            }
+        }
+        if let Some(m) = &r.memory {
+            self.quantity(&at.key("memory"), &m.text(), false);
+        }
+        if r.gpu.is_some_and(|g| g > 0) {
+            if let Some(img) = s.images.get(image) {
+                if img.cuda.is_none() {
+                    self.out.push(
+                        Diagnostic::error(Code::GpuWithoutCuda, format!("this workload asks for GPUs but image `{image}` has no CUDA"))
+                            .at(at.key("gpu"))
+                            .help(format!("set `cuda:` on image `{image}`, e.g. cuda: \"12.4\", or remove `gpu`")),
+                    );
+                }
+            }
+        }
+        for (k, v) in &r.node_selector {
+            if k.is_empty() || v.len() > 63 {
+                self.err(Code::BadValue, at.key("node_selector").key(k), format!("`{k}: {v}` is not a valid node label"), "label values are at most 63 characters");
+            }
+        }
+    }
+
+    fn refs(&mut self, s: &Spec, at: &Path, secrets: &[String], mounts: &BTreeMap<String, String>) {
+        for (i, name) in secrets.iter().enumerate() {
+            if !s.secrets.contains_key(name) {
+                self.unresolved(at.key("secrets").index(i), "secret", name, s.secrets.keys());
+            }
+        }
+        let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
+        for (vol, path) in mounts {
+            if !s.volumes.contains_key(vol) {
+                self.unresolved(at.key("mounts").key(vol), "volume", vol, s.volumes.keys());
+            }
+            self.abs_path(&at.key("mounts").key(vol), path);
+            if path == "/tmp" {
+                self.err(Code::Conflict, at.key("mounts").key(vol), "`/tmp` is reserved for the scratch volume".into(), "mount the volume somewhere else, such as /data");
+            }
+            if let Some(other) = seen.insert(path, vol) {
+                self.err(Code::Conflict, at.key("mounts").key(vol), format!("volumes `{other}` and `{vol}` mount at the same path `{path}`"), "give each mount its own path");
+            }
+        }
+    }
+
+    fn image_ref(&mut self, s: &Spec, at: &Path, image: &str) {
+        if !s.images.contains_key(image) {
+            self.unresolved(at.clone(), "image", image, s.images.keys());
+        }
+    }
+
+    fn unresolved<'a>(&mut self, at: Path, what: &str, name: &str, known: impl Iterator<Item = &'a String>) {
+        let known: Vec<&String> = known.collect();
+        let best = known
+            .iter()
+            .map(|k| (strsim::normalized_damerau_levenshtein(name, k), k))
+            .filter(|(s, _)| *s >= 0.5)
+            .max_by(|a, b| a.0.total_cmp(&b.0));
+        let help = match (best, known.is_empty()) {
+            (Some((_, k)), _) => format!("did you mean `{k}`?"),
+            (None, true) => format!("declare it under `{what}s:` first"),
+            (None, false) => format!("known {what}s: {}", known.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")),
+        };
+        self.out.push(Diagnostic::error(Code::UnresolvedReference, format!("unknown {what} `{name}`")).at(at).label(format!("no {what} of this name")).help(help));
+    }
+
+    fn name(&mut self, at: &Path, name: &str, what: &str) {
+        if !names::is_dns_label(name) {
+            self.out.push(
+                Diagnostic::error(Code::InvalidName, format!("{what} name `{name}` is not a valid Kubernetes name"))
+                    .at(at.clone())
+                    .help(format!("use lowercase letters, digits and `-`, starting and ending with a letter or digit, at most 63 characters (e.g. `{}`)", names::suggest(name))),
+            );
+        }
+    }
+
+    fn object_name(&mut self, at: &Path, derived: &str, limit: usize) {
+        if derived.len() > limit && names::is_dns_subdomain(derived) {
+            self.out.push(
+                Diagnostic::error(Code::NameTooLong, format!("the derived object name `{derived}` is {} characters; Kubernetes allows {limit}", derived.len()))
+                    .at(at.clone())
+                    .help("shorten the project or this name"),
+            );
+        }
+    }
+
+    fn quantity(&mut self, at: &Path, text: &str, cpu: bool) {
+        match Quantity::parse(text) {
+            Err(e) => self.err(Code::Quantity, at.clone(), e, if cpu { "write cores (\"2\", 0.5) or millicores (\"500m\")" } else { "write bytes with a suffix, such as \"512Mi\" or \"8Gi\"" }),
+            Ok(q) if q.milli == 0 => self.err(Code::Quantity, at.clone(), format!("`{text}` is zero"), "give a positive amount"),
+            Ok(q) if !cpu && q.milli % 1000 != 0 => self.err(Code::Quantity, at.clone(), format!("`{text}` is a fraction of a byte"), "memory and sizes use whole bytes, such as \"512Mi\""),
+            Ok(_) => {}
+        }
+    }
+
+    fn port(&mut self, at: &Path, port: u32) {
+        if !(1..=65535).contains(&port) {
+            self.err(Code::Port, at.clone(), format!("port {port} is out of range"), "use a port from 1 to 65535 (1024 or above, since containers run as non-root)");
+        }
+    }
+
+    fn tag(&mut self, at: &Path, tag: &str) {
+        if tag == "latest" {
+            self.err(Code::BadValue, at.clone(), "the `latest` tag is not allowed".into(), "use a version such as \"1.4.2\" or a commit id; GitOps needs a tag that names one build");
+        } else if tag.is_empty() || tag.len() > 128 || !tag.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_') || !tag.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c)) {
+            self.err(Code::BadValue, at.clone(), format!("`{tag}` is not a valid image tag"), "use letters, digits, `_`, `.` and `-`, at most 128 characters");
+        }
+    }
+
+    fn digest(&mut self, at: &Path, d: &str) {
+        let ok = d.strip_prefix("sha256:").is_some_and(|h| h.len() == 64 && h.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+        if !ok {
+            self.err(Code::BadValue, at.clone(), format!("`{d}` is not an image digest"), "write `sha256:` followed by 64 lowercase hex digits");
+        }
+    }
+
+    fn url_path(&mut self, at: &Path, path: &str) {
+        if !path.starts_with('/') || path.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            self.err(Code::Path, at.clone(), format!("`{path}` is not an HTTP path"), "start with `/`, such as /healthz");
+        }
+    }
+
+    fn rel_path(&mut self, at: &Path, path: &str) {
+        if let Err(e) = names::check_relative_path(path) {
+            self.err(Code::Path, at.clone(), e, "use a path relative to the spec's folder that stays inside the project");
+        }
+    }
+
+    fn abs_path(&mut self, at: &Path, path: &str) {
+        let ok = path.starts_with('/') && path.len() > 1 && !path.split('/').any(|c| c == "..") && !path.chars().any(|c| c.is_control() || c == ':');
+        if !ok {
+            self.err(Code::Path, at.clone(), format!("`{path}` is not an absolute container path"), "use an absolute path such as /artifacts");
+        }
+    }
+
+    fn env_name(&mut self, at: &Path, name: &str) {
+        let ok = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !ok {
+            self.err(Code::InvalidName, at.clone(), format!("`{name}` is not a valid environment variable name"), "use letters, digits and `_`, not starting with a digit, such as MODEL_NAME");
+        }
+    }
+
+    fn env_values(&mut self, at: &Path, vars: &BTreeMap<String, String>) {
+        for (k, v) in vars {
+            let here = at.key(k);
+            self.env_name(&here, k);
+            if let Some(why) = crate::secrets::looks_like_credential(k, v) {
+                self.out.push(
+                    Diagnostic::error(Code::Credential, format!("`{k}` looks like a credential ({why}); plain config is not the place for it"))
+                        .at(here)
+                        .help("declare it under `secrets:` (external-secrets, sealed-secrets or sops) and list that secret on the workload"),
+                );
+            }
+        }
+    }
+}
+
+/// A cycle in the step graph, as the list of steps around it (first repeated at the end).
+fn find_cycle(steps: &BTreeMap<String, crate::spec::Step>) -> Option<Vec<String>> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        New,
+        Active,
+        Done,
+    }
+    let mut mark: BTreeMap<&str, Mark> = steps.keys().map(|k| (k.as_str(), Mark::New)).collect();
+    for start in steps.keys() {
+        if mark[start.as_str()] != Mark::New {
+            continue;
+        }
+        // Iterative depth-first search; `stack` holds (step, next dependency index).
+        let mut stack: Vec<(&str, usize)> = vec![(start, 0)];
+        mark.insert(start, Mark::Active);
+        while let Some((node, i)) = stack.last_mut() {
+            let needs = &steps[*node].needs;
+            if *i >= needs.len() {
+                mark.insert(node, Mark::Done);
+                stack.pop();
+                continue;
+            }
+            let next = needs[*i].as_str();
+            *i += 1;
+            match mark.get(next) {
+                Some(Mark::New) => {
+                    mark.insert(next, Mark::Active);
+                    stack.push((next, 0));
+                }
+                Some(Mark::Active) => {
+                    let from = stack.iter().position(|(n, _)| *n == next).unwrap_or(0);
+                    let mut cycle: Vec<String> = stack[from..].iter().map(|(n, _)| (*n).to_string()).collect();
+                    if cycle.len() < 2 {
+                        continue; // a step needing itself is reported on its own
+                    }
+                    cycle.push(next.to_string());
+                    return Some(cycle);
+                }
+                _ => {}
+            }
+        }
+    }
+    None
+}

@@ -1,0 +1,218 @@
+//! Diagnostics as plain data.
+//!
+//! Takes: problems found by any stage. Gives: [`Diagnostic`] values with a stable code, a
+//! severity, a message, a primary span, secondary spans and a help line, and renderers that
+//! turn them into rustc-style text or JSON. Only the CLI decides where the text goes.
+
+use crate::source::{Path, SourceFile, Span};
+use codespan_reporting::diagnostic as cs;
+use codespan_reporting::files::SimpleFile;
+use codespan_reporting::term;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// Stable diagnostic codes. Documented in docs/diagnostics.md; never renumber.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Code {
+    /// The file is not valid YAML or KDL.
+    Syntax = 1,
+    /// The file breaks a size, depth or expansion limit.
+    Limit = 2,
+    /// A mapping key appears twice.
+    DuplicateKey = 3,
+    /// The file is not UTF-8 or is empty.
+    Encoding = 4,
+    /// A value has the wrong type.
+    Type = 10,
+    /// A key the spec does not know.
+    UnknownKey = 11,
+    /// A required key is missing.
+    MissingKey = 12,
+    /// A value is not one of the allowed values.
+    BadValue = 13,
+    /// A number or string is out of the allowed range or shape.
+    Range = 14,
+    /// A reference names an image, secret, volume or step that does not exist.
+    UnresolvedReference = 20,
+    /// Pipeline steps depend on each other in a cycle.
+    Cycle = 21,
+    /// A name is not a DNS-1123 label.
+    InvalidName = 22,
+    /// A derived Kubernetes object name is too long.
+    NameTooLong = 23,
+    /// A CPU or memory quantity does not parse.
+    Quantity = 24,
+    /// A cron schedule does not parse.
+    Schedule = 25,
+    /// A port is out of range or used twice.
+    Port = 26,
+    /// Autoscale bounds are inconsistent.
+    Autoscale = 27,
+    /// A GPU workload runs an image without CUDA.
+    GpuWithoutCuda = 28,
+    /// An environment overrides something the base spec does not declare.
+    UnknownOverride = 29,
+    /// A config or env value looks like a credential.
+    Credential = 30,
+    /// The target Kubernetes version is not supported.
+    KubernetesVersion = 31,
+    /// A path leaves the project or is malformed.
+    Path = 32,
+    /// A duration does not parse.
+    Duration = 33,
+    /// A value is valid alone but conflicts with another.
+    Conflict = 34,
+    /// A file the spec names cannot be read.
+    Io = 40,
+}
+
+impl Code {
+    pub fn as_str(self) -> String {
+        format!("E{:03}", self as u16)
+    }
+}
+
+/// A secondary location with its own message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Note {
+    pub span: Span,
+    pub message: String,
+}
+
+/// One problem found in one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub code: Code,
+    pub severity: Severity,
+    pub message: String,
+    /// Where in the document; resolved to a span against the parsed tree.
+    pub path: Option<Path>,
+    pub span: Option<Span>,
+    /// Text under the caret.
+    pub label: Option<String>,
+    pub notes: Vec<Note>,
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn error(code: Code, message: impl Into<String>) -> Self {
+        Diagnostic {
+            code,
+            severity: Severity::Error,
+            message: message.into(),
+            path: None,
+            span: None,
+            label: None,
+            notes: Vec::new(),
+            help: None,
+        }
+    }
+    pub fn at(mut self, path: Path) -> Self {
+        self.path = Some(path);
+        self
+    }
+    pub fn span(mut self, span: Span) -> Self {
+        self.span = Some(span);
+        self
+    }
+    pub fn label(mut self, label: impl Into<String>) -> Self {
+        self.label = Some(label.into());
+        self
+    }
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+    pub fn note(mut self, span: Span, message: impl Into<String>) -> Self {
+        self.notes.push(Note { span, message: message.into() });
+        self
+    }
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+/// Sort diagnostics by position and drop exact duplicates (the same problem seen again
+/// through an environment merge).
+pub fn normalize(diags: &mut Vec<Diagnostic>) {
+    diags.sort_by(|a, b| {
+        (a.span.map(|s| s.start), a.code, &a.message).cmp(&(b.span.map(|s| s.start), b.code, &b.message))
+    });
+    diags.dedup_by(|a, b| a.span == b.span && a.code == b.code && a.message == b.message);
+}
+
+/// Render like rustc: `error[E020]: message`, `--> file:line:col`, the source line, a caret.
+pub fn render(diag: &Diagnostic, file: &SourceFile, color: bool) -> String {
+    let files = SimpleFile::new(file.name.as_str(), file.text.as_str());
+    let severity = match diag.severity {
+        Severity::Error => cs::Severity::Error,
+        Severity::Warning => cs::Severity::Warning,
+    };
+    let mut labels = Vec::new();
+    if let Some(span) = diag.span {
+        labels.push(cs::Label::primary((), span.start..span.end).with_message(diag.label.clone().unwrap_or_default()));
+    }
+    for note in &diag.notes {
+        labels.push(cs::Label::secondary((), note.span.start..note.span.end).with_message(&note.message));
+    }
+    let mut notes = Vec::new();
+    if diag.span.is_none() {
+        notes.push(format!("in {}", file.name));
+    }
+    if let Some(help) = &diag.help {
+        notes.push(format!("help: {help}"));
+    }
+    let d = cs::Diagnostic::new(severity)
+        .with_code(diag.code.as_str())
+        .with_message(&diag.message)
+        .with_labels(labels)
+        .with_notes(notes);
+    let config = term::Config::default();
+    if color {
+        let mut buf = termcolor::Buffer::ansi();
+        let _ = term::emit_to_write_style(&mut buf, &config, &files, &d);
+        String::from_utf8_lossy(buf.as_slice()).into_owned()
+    } else {
+        term::emit_into_string(&config, &files, &d).unwrap_or_else(|_| format!("{}: {}\n", diag.code.as_str(), diag.message))
+    }
+}
+
+/// The JSON form of a diagnostic, for `--format json`.
+#[derive(Serialize)]
+pub struct JsonDiagnostic<'a> {
+    pub code: String,
+    pub severity: Severity,
+    pub message: &'a str,
+    pub file: &'a str,
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    pub end_line: Option<usize>,
+    pub end_column: Option<usize>,
+    pub path: Option<String>,
+    pub help: Option<&'a str>,
+}
+
+impl<'a> JsonDiagnostic<'a> {
+    pub fn new(diag: &'a Diagnostic, file: &'a SourceFile) -> Self {
+        let start = diag.span.map(|s| file.line_col(s.start));
+        let end = diag.span.map(|s| file.line_col(s.end));
+        JsonDiagnostic {
+            code: diag.code.as_str(),
+            severity: diag.severity,
+            message: &diag.message,
+            file: &file.name,
+            line: start.map(|p| p.0),
+            column: start.map(|p| p.1),
+            end_line: end.map(|p| p.0),
+            end_column: end.map(|p| p.1),
+            path: diag.path.as_ref().map(ToString::to_string),
+            help: diag.help.as_deref(),
+        }
+    }
+}

@@ -1,0 +1,64 @@
+//! mlship: a declarative GitOps compiler for ML projects on Kubernetes.
+//!
+//! One spec file (`mlship.yaml` or `mlship.kdl`) compiles into a rendered Kubernetes tree per
+//! environment, with its kustomizations and Argo CD or Flux objects. The stages, in order,
+//! each in its own module and each pure except the last:
+//!
+//! 1. [`syntax`]: bytes to a spanned [`tree::Node`] (YAML or KDL, same tree), within limits.
+//! 2. [`schema`]: the tree against the spec's JSON Schema, errors mapped back to spans.
+//! 3. [`spec`]: the typed model; [`check`]: semantic rules. [`load`] runs 1-3 for the base
+//!    spec and for every environment's merged spec.
+//! 4. [`lower`]: defaults, image references, config hashes, pipeline levels: a [`lower::Plan`].
+//! 5. [`emit`]: the plan to an in-memory [`emit::Output`] ([`yamlout`] writes the YAML).
+//! 6. [`writer`]: the output to disk, atomically. Only the CLI calls it.
+//!
+//! Diagnostics ([`diag`]) are plain data with codes and spans; only the CLI prints them.
+
+pub mod check;
+pub mod diag;
+pub mod emit;
+pub mod load;
+pub mod lower;
+pub mod names;
+pub mod schema;
+pub mod secrets;
+pub mod source;
+pub mod spec;
+pub mod syntax;
+pub mod tree;
+pub mod units;
+pub mod writer;
+pub mod yamlout;
+
+use diag::Diagnostic;
+use source::SourceFile;
+
+/// The result of compiling one spec file.
+pub struct Compiled {
+    pub file: SourceFile,
+    pub output: Option<emit::Output>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Compile a spec file's bytes into the output tree, reading referenced files from `project`.
+pub fn compile(name: &str, bytes: &[u8], project: &dyn lower::Project) -> Compiled {
+    let (file, loaded, mut diagnostics) = load::load(name, bytes);
+    let Some(loaded) = loaded else { return Compiled { file, output: None, diagnostics } };
+    let plan = match lower::lower(&loaded, project) {
+        Ok(plan) => plan,
+        Err(more) => {
+            diagnostics.extend(more);
+            // Lowering diagnostics carry paths into the base document; locate them there.
+            if let Ok(tree) = syntax::parse(&file) {
+                for d in &mut diagnostics {
+                    load::locate(d, &tree);
+                }
+            }
+            diag::normalize(&mut diagnostics);
+            return Compiled { file, output: None, diagnostics };
+        }
+    };
+    let spec_hash = names::sha256(&serde_json::to_vec(&loaded.spec).expect("spec serializes"));
+    let output = emit::emit(&plan, &spec_hash);
+    Compiled { file, output: Some(output), diagnostics }
+}

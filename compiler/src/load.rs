@@ -1,0 +1,118 @@
+//! The front end: bytes to checked, typed specs, one per environment.
+//!
+//! Takes: a spec file's name and bytes. Gives: the base [`Spec`] and each environment's
+//! merged spec with the tree it came from, or every diagnostic found (parse, schema,
+//! semantic, per environment), each located in the file.
+
+use crate::diag::{self, Code, Diagnostic};
+use crate::source::{Path, SourceFile};
+use crate::spec::Spec;
+use crate::tree::{Node, Value};
+use crate::{check, schema, syntax};
+
+/// A spec that passed every check.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub file: SourceFile,
+    pub spec: Spec,
+    pub envs: Vec<EnvSpec>,
+}
+
+/// One environment: the base spec with the environment's overrides merged in.
+#[derive(Debug, Clone)]
+pub struct EnvSpec {
+    pub name: String,
+    pub spec: Spec,
+}
+
+/// Name of the implicit environment of a spec that declares none.
+pub const DEFAULT_ENV: &str = "default";
+
+/// Parse and check. Errors stop the result; warnings travel with it.
+pub fn load(name: &str, bytes: &[u8]) -> (SourceFile, Option<Loaded>, Vec<Diagnostic>) {
+    let file = match syntax::decode(name, bytes) {
+        Ok(f) => f,
+        Err((f, d)) => return (f, None, vec![d]),
+    };
+    let tree = match syntax::parse(&file) {
+        Ok(t) => t,
+        Err(d) => return (file, None, d),
+    };
+    let (loaded, mut diags) = check_tree(&file, &tree);
+    diag::normalize(&mut diags);
+    let ok = !diags.iter().any(Diagnostic::is_error);
+    (file.clone(), loaded.filter(|_| ok), diags)
+}
+
+fn check_tree(file: &SourceFile, tree: &Node) -> (Option<Loaded>, Vec<Diagnostic>) {
+    let (base, mut diags) = typed(tree);
+    let Some(base) = base else { return (None, diags) };
+    // Overrides must name what the base declares.
+    let mut env_names: Vec<String> = base.environments.keys().cloned().collect();
+    for env in &env_names {
+        let at = Path::of(&["environments", env]);
+        for section in ["images", "secrets", "volumes", "pipelines", "services", "config"] {
+            let Some(over) = tree.lookup(&at.key(section)) else { continue };
+            for e in over.entries() {
+                let exists = tree.get(section).and_then(|s| s.get(&e.key)).is_some();
+                if !exists && !(section == "config" && !matches!(e.value.value, Value::Null)) {
+                    diags.push(
+                        Diagnostic::error(Code::UnknownOverride, format!("environment `{env}` overrides {section} `{}`, which the base spec does not declare", e.key))
+                            .span(e.key_span)
+                            .at(at.key(section).key(&e.key))
+                            .help(format!("declare `{}` under `{section}:` first, or fix the name", e.key)),
+                    );
+                }
+            }
+        }
+    }
+    if env_names.is_empty() {
+        env_names.push(DEFAULT_ENV.to_string());
+    }
+    let mut envs = Vec::new();
+    for env in env_names {
+        let mut merged = tree.clone();
+        let over = merged.remove("environments").and_then(|e| e.value.get(&env).cloned());
+        if let Some(over) = over {
+            merged.merge(&over);
+        }
+        let (spec, more) = typed(&merged);
+        diags.extend(more);
+        if let Some(spec) = spec {
+            envs.push(EnvSpec { name: env, spec });
+        }
+    }
+    let loaded = Loaded { file: file.clone(), spec: base, envs };
+    (Some(loaded), diags)
+}
+
+/// Schema check, typing and semantic checks of one tree, with every diagnostic located.
+fn typed(tree: &Node) -> (Option<Spec>, Vec<Diagnostic>) {
+    let diags = schema::check(tree);
+    if !diags.is_empty() {
+        return (None, diags);
+    }
+    let spec: Spec = match serde_json::from_value(tree.to_json()) {
+        Ok(s) => s,
+        Err(e) => {
+            let d = Diagnostic::error(Code::Type, format!("spec does not match the model: {e}")).span(tree.span);
+            return (None, vec![d]);
+        }
+    };
+    let mut diags = check::check(&spec);
+    for d in &mut diags {
+        locate(d, tree);
+    }
+    (Some(spec), diags)
+}
+
+/// Give a path-only diagnostic its span: the key for named entries, else the value.
+pub fn locate(d: &mut Diagnostic, tree: &Node) {
+    if d.span.is_some() {
+        return;
+    }
+    if let Some(path) = &d.path {
+        let is_named_entry = tree.lookup(path).is_some_and(|n| matches!(n.value, Value::Map(_)));
+        d.span = Some(tree.span_of(path, is_named_entry));
+    }
+}

@@ -1,0 +1,109 @@
+//! Names: DNS-1123 rules, the object names mlship derives, content hashes, and project paths.
+//!
+//! Takes: names and paths from the spec. Gives: validity answers and the derived names, so
+//! that the checker and the emitter agree on every object name.
+
+use sha2::{Digest, Sha256};
+
+/// A DNS-1123 label: lowercase alphanumerics and `-`, alphanumeric at both ends, <= 63.
+pub fn is_dns_label(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+}
+
+/// A DNS-1123 subdomain: labels joined by dots, <= 253 (checked by the caller's limit).
+pub fn is_dns_subdomain(s: &str) -> bool {
+    s.split('.').all(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'))
+}
+
+/// A valid name close to `s`: lowercase, other characters turned into `-`.
+pub fn suggest(s: &str) -> String {
+    let mut out: String = s.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' }).collect();
+    while out.contains("--") {
+        out = out.replace("--", "-");
+    }
+    let out = out.trim_matches('-');
+    let out = &out[..out.len().min(63)];
+    if out.is_empty() { "my-name".into() } else { out.trim_end_matches('-').to_string() }
+}
+
+/// First 8 hex digits of the SHA-256 of `bytes`: the suffix of content-named objects.
+pub fn short_hash(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    digest.iter().take(4).map(|b| format!("{b:02x}")).collect()
+}
+
+/// Full hex SHA-256, for the lock file.
+pub fn sha256(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub fn workload(project: &str, name: &str) -> String {
+    format!("{project}-{name}")
+}
+
+/// A pipeline step's Job: `<project>-<pipeline>-<step>-<hash8>` (Jobs are immutable).
+pub fn job(project: &str, pipeline: &str, step: &str, hash: &str) -> String {
+    format!("{project}-{pipeline}-{step}-{hash}")
+}
+
+/// A scheduled pipeline's CronJob (Kubernetes allows 52 characters).
+pub fn cronjob(project: &str, pipeline: &str) -> String {
+    format!("{project}-{pipeline}")
+}
+
+/// Check a path that must stay inside the project: relative, no `..` escape, no odd bytes.
+pub fn check_relative_path(path: &str) -> Result<(), String> {
+    if path.is_empty() {
+        return Err("the path is empty".into());
+    }
+    if path.starts_with('/') || path.starts_with('\\') || path.get(1..2) == Some(":") {
+        return Err(format!("`{path}` is absolute; paths are relative to the spec's folder"));
+    }
+    if path.chars().any(|c| c.is_control() || c == '\\') {
+        return Err(format!("`{path}` contains control characters or backslashes"));
+    }
+    let mut depth: i32 = 0;
+    for part in path.split('/') {
+        match part {
+            ".." => depth -= 1,
+            "." | "" => {}
+            _ => depth += 1,
+        }
+        if depth < 0 {
+            return Err(format!("`{path}` leaves the project folder"));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels() {
+        assert!(is_dns_label("fraud-detection"));
+        for bad in ["", "Fraud", "a_b", "-a", "a-", &"a".repeat(64), "a.b"] {
+            assert!(!is_dns_label(bad), "{bad}");
+        }
+        assert_eq!(suggest("My_Model"), "my-model");
+    }
+
+    #[test]
+    fn relative_paths() {
+        assert!(check_relative_path("src/").is_ok());
+        assert!(check_relative_path("a/../b").is_ok());
+        for bad in ["/etc/passwd", "../x", "a/../../x", "C:/x", "a\nb", ""] {
+            assert!(check_relative_path(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn hashes_are_stable() {
+        assert_eq!(short_hash(b"abc"), "ba7816bf");
+    }
+}

@@ -1,0 +1,242 @@
+//! The JSON Schema of the spec, and the schema check.
+//!
+//! Takes: a parsed [`Node`] tree. Gives: one located diagnostic per schema violation (unknown
+//! keys with a "did you mean", wrong types, missing keys, bad values). The schema is generated
+//! from [`crate::spec::Spec`] once per process and committed as `schemas/mlship.schema.json`.
+
+use crate::diag::{Code, Diagnostic};
+use crate::source::{Path, Seg};
+use crate::tree::{Node, Value};
+use jsonschema::error::ValidationErrorKind;
+use jsonschema::paths::LocationSegment;
+use serde_json::Value as Json;
+use std::sync::LazyLock;
+
+/// Where editors find the committed schema (used in `# yaml-language-server:` lines).
+pub const SCHEMA_URL: &str = "https://mlship.dev/schemas/v1/mlship.schema.json";
+
+static SCHEMA: LazyLock<Json> = LazyLock::new(|| {
+    let mut schema = serde_json::to_value(schemars::schema_for!(crate::spec::Spec)).expect("schema serializes");
+    schema["$id"] = Json::String(SCHEMA_URL.to_string());
+    schema["title"] = Json::String("mlship spec v1".to_string());
+    schema
+});
+
+static VALIDATOR: LazyLock<jsonschema::Validator> =
+    LazyLock::new(|| jsonschema::validator_for(&SCHEMA).expect("generated schema compiles"));
+
+/// The spec's JSON Schema.
+pub fn schema() -> &'static Json {
+    &SCHEMA
+}
+
+/// The schema as committed: pretty JSON with a trailing newline.
+pub fn schema_text() -> String {
+    let mut s = serde_json::to_string_pretty(schema()).expect("schema serializes");
+    s.push('\n');
+    s
+}
+
+/// Check a document against the schema; every violation becomes a located diagnostic.
+pub fn check(doc: &Node) -> Vec<Diagnostic> {
+    let instance = doc.to_json();
+    let mut out = Vec::new();
+    for err in VALIDATOR.iter_errors(&instance) {
+        let path = to_path(doc, err.instance_path().iter());
+        let here = doc.lookup(&path);
+        let found = here.map_or("nothing", Node::type_name);
+        let d = match err.kind() {
+            ValidationErrorKind::AdditionalProperties { unexpected } => {
+                for key in unexpected {
+                    out.push(unknown_key(doc, &path, key));
+                }
+                continue;
+            }
+            ValidationErrorKind::Required { property } => {
+                let key = property.as_str().unwrap_or_default();
+                let what = if path.0.is_empty() { "the spec".to_string() } else { format!("`{path}`") };
+                Diagnostic::error(Code::MissingKey, format!("missing required key `{key}` in {what}"))
+                    .span(doc.span_of(&path, true))
+                    .label(format!("`{key}` is required here"))
+                    .help(format!("add `{key}:` ({})", describe(&subschemas(&path.key(key)))))
+            }
+            ValidationErrorKind::Type { .. } | ValidationErrorKind::AnyOf { .. } | ValidationErrorKind::OneOfNotValid { .. } => {
+                let expected = describe(&subschemas(&path));
+                Diagnostic::error(Code::Type, format!("`{path}` must be {expected}, found a {found}"))
+                    .label(format!("expected {expected}"))
+                    .help(type_help(here, &expected))
+            }
+            ValidationErrorKind::Enum { .. } | ValidationErrorKind::Constant { .. } => {
+                let expected = describe(&subschemas(&path));
+                let shown = here.map(|n| n.to_json().to_string()).unwrap_or_default();
+                Diagnostic::error(Code::BadValue, format!("`{path}` must be {expected}, found {shown}"))
+                    .label(format!("expected {expected}"))
+            }
+            _ => Diagnostic::error(Code::Range, format!("`{path}`: {err}")),
+        };
+        out.push(d.span(doc.span_of(&path, false)).at(path));
+    }
+    out
+}
+
+fn to_path<'a>(doc: &Node, segs: impl Iterator<Item = LocationSegment<'a>>) -> Path {
+    let mut path = Path::root();
+    for seg in segs {
+        let next = match seg {
+            LocationSegment::Property(k) => path.key(&k),
+            LocationSegment::Index(i) => path.index(i),
+        };
+        // A key made only of digits is still a key when the document has a mapping here.
+        path = match (&next.0.last(), doc.lookup(&path).map(|n| &n.value)) {
+            (Some(Seg::Index(i)), Some(Value::Map(_))) => path.key(&i.to_string()),
+            _ => next,
+        };
+    }
+    path
+}
+
+fn unknown_key(doc: &Node, parent: &Path, key: &str) -> Diagnostic {
+    let allowed = property_names(&subschemas(parent));
+    let path = parent.key(key);
+    let where_ = if parent.0.is_empty() { "the spec".to_string() } else { format!("`{parent}`") };
+    let mut d = Diagnostic::error(Code::UnknownKey, format!("unknown key `{key}` in {where_}"))
+        .span(doc.span_of(&path, true))
+        .label("not a known key")
+        .at(path);
+    let best = allowed
+        .iter()
+        .map(|a| (strsim::normalized_damerau_levenshtein(&key.to_lowercase(), &a.to_lowercase()), a))
+        .filter(|(score, _)| *score >= 0.6)
+        .max_by(|a, b| a.0.total_cmp(&b.0));
+    d = match best {
+        Some((_, name)) => d.help(format!("did you mean `{name}`?")),
+        None if !allowed.is_empty() => d.help(format!("known keys here: {}", allowed.join(", "))),
+        None => d,
+    };
+    d
+}
+
+fn type_help(here: Option<&Node>, expected: &str) -> String {
+    match here.map(|n| &n.value) {
+        Some(Value::Int(_) | Value::Float(_) | Value::Bool(_)) if expected.contains("string") => {
+            "quote the value to make it a string, e.g. \"3.11\"".into()
+        }
+        Some(Value::Str(_)) if expected.starts_with("a list") => "write a list: `[a, b]`".into(),
+        _ => format!("see `mlship schema` for the shape of this field; expected {expected}"),
+    }
+}
+
+/// The schemas that apply at `path`, with `$ref`, `anyOf`, `oneOf` and `allOf` followed.
+pub fn subschemas(path: &Path) -> Vec<&'static Json> {
+    let root = schema();
+    let mut current = Vec::new();
+    expand(root, root, &mut current, 0);
+    for seg in &path.0 {
+        let mut next = Vec::new();
+        for s in &current {
+            let child = match seg {
+                Seg::Key(k) => s.get("properties").and_then(|p| p.get(k.as_str())).or_else(|| {
+                    s.get("additionalProperties").filter(|a| a.is_object())
+                }),
+                Seg::Index(_) => s.get("items"),
+            };
+            if let Some(c) = child {
+                expand(root, c, &mut next, 0);
+            }
+        }
+        current = next;
+    }
+    current
+}
+
+fn expand<'a>(root: &'a Json, s: &'a Json, out: &mut Vec<&'a Json>, depth: usize) {
+    if depth > 16 {
+        return;
+    }
+    if let Some(r) = s.get("$ref").and_then(Json::as_str) {
+        if let Some(target) = r.strip_prefix('#').and_then(|p| root.pointer(p)) {
+            expand(root, target, out, depth + 1);
+        }
+    }
+    for key in ["anyOf", "oneOf", "allOf"] {
+        for sub in s.get(key).and_then(Json::as_array).into_iter().flatten() {
+            expand(root, sub, out, depth + 1);
+        }
+    }
+    out.push(s);
+}
+
+/// Whether the schema expects a list at `path` (used by the KDL reader).
+pub fn expects_array(path: &Path) -> bool {
+    subschemas(path).iter().any(|s| types_of(s).contains(&"array"))
+}
+
+fn types_of(s: &Json) -> Vec<&str> {
+    match s.get("type") {
+        Some(Json::String(t)) => vec![t.as_str()],
+        Some(Json::Array(ts)) => ts.iter().filter_map(Json::as_str).collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn property_names(schemas: &[&Json]) -> Vec<String> {
+    let mut names: Vec<String> = schemas
+        .iter()
+        .filter_map(|s| s.get("properties").and_then(Json::as_object))
+        .flat_map(|p| p.keys().cloned())
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// A short human description of what the schemas accept: "one of `a`, `b`" or "a string".
+fn describe(schemas: &[&Json]) -> String {
+    let mut values: Vec<String> = Vec::new();
+    for s in schemas {
+        if let Some(c) = s.get("const") {
+            values.push(format!("`{}`", c.as_str().map_or_else(|| c.to_string(), str::to_string)));
+        }
+        for v in s.get("enum").and_then(Json::as_array).into_iter().flatten() {
+            values.push(format!("`{}`", v.as_str().map_or_else(|| v.to_string(), str::to_string)));
+        }
+    }
+    if !values.is_empty() {
+        values.dedup();
+        return format!("one of {}", values.join(", "));
+    }
+    let mut types: Vec<&str> = schemas.iter().flat_map(|s| types_of(s)).filter(|t| *t != "null").collect();
+    types.sort_unstable();
+    types.dedup();
+    let words: Vec<&str> = types
+        .iter()
+        .map(|t| match *t {
+            "object" => "a mapping",
+            "array" => "a list",
+            "string" => "a string",
+            "integer" => "a whole number",
+            "number" => "a number",
+            "boolean" => "true or false",
+            other => other,
+        })
+        .collect();
+    match words.as_slice() {
+        [] => "a valid value".to_string(),
+        [one] => (*one).to_string(),
+        many => many.join(" or "),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subschemas_follow_refs_into_maps() {
+        let p = Path::of(&["services", "api", "command"]);
+        assert!(expects_array(&p));
+        assert!(!expects_array(&Path::of(&["services", "api", "image"])));
+        assert!(expects_array(&Path::of(&["pipelines", "p", "steps", "s", "needs"])));
+        assert_eq!(describe(&subschemas(&Path::of(&["gitops", "engine"]))), "one of `argocd`, `flux`");
+    }
+}

@@ -1,0 +1,310 @@
+//! KDL to [`Node`], by one set of generic rules (docs/spec.md, "KDL form").
+//!
+//! Takes: a source file. Gives: the same tree the YAML form of the spec gives.
+//! The rules, applied to every node alike:
+//! 1. A document (or a node's children block) is a mapping; each node adds one entry.
+//! 2. `name key=value { child ... }`: properties and children form a mapping.
+//! 3. `name "a"`: one argument is a scalar; `name "a" "b"`: several form a list. Where the
+//!    schema expects a list, one argument (or none) is a list too.
+//! 4. `name "key" prop=... { ... }`: one argument plus properties or children is an entry
+//!    `key` inside the mapping `name`; several such nodes fill the same mapping.
+//! 5. A children block whose nodes are all named `-` is a list of their values.
+//! 6. `#null` is null (in environments it removes what the base spec set).
+
+use super::LIMITS;
+use crate::diag::{Code, Diagnostic};
+use crate::schema;
+use crate::source::{Path, SourceFile, Span};
+use crate::tree::{Entry, Node, Value};
+use kdl::{KdlDocument, KdlNode, KdlValue};
+
+pub fn parse(file: &SourceFile) -> Result<Node, Vec<Diagnostic>> {
+    depth_guard(file)?;
+    let doc: KdlDocument = file.text.parse().map_err(|e: kdl::KdlError| {
+        e.diagnostics
+            .iter()
+            .map(|d| {
+                let start = d.span.offset().min(file.text.len());
+                let mut diag = Diagnostic::error(
+                    Code::Syntax,
+                    format!("invalid KDL: {}", d.message.as_deref().unwrap_or("syntax error")),
+                )
+                .span(Span::new(start, start + d.span.len().max(1)));
+                if let Some(label) = &d.label {
+                    diag = diag.label(label.clone());
+                }
+                if let Some(help) = &d.help {
+                    diag = diag.help(help.clone());
+                }
+                diag
+            })
+            .collect::<Vec<_>>()
+    })?;
+    let mut conv = Converter { nodes: 0 };
+    let span = Span::new(0, file.text.len());
+    conv.document(&doc, &Path::root(), span, 0).map_err(|d| vec![*d])
+}
+
+/// The KDL parser recurses per block; refuse absurd nesting before it runs.
+fn depth_guard(file: &SourceFile) -> Result<(), Vec<Diagnostic>> {
+    let (mut depth, mut in_str, mut escaped) = (0usize, false, false);
+    for (i, b) in file.text.bytes().enumerate() {
+        match b {
+            _ if escaped => escaped = false,
+            b'\\' if in_str => escaped = true,
+            b'"' => in_str = !in_str,
+            b'{' if !in_str => {
+                depth += 1;
+                if depth > LIMITS.max_depth {
+                    return Err(vec![
+                        Diagnostic::error(Code::Limit, format!("nesting deeper than {} levels", LIMITS.max_depth))
+                            .span(Span::new(i, i + 1)),
+                    ]);
+                }
+            }
+            b'}' if !in_str => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+type R<T> = Result<T, Box<Diagnostic>>;
+
+struct Converter {
+    nodes: usize,
+}
+
+fn span_of(s: miette::SourceSpan) -> Span {
+    Span::new(s.offset(), s.offset() + s.len())
+}
+
+impl Converter {
+    fn count(&mut self, span: Span) -> R<()> {
+        self.nodes += 1;
+        if self.nodes > LIMITS.max_nodes {
+            return Err(Box::new(
+                Diagnostic::error(Code::Limit, format!("document has more than {} values", LIMITS.max_nodes)).span(span),
+            ));
+        }
+        Ok(())
+    }
+
+    fn document(&mut self, doc: &KdlDocument, path: &Path, span: Span, depth: usize) -> R<Node> {
+        if depth > LIMITS.max_depth {
+            return Err(Box::new(
+                Diagnostic::error(Code::Limit, format!("nesting deeper than {} levels", LIMITS.max_depth)).span(span),
+            ));
+        }
+        let nodes = doc.nodes();
+        if !nodes.is_empty() && nodes.iter().all(|n| n.name().value() == "-") {
+            let mut items = Vec::new();
+            for (i, n) in nodes.iter().enumerate() {
+                items.push(self.value(n, &path.index(i), depth + 1)?);
+            }
+            return Ok(Node::new(Value::Seq(items), span));
+        }
+        let mut entries: Vec<Entry> = Vec::new();
+        for n in nodes {
+            let name = n.name().value();
+            let name_span = span_of(n.name().span());
+            if name == "-" {
+                return Err(Box::new(
+                    Diagnostic::error(Code::Syntax, "`-` list items cannot be mixed with named entries")
+                        .span(name_span)
+                        .help("put the list items in a block of their own: `name { - ...; - ... }`"),
+                ));
+            }
+            let args: Vec<_> = n.entries().iter().filter(|e| e.name().is_none()).collect();
+            let keyed = args.len() == 1 && (has_props(n) || n.children().is_some());
+            if keyed {
+                let key = match args[0].value() {
+                    KdlValue::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                let key_span = span_of(args[0].span());
+                let child_path = path.key(name).key(&key);
+                let value = self.mapping(n, &child_path, depth + 2)?;
+                let pos = entries.iter().position(|e| e.key == name);
+                let outer = match pos {
+                    Some(i) => &mut entries[i],
+                    None => {
+                        entries.push(Entry {
+                            key: name.to_string(),
+                            key_span: name_span,
+                            value: Node::new(Value::Map(Vec::new()), span_of(n.span())),
+                        });
+                        entries.last_mut().expect("just pushed")
+                    }
+                };
+                let Value::Map(inner) = &mut outer.value.value else {
+                    return Err(Box::new(duplicate(name, name_span, outer.key_span)));
+                };
+                if let Some(first) = inner.iter().find(|e| e.key == key) {
+                    return Err(Box::new(duplicate(&format!("{name} \"{key}\""), key_span, first.key_span)));
+                }
+                inner.push(Entry { key, key_span, value });
+                outer.value.span = Span::new(outer.value.span.start.min(value_start(n)), span_of(n.span()).end);
+                continue;
+            }
+            if let Some(first) = entries.iter().find(|e| e.key == name) {
+                return Err(Box::new(duplicate(name, name_span, first.key_span)));
+            }
+            let value = self.value(n, &path.key(name), depth + 1)?;
+            entries.push(Entry { key: name.to_string(), key_span: name_span, value });
+        }
+        Ok(Node::new(Value::Map(entries), span))
+    }
+
+    /// The value one node stands for (rules 2, 3, 5, 6).
+    fn value(&mut self, n: &KdlNode, path: &Path, depth: usize) -> R<Node> {
+        let span = span_of(n.span());
+        self.count(span)?;
+        let args: Vec<_> = n.entries().iter().filter(|e| e.name().is_none()).collect();
+        if has_props(n) || n.children().is_some() {
+            if !args.is_empty() {
+                return Err(Box::new(
+                    Diagnostic::error(Code::Syntax, "a node cannot have both arguments and properties or children here")
+                        .span(span_of(args[0].span()))
+                        .help("use `name key=value` for a mapping, or `name \"a\" \"b\"` for a list"),
+                ));
+            }
+            return self.mapping(n, path, depth);
+        }
+        let list = args.len() > 1 || schema::expects_array(path);
+        if list {
+            let items = args.iter().map(|a| Node::new(scalar(a.value()), span_of(a.span()))).collect();
+            return Ok(Node::new(Value::Seq(items), span));
+        }
+        match args.first() {
+            Some(a) => Ok(Node::new(scalar(a.value()), span_of(a.span()))),
+            None => Ok(Node::new(Value::Map(Vec::new()), span)),
+        }
+    }
+
+    /// Properties and children of a node as one mapping (or a list, rule 5).
+    fn mapping(&mut self, n: &KdlNode, path: &Path, depth: usize) -> R<Node> {
+        let span = span_of(n.span());
+        let children = match n.children() {
+            Some(doc) => self.document(doc, path, span, depth + 1)?,
+            None => Node::new(Value::Map(Vec::new()), span),
+        };
+        let Value::Map(mut entries) = children.value else {
+            if has_props(n) {
+                return Err(Box::new(
+                    Diagnostic::error(Code::Syntax, "a list block cannot have properties").span(span),
+                ));
+            }
+            return Ok(children);
+        };
+        let mut props = Vec::new();
+        for e in n.entries() {
+            let Some(name) = e.name() else { continue };
+            let key_span = span_of(name.span());
+            if let Some(first) = props.iter().chain(entries.iter()).find(|x: &&Entry| x.key == name.value()) {
+                return Err(Box::new(duplicate(name.value(), key_span, first.key_span)));
+            }
+            let vspan = Span::new(key_span.end + 1, span_of(e.span()).end);
+            let value = match e.value() {
+                KdlValue::String(s) if schema::expects_array(&path.key(name.value())) => {
+                    Value::Seq(vec![Node::new(Value::Str(s.clone()), vspan)])
+                }
+                v => scalar(v),
+            };
+            props.push(Entry { key: name.value().to_string(), key_span, value: Node::new(value, vspan) });
+        }
+        props.append(&mut entries);
+        Ok(Node::new(Value::Map(props), span))
+    }
+}
+
+fn has_props(n: &KdlNode) -> bool {
+    n.entries().iter().any(|e| e.name().is_some())
+}
+
+fn value_start(n: &KdlNode) -> usize {
+    n.span().offset()
+}
+
+fn duplicate(name: &str, at: Span, first: Span) -> Diagnostic {
+    Diagnostic::error(Code::DuplicateKey, format!("duplicate key `{name}`"))
+        .span(at)
+        .label("defined again here")
+        .note(first, "first defined here")
+        .help("remove one of the two entries")
+}
+
+fn scalar(v: &KdlValue) -> Value {
+    match v {
+        KdlValue::String(s) => Value::Str(s.clone()),
+        KdlValue::Integer(i) => i64::try_from(*i).map_or_else(|_| Value::Float(*i as f64), Value::Int),
+        KdlValue::Float(f) if f.is_finite() => Value::Float(*f),
+        KdlValue::Float(f) => Value::Str(f.to_string()),
+        KdlValue::Bool(b) => Value::Bool(*b),
+        KdlValue::Null => Value::Null,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn to_json(s: &str) -> serde_json::Value {
+        parse(&SourceFile::new("t.kdl", s)).unwrap().to_json()
+    }
+
+    #[test]
+    fn generic_rules() {
+        let v = to_json(
+            r#"
+            project "x"
+            services "api" image="server" port=8080 {
+                command "uvicorn" "app:app"
+                autoscale min=2 max=10
+                tolerations {
+                    - key="gpu" effect="NoSchedule"
+                }
+            }
+            services "web" image="server" port=80
+            environments "dev" { services "api" autoscale=#null }
+            "#,
+        );
+        assert_eq!(
+            v,
+            json!({
+                "project": "x",
+                "services": {
+                    "api": {"image": "server", "port": 8080, "command": ["uvicorn", "app:app"],
+                            "autoscale": {"min": 2, "max": 10},
+                            "tolerations": [{"key": "gpu", "effect": "NoSchedule"}]},
+                    "web": {"image": "server", "port": 80}
+                },
+                "environments": {"dev": {"services": {"api": {"autoscale": null}}}}
+            })
+        );
+    }
+
+    #[test]
+    fn one_argument_is_a_list_where_the_schema_wants_one() {
+        let v = to_json("pipelines \"p\" { steps \"s\" image=\"i\" { run \"train\"; needs \"a\" } }");
+        assert_eq!(v["pipelines"]["p"]["steps"]["s"]["run"], json!(["train"]));
+        assert_eq!(v["pipelines"]["p"]["steps"]["s"]["needs"], json!(["a"]));
+    }
+
+    #[test]
+    fn duplicates_and_syntax_errors_are_located() {
+        let f = SourceFile::new("t.kdl", "project \"a\"\nproject \"b\"\n");
+        let e = parse(&f).unwrap_err();
+        assert_eq!(e[0].code, Code::DuplicateKey);
+        assert_eq!(f.line_col(e[0].span.unwrap().start), (2, 1));
+        let e = parse(&SourceFile::new("t.kdl", "project \"a\n")).unwrap_err();
+        assert_eq!(e[0].code, Code::Syntax);
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_before_parsing() {
+        let s = format!("a {}{}", "{ b ".repeat(10_000), "}".repeat(10_000));
+        assert_eq!(parse(&SourceFile::new("t.kdl", &s)).unwrap_err()[0].code, Code::Limit);
+    }
+}

@@ -1,0 +1,179 @@
+//! The spanned document tree both syntaxes parse into.
+//!
+//! Takes: nothing (built by `syntax::yaml` and `syntax::kdl`). Gives: [`Node`], a JSON-like
+//! value where every key and value remembers its span, lookups from a [`Path`] back to the
+//! span, the conversion to `serde_json::Value` for schema checking and typing, and the deep
+//! merge used by environments.
+
+use crate::source::{Path, Seg, Span};
+use serde_json::Value as Json;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    pub value: Value,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+    Seq(Vec<Node>),
+    Map(Vec<Entry>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    pub key: String,
+    pub key_span: Span,
+    pub value: Node,
+}
+
+impl Node {
+    pub fn new(value: Value, span: Span) -> Self {
+        Node { value, span }
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        self.entry(key).map(|e| &e.value)
+    }
+
+    pub fn entry(&self, key: &str) -> Option<&Entry> {
+        match &self.value {
+            Value::Map(entries) => entries.iter().find(|e| e.key == key),
+            _ => None,
+        }
+    }
+
+    pub fn entries(&self) -> &[Entry] {
+        match &self.value {
+            Value::Map(entries) => entries,
+            _ => &[],
+        }
+    }
+
+    /// The node at `path`, if the document has it.
+    pub fn lookup(&self, path: &Path) -> Option<&Node> {
+        path.0.iter().try_fold(self, |node, seg| match (seg, &node.value) {
+            (Seg::Key(k), _) => node.get(k),
+            (Seg::Index(i), Value::Seq(items)) => items.get(*i),
+            _ => None,
+        })
+    }
+
+    /// The best span for a diagnostic at `path`: the value if it exists, else the nearest
+    /// ancestor that does. `key` asks for the key's span instead of the value's.
+    pub fn span_of(&self, path: &Path, key: bool) -> Span {
+        let mut node = self;
+        let mut best = self.span;
+        for (i, seg) in path.0.iter().enumerate() {
+            let last = i + 1 == path.0.len();
+            match (seg, &node.value) {
+                (Seg::Key(k), Value::Map(_)) => match node.entry(k) {
+                    Some(e) => {
+                        best = if last && key { e.key_span } else { e.value.span };
+                        node = &e.value;
+                    }
+                    None => return best,
+                },
+                (Seg::Index(idx), Value::Seq(items)) => match items.get(*idx) {
+                    Some(item) => {
+                        best = item.span;
+                        node = item;
+                    }
+                    None => return best,
+                },
+                _ => return best,
+            }
+        }
+        best
+    }
+
+    pub fn to_json(&self) -> Json {
+        match &self.value {
+            Value::Null => Json::Null,
+            Value::Bool(b) => Json::Bool(*b),
+            Value::Int(i) => Json::from(*i),
+            Value::Float(f) => serde_json::Number::from_f64(*f).map_or(Json::Null, Json::Number),
+            Value::Str(s) => Json::String(s.clone()),
+            Value::Seq(items) => Json::Array(items.iter().map(Node::to_json).collect()),
+            Value::Map(entries) => Json::Object(entries.iter().map(|e| (e.key.clone(), e.value.to_json())).collect()),
+        }
+    }
+
+    /// Deep-merge `over` into `self`: maps merge key by key, `null` removes the key, and
+    /// anything else (scalars, lists) replaces. Spans follow the value that wins.
+    pub fn merge(&mut self, over: &Node) {
+        match (&mut self.value, &over.value) {
+            (Value::Map(base), Value::Map(over_entries)) => {
+                for o in over_entries {
+                    let pos = base.iter().position(|e| e.key == o.key);
+                    match (pos, &o.value.value) {
+                        (Some(i), Value::Null) => {
+                            base.remove(i);
+                        }
+                        (Some(i), _) => base[i].value.merge(&o.value),
+                        (None, Value::Null) => {}
+                        (None, _) => base.push(o.clone()),
+                    }
+                }
+            }
+            _ => *self = over.clone(),
+        }
+    }
+
+    /// Remove the entry `key` from a map node.
+    pub fn remove(&mut self, key: &str) -> Option<Entry> {
+        match &mut self.value {
+            Value::Map(entries) => entries.iter().position(|e| e.key == key).map(|i| entries.remove(i)),
+            _ => None,
+        }
+    }
+
+    pub fn type_name(&self) -> &'static str {
+        match self.value {
+            Value::Null => "null",
+            Value::Bool(_) => "boolean",
+            Value::Int(_) => "integer",
+            Value::Float(_) => "number",
+            Value::Str(_) => "string",
+            Value::Seq(_) => "list",
+            Value::Map(_) => "mapping",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(entries: Vec<(&str, Node)>) -> Node {
+        Node::new(
+            Value::Map(
+                entries.into_iter().map(|(k, v)| Entry { key: k.into(), key_span: Span::default(), value: v }).collect(),
+            ),
+            Span::default(),
+        )
+    }
+    fn int(i: i64, at: usize) -> Node {
+        Node::new(Value::Int(i), Span::new(at, at + 1))
+    }
+
+    #[test]
+    fn merge_replaces_scalars_merges_maps_and_null_removes() {
+        let mut base = map(vec![("a", int(1, 0)), ("m", map(vec![("x", int(1, 1)), ("y", int(2, 2))]))]);
+        let over = map(vec![
+            ("a", int(5, 10)),
+            ("m", map(vec![("y", Node::new(Value::Null, Span::default())), ("z", int(3, 12))])),
+        ]);
+        base.merge(&over);
+        assert_eq!(base.to_json(), serde_json::json!({"a": 5, "m": {"x": 1, "z": 3}}));
+        assert_eq!(base.span_of(&Path::of(&["a"]), false), Span::new(10, 11));
+        assert_eq!(base.span_of(&Path::of(&["m", "x"]), false), Span::new(1, 2));
+        // A path that goes missing falls back to the nearest ancestor.
+        assert_eq!(base.span_of(&Path::of(&["a", "deeper"]), false), Span::new(10, 11));
+    }
+}

@@ -1,0 +1,233 @@
+//! The writer: the only module that changes the file system.
+//!
+//! Takes: an [`Output`] and a folder. Gives: the folder holding exactly that tree, changed
+//! atomically. New files are staged in `.mlship-staging/`, then a journal naming every move
+//! and removal is written with one rename; applying it renames files into place and removes
+//! the files the previous lock listed that the new tree lacks. A crash at any point leaves
+//! the old tree or (after the next run rolls the journal forward) the new one. Files the
+//! previous lock does not list are never removed or overwritten. Nothing changed, nothing
+//! written.
+
+use crate::emit::{LOCK_FILE, Output};
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+const STAGING: &str = ".mlship-staging";
+const JOURNAL: &str = ".mlship-journal.json";
+
+#[derive(Debug, Default, PartialEq)]
+pub struct Report {
+    pub written: Vec<String>,
+    pub removed: Vec<String>,
+    pub unchanged: usize,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Journal {
+    moves: Vec<String>,
+    removes: Vec<String>,
+}
+
+/// Files the previous build wrote, from its lock.
+pub fn previous_files(out: &Path) -> BTreeMap<String, String> {
+    let Ok(text) = fs::read_to_string(out.join(LOCK_FILE)) else { return BTreeMap::new() };
+    let Ok(lock) = serde_json::from_str::<serde_json::Value>(&text) else { return BTreeMap::new() };
+    lock["files"]
+        .as_object()
+        .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))).filter(|(k, _)| safe_rel(k)).collect())
+        .unwrap_or_default()
+}
+
+/// A generated relative path that stays inside the output folder.
+fn safe_rel(rel: &str) -> bool {
+    !rel.is_empty() && !rel.starts_with('/') && rel.split('/').all(|c| !c.is_empty() && c != "." && c != "..") && !rel.contains('\\')
+}
+
+pub fn write(out: &Path, tree: &Output) -> io::Result<Report> {
+    fs::create_dir_all(out)?;
+    recover(out)?;
+    let previous = previous_files(out);
+    let mut report = Report::default();
+    let mut moves = Vec::new();
+    for (rel, bytes) in &tree.files {
+        if !safe_rel(rel) {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("refusing to write outside the output folder: {rel}")));
+        }
+        let target = out.join(rel);
+        match fs::read(&target) {
+            Ok(existing) if existing == *bytes => report.unchanged += 1,
+            Ok(_) if !previous.contains_key(rel) && rel != LOCK_FILE => {
+                return Err(io::Error::new(
+                    io::ErrorKind::AlreadyExists,
+                    format!("{} exists and was not written by mlship; move it away or delete it", target.display()),
+                ));
+            }
+            _ => moves.push(rel.clone()),
+        }
+    }
+    let removes: Vec<String> = previous.keys().filter(|k| !tree.files.contains_key(*k) && out.join(k).exists()).cloned().collect();
+    if moves.is_empty() && removes.is_empty() {
+        return Ok(report);
+    }
+    // Stage every changed file, the lock last among them.
+    let staging = out.join(STAGING);
+    if staging.exists() {
+        fs::remove_dir_all(&staging)?;
+    }
+    moves.sort_by_key(|r| r == LOCK_FILE);
+    for rel in &moves {
+        write_synced(&staging.join(rel), &tree.files[rel])?;
+    }
+    let journal = Journal { moves: moves.clone(), removes: removes.clone() };
+    let tmp = out.join(format!("{JOURNAL}.tmp"));
+    write_synced(&tmp, &serde_json::to_vec(&journal).expect("journal serializes"))?;
+    fs::rename(&tmp, out.join(JOURNAL))?;
+    apply(out, &journal)?;
+    report.written = moves;
+    report.removed = removes;
+    Ok(report)
+}
+
+/// Finish a build that stopped after writing its journal; drop staging of one that did not.
+pub fn recover(out: &Path) -> io::Result<()> {
+    let journal_path = out.join(JOURNAL);
+    match fs::read(&journal_path) {
+        Ok(bytes) => match serde_json::from_slice::<Journal>(&bytes) {
+            Ok(j) if j.moves.iter().chain(&j.removes).all(|r| safe_rel(r)) => apply(out, &j),
+            _ => {
+                fs::remove_file(&journal_path)?;
+                remove_if_exists(&out.join(STAGING))
+            }
+        },
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            let _ = fs::remove_file(out.join(format!("{JOURNAL}.tmp")));
+            remove_if_exists(&out.join(STAGING))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn apply(out: &Path, j: &Journal) -> io::Result<()> {
+    let staging = out.join(STAGING);
+    for rel in &j.moves {
+        let from = staging.join(rel);
+        if from.exists() {
+            let to = out.join(rel);
+            if let Some(parent) = to.parent() {
+                fs::create_dir_all(parent)?;
+            }
+            fs::rename(&from, &to)?;
+        }
+    }
+    for rel in &j.removes {
+        match fs::remove_file(out.join(rel)) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => remove_empty_parents(out, &out.join(rel)),
+        }
+    }
+    fs::remove_file(out.join(JOURNAL))?;
+    remove_if_exists(&staging)
+}
+
+fn remove_empty_parents(out: &Path, file: &Path) {
+    let mut dir: Option<PathBuf> = file.parent().map(Path::to_path_buf);
+    while let Some(d) = dir {
+        if d == out || fs::remove_dir(&d).is_err() {
+            break;
+        }
+        dir = d.parent().map(Path::to_path_buf);
+    }
+}
+
+fn remove_if_exists(p: &Path) -> io::Result<()> {
+    match fs::remove_dir_all(p) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
+fn write_synced(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent)?;
+    }
+    let mut f = fs::File::create(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}
+
+/// Files on disk that differ from the tree: (path, reason). Empty means up to date.
+pub fn stale(out: &Path, tree: &Output) -> Vec<(String, &'static str)> {
+    let previous = previous_files(out);
+    let mut diffs = Vec::new();
+    for (rel, bytes) in &tree.files {
+        match fs::read(out.join(rel)) {
+            Ok(existing) if existing == *bytes => {}
+            Ok(_) => diffs.push((rel.clone(), "changed")),
+            Err(_) => diffs.push((rel.clone(), "missing")),
+        }
+    }
+    for rel in previous.keys().filter(|k| !tree.files.contains_key(*k)) {
+        if out.join(rel).exists() {
+            diffs.push((rel.clone(), "no longer generated"));
+        }
+    }
+    diffs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tree(files: &[(&str, &str)]) -> Output {
+        Output { files: files.iter().map(|(k, v)| ((*k).to_string(), v.as_bytes().to_vec())).collect() }
+    }
+
+    fn lock_of(files: &[&str]) -> String {
+        let m: serde_json::Map<String, serde_json::Value> = files.iter().map(|f| ((*f).to_string(), serde_json::json!("x"))).collect();
+        serde_json::json!({ "files": m }).to_string()
+    }
+
+    #[test]
+    fn writes_removes_only_its_own_files_and_is_idempotent() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path();
+        fs::write(out.join("README.md"), "mine").unwrap();
+        let first = tree(&[("envs/a/x.yaml", "1"), ("envs/a/y.yaml", "2"), (LOCK_FILE, &lock_of(&["envs/a/x.yaml", "envs/a/y.yaml"]))]);
+        let r = write(out, &first).unwrap();
+        assert_eq!(r.written.len(), 3);
+        assert_eq!(r.written.last().unwrap(), LOCK_FILE);
+        let again = write(out, &first).unwrap();
+        assert!(again.written.is_empty() && again.removed.is_empty());
+        let second = tree(&[("envs/a/x.yaml", "1b"), (LOCK_FILE, &lock_of(&["envs/a/x.yaml"]))]);
+        let r = write(out, &second).unwrap();
+        assert_eq!(r.removed, vec!["envs/a/y.yaml".to_string()]);
+        assert_eq!(fs::read_to_string(out.join("envs/a/x.yaml")).unwrap(), "1b");
+        assert!(!out.join("envs/a/y.yaml").exists());
+        assert_eq!(fs::read_to_string(out.join("README.md")).unwrap(), "mine");
+        assert!(!out.join(STAGING).exists() && !out.join(JOURNAL).exists());
+    }
+
+    #[test]
+    fn refuses_to_overwrite_foreign_files_and_paths_that_escape() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("a.yaml"), "user").unwrap();
+        assert!(write(dir.path(), &tree(&[("a.yaml", "ours")])).is_err());
+        assert_eq!(fs::read_to_string(dir.path().join("a.yaml")).unwrap(), "user");
+        assert!(write(dir.path(), &tree(&[("../evil", "x")])).is_err());
+    }
+
+    #[test]
+    fn a_journal_left_by_a_crash_is_rolled_forward() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path();
+        fs::write(out.join("old.yaml"), "old").unwrap();
+        write_synced(&out.join(STAGING).join("new.yaml"), b"new").unwrap();
+        let j = Journal { moves: vec!["new.yaml".into()], removes: vec!["old.yaml".into()] };
+        fs::write(out.join(JOURNAL), serde_json::to_vec(&j).unwrap()).unwrap();
+        recover(out).unwrap();
+        assert_eq!(fs::read_to_string(out.join("new.yaml")).unwrap(), "new");
+        assert!(!out.join("old.yaml").exists() && !out.join(JOURNAL).exists() && !out.join(STAGING).exists());
+    }
+}

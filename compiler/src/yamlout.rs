@@ -1,0 +1,175 @@
+//! Deterministic YAML for Kubernetes objects.
+//!
+//! Takes: a `serde_json::Value` (an object as the emitter built it). Gives: block-style YAML
+//! text that every YAML 1.1 and 1.2 reader reads back as the same value: any string a reader
+//! could take for a boolean, number, null, date or merge key ("on", "NO", "0755", "1e3",
+//! "1_000", "12:30", "~", "<<") is quoted, as is anything with special characters; control
+//! and line-separator characters are escaped. Map order is the value's own order.
+
+use serde_json::Value;
+use std::fmt::Write;
+
+/// Serialize one document (no `---`), ending with a newline.
+pub fn to_yaml(v: &Value) -> String {
+    let mut out = String::new();
+    match v {
+        Value::Object(m) if !m.is_empty() => write_map(&mut out, m, 0),
+        Value::Array(a) if !a.is_empty() => write_seq(&mut out, a, 0),
+        other => {
+            out.push_str(&inline(other));
+            out.push('\n');
+        }
+    }
+    out
+}
+
+fn write_map(out: &mut String, m: &serde_json::Map<String, Value>, indent: usize) {
+    for (k, v) in m {
+        pad(out, indent);
+        out.push_str(&scalar_str(k));
+        out.push(':');
+        write_child(out, v, indent);
+    }
+}
+
+fn write_seq(out: &mut String, a: &[Value], indent: usize) {
+    for v in a {
+        pad(out, indent);
+        out.push('-');
+        match v {
+            Value::Object(m) if !m.is_empty() => {
+                // The first entry shares the dash's line; the rest align under it.
+                let mut first = String::new();
+                write_map(&mut first, m, indent + 2);
+                out.push(' ');
+                out.push_str(&first[indent + 2..]);
+            }
+            Value::Array(inner) if !inner.is_empty() => {
+                out.push('\n');
+                write_seq(out, inner, indent + 2);
+            }
+            other => {
+                out.push(' ');
+                out.push_str(&inline(other));
+                out.push('\n');
+            }
+        }
+    }
+}
+
+fn write_child(out: &mut String, v: &Value, indent: usize) {
+    match v {
+        Value::Object(m) if !m.is_empty() => {
+            out.push('\n');
+            write_map(out, m, indent + 2);
+        }
+        Value::Array(a) if !a.is_empty() => {
+            out.push('\n');
+            write_seq(out, a, indent);
+        }
+        other => {
+            out.push(' ');
+            out.push_str(&inline(other));
+            out.push('\n');
+        }
+    }
+}
+
+fn pad(out: &mut String, n: usize) {
+    out.extend(std::iter::repeat_n(' ', n));
+}
+
+fn inline(v: &Value) -> String {
+    match v {
+        Value::Null => "null".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => scalar_str(s),
+        Value::Array(_) => "[]".into(),
+        Value::Object(_) => "{}".into(),
+    }
+}
+
+/// A string as a YAML scalar: plain when no reader could misread it, else quoted.
+pub fn scalar_str(s: &str) -> String {
+    if is_plain_safe(s) {
+        return s.to_string();
+    }
+    if s.chars().all(|c| !c.is_control() && !matches!(c, '\u{2028}' | '\u{2029}' | '\u{85}' | '\u{feff}')) {
+        return format!("'{}'", s.replace('\'', "''"));
+    }
+    let mut q = String::with_capacity(s.len() + 2);
+    q.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => q.push_str("\\\""),
+            '\\' => q.push_str("\\\\"),
+            '\n' => q.push_str("\\n"),
+            '\t' => q.push_str("\\t"),
+            '\r' => q.push_str("\\r"),
+            c if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{85}' | '\u{feff}') => {
+                let _ = write!(q, "\\u{:04X}", c as u32);
+            }
+            c => q.push(c),
+        }
+    }
+    q.push('"');
+    q
+}
+
+const YAML11_WORDS: &[&str] = &[
+    "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "true", "True", "TRUE", "false", "False", "FALSE",
+    "on", "On", "ON", "off", "Off", "OFF", "null", "Null", "NULL", "~", "<<", "=",
+];
+
+fn is_plain_safe(s: &str) -> bool {
+    let Some(first) = s.chars().next() else { return false };
+    if YAML11_WORDS.contains(&s) || s.ends_with(' ') || s.ends_with(':') {
+        return false;
+    }
+    // Anything that starts like a number (or .inf/.nan) could be read as one by some reader.
+    // Only characters that occur in YAML 1.1 ints, floats, sexagesimals and timestamps.
+    let starts_like_number = first.is_ascii_digit()
+        || (matches!(first, '-' | '+' | '.') && s[1..].starts_with(|c: char| c.is_ascii_digit() || c == '.'));
+    let numberish = (starts_like_number && s.chars().all(|c| c.is_ascii_hexdigit() || "_.:+- xXoOtTzZ".contains(c)))
+        || matches!(s.to_ascii_lowercase().trim_start_matches(['-', '+']), ".inf" | ".nan");
+    if numberish {
+        return false;
+    }
+    if !(first.is_ascii_alphanumeric() || matches!(first, '/' | '_' | '.' | '$')) {
+        return false;
+    }
+    s.chars().all(|c| c.is_ascii_alphanumeric() || " _-./:@%+=,()$".contains(c))
+        && !s.contains(": ")
+        && !s.contains(" #")
+        && !s.contains("  ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn ambiguous_strings_are_quoted() {
+        for s in ["on", "NO", "0755", "1e3", "null", "~", "y", "1_000", "12:30", "", "<<", "2001-12-14", ".5", "-1", "x: y", "#c", "- x", "a #b", "true"] {
+            assert!(scalar_str(s).starts_with(['\'', '"']), "{s} must be quoted");
+        }
+        for s in ["api", "fraud-detection", "ghcr.io/acme/fraud:1.4.2", "/healthz", "500m", "8Gi", "app.kubernetes.io/name", "uvicorn"] {
+            assert_eq!(scalar_str(s), s);
+        }
+    }
+
+    #[test]
+    fn control_and_separator_characters_are_escaped() {
+        assert_eq!(scalar_str("a\nb"), "\"a\\nb\"");
+        assert_eq!(scalar_str("x\u{2028}y"), "\"x\\u2028y\"");
+        assert_eq!(scalar_str("it's"), "'it''s'");
+    }
+
+    #[test]
+    fn layout() {
+        let v = json!({"a": 1, "b": {"c": [1, {"d": "x", "e": []}], "f": {}}, "g": [[1]]});
+        assert_eq!(to_yaml(&v), "a: 1\nb:\n  c:\n  - 1\n  - d: x\n    e: []\n  f: {}\ng:\n-\n  - 1\n");
+    }
+}
