@@ -5,7 +5,7 @@
 #
 # Uses the pinned tools from tests/tools.sh (<repo>/.venv, created on demand).
 # For every golden/<name>/ tree:
-#   envs/<env>/
+#   envs/<env>/ and every nested folder with files (e.g. envs/<env>/jobs/level-0/)
 #     kustomize build         `kubectl kustomize <dir>` succeeds (venv kubectl)
 #     kustomization lists     every other file of the folder is referenced
 #     kubernetes-validate     --strict, per YAML file, for the lock's version
@@ -262,6 +262,7 @@ PYEOF
 passed=0
 failed=0
 skipped=0
+nfiles=0
 pass() { passed=$((passed + 1)); printf 'PASS  %-22s %s\n' "$1" "$2"; }
 skip() { skipped=$((skipped + 1)); printf 'SKIP  %-22s %s\n' "$1" "$2"; }
 fail() {
@@ -312,12 +313,18 @@ for tree in "${trees[@]}"; do
         version_src="default"
     fi
 
-    for env in "$tree"/envs/*/; do
-        env="${env%/}"
-        env_name="$(basename "$env")"
+    # Kustomize roots: every folder under envs/ that holds files, i.e.
+    # envs/<env>/ and nested ones such as envs/<env>/jobs/level-0/ (each is
+    # applied on its own, e.g. by a separate Flux Kustomization).
+    roots=()
+    while IFS= read -r -d '' d; do
+        if [[ -n "$(find "$d" -maxdepth 1 -type f -print -quit)" ]]; then roots+=("$d"); fi
+    done < <(find "$tree/envs" -mindepth 1 -type d -print0 2>/dev/null | sort -z)
+
+    for env in "${roots[@]}"; do
         echo "== $(rel "$env") (Kubernetes $k8s_version, $version_src)"
 
-        rendered="$WORK/home/rendered/$name/envs/$env_name.yaml"
+        rendered="$WORK/home/rendered/$name/${env#"$tree"/}.yaml"
         mkdir -p "${rendered%/*}"
         if out="$(kubectl kustomize "$env" 2>&1 >"$rendered")"; then
             pass "kustomize build" "$(rel "$env")"
@@ -339,7 +346,8 @@ for tree in "${trees[@]}"; do
 
         for f in "$env"/*.yaml "$env"/*.yml; do
             case "$(basename "$f")" in kustomization.yaml | kustomization.yml) continue ;; esac
-            prepared="$WORK/validate-$name-$env_name-$(basename "$f")"
+            nfiles=$((nfiles + 1))
+            prepared="$WORK/validate-$nfiles-$(basename "$f")"
             if ! out="$(helper prepare "$f" "$prepared")"; then
                 fail "kubernetes-validate" "$(rel "$f")" "$out"
                 continue

@@ -31,20 +31,33 @@ fn p(keys: &[&str]) -> Path {
 
 impl Checker {
     fn err(&mut self, code: Code, path: Path, message: String, help: impl Into<String>) {
-        self.out.push(Diagnostic::error(code, message).at(path).help(help));
+        self.out
+            .push(Diagnostic::error(code, message).at(path).help(help));
     }
 
     fn spec(&mut self, s: &Spec) {
         self.name(&p(&["project"]), &s.project, "project");
-        if !s.project.starts_with(|c: char| c.is_ascii_lowercase()) && names::is_dns_label(&s.project) {
-            self.err(Code::InvalidName, p(&["project"]), format!("project `{}` must start with a letter", s.project), "Service names derived from it must start with a letter (DNS-1035)");
+        if !s.project.starts_with(|c: char| c.is_ascii_lowercase())
+            && names::is_dns_label(&s.project)
+        {
+            self.err(
+                Code::InvalidName,
+                p(&["project"]),
+                format!("project `{}` must start with a letter", s.project),
+                "Service names derived from it must start with a letter (DNS-1035)",
+            );
         }
         if let Some(ns) = &s.namespace {
             self.name(&p(&["namespace"]), ns, "namespace");
         }
         if let Some(v) = &s.kubernetes {
             if !KUBERNETES_VERSIONS.contains(&v.as_str()) {
-                self.err(Code::KubernetesVersion, p(&["kubernetes"]), format!("Kubernetes {v} is not supported"), format!("use one of {}", KUBERNETES_VERSIONS.join(", ")));
+                self.err(
+                    Code::KubernetesVersion,
+                    p(&["kubernetes"]),
+                    format!("Kubernetes {v} is not supported"),
+                    format!("use one of {}", KUBERNETES_VERSIONS.join(", ")),
+                );
             }
         }
         if let Some(tag) = &s.tag {
@@ -72,27 +85,52 @@ impl Checker {
             match sec.provider {
                 SecretProvider::ExternalSecrets => {
                     if sec.store.is_none() {
-                        self.err(Code::MissingKey, at.clone(), format!("secret `{name}` needs a `store`"), "name the SecretStore or ClusterSecretStore that holds the values");
+                        self.err(
+                            Code::MissingKey,
+                            at.clone(),
+                            format!("secret `{name}` needs a `store`"),
+                            "name the SecretStore or ClusterSecretStore that holds the values",
+                        );
                     }
                     if sec.keys.is_empty() {
                         self.err(Code::MissingKey, at.clone(), format!("secret `{name}` needs `keys`"), "map each variable to its remote reference: `DB_PASSWORD: fraud/db#password`");
                     }
                     if sec.file.is_some() {
-                        self.err(Code::Conflict, at.key("file"), "`file` is for sealed-secrets and sops secrets".into(), "remove `file`, or change the provider");
+                        self.err(
+                            Code::Conflict,
+                            at.key("file"),
+                            "`file` is for sealed-secrets and sops secrets".into(),
+                            "remove `file`, or change the provider",
+                        );
                     }
                     for (k, r) in &sec.keys {
                         self.env_name(&at.key("keys").key(k), k);
                         if r.is_empty() || r.starts_with('#') || r.ends_with('#') {
-                            self.err(Code::BadValue, at.key("keys").key(k), format!("`{r}` is not a remote reference"), "write `path` or `path#property`");
+                            self.err(
+                                Code::BadValue,
+                                at.key("keys").key(k),
+                                format!("`{r}` is not a remote reference"),
+                                "write `path` or `path#property`",
+                            );
                         }
                     }
                 }
                 SecretProvider::SealedSecrets | SecretProvider::Sops => match &sec.file {
-                    None => self.err(Code::MissingKey, at.clone(), format!("secret `{name}` needs a `file`"), "commit the encrypted manifest and name it here"),
+                    None => self.err(
+                        Code::MissingKey,
+                        at.clone(),
+                        format!("secret `{name}` needs a `file`"),
+                        "commit the encrypted manifest and name it here",
+                    ),
                     Some(f) => {
                         self.rel_path(&at.key("file"), f);
                         if !sec.keys.is_empty() || sec.store.is_some() {
-                            self.err(Code::Conflict, at.clone(), "`keys` and `store` are for external-secrets".into(), "remove them; the encrypted file holds the keys");
+                            self.err(
+                                Code::Conflict,
+                                at.clone(),
+                                "`keys` and `store` are for external-secrets".into(),
+                                "remove them; the encrypted file holds the keys",
+                            );
                         }
                     }
                 },
@@ -126,8 +164,15 @@ impl Checker {
                 if let Some(path) = &e.path {
                     self.url_path(&at.key("expose").key("path"), path);
                 }
-                if e.host.is_none() && (e.path.is_some() || e.tls_secret.is_some() || e.ingress_class.is_some()) {
-                    self.err(Code::MissingKey, at.key("expose"), "an Ingress needs `host`".into(), "add `host: api.example.com`, or remove path, tls_secret and ingress_class");
+                if e.host.is_none()
+                    && (e.path.is_some() || e.tls_secret.is_some() || e.ingress_class.is_some())
+                {
+                    self.err(
+                        Code::MissingKey,
+                        at.key("expose"),
+                        "an Ingress needs `host`".into(),
+                        "add `host: api.example.com`, or remove path, tls_secret and ingress_class",
+                    );
                 }
             }
             if let Some(h) = &svc.health {
@@ -143,7 +188,15 @@ impl Checker {
                     self.err(Code::Autoscale, aat.key("min"), "autoscale `min` must be at least 1".into(), "use `replicas: 0` semantics through an environment that removes the service instead");
                 }
                 if a.min > a.max {
-                    self.err(Code::Autoscale, aat.key("min"), format!("autoscale `min` ({}) is greater than `max` ({})", a.min, a.max), "make `min` less than or equal to `max`");
+                    self.err(
+                        Code::Autoscale,
+                        aat.key("min"),
+                        format!(
+                            "autoscale `min` ({}) is greater than `max` ({})",
+                            a.min, a.max
+                        ),
+                        "make `min` less than or equal to `max`",
+                    );
                 }
                 for (k, v) in [("cpu", a.cpu), ("memory", a.memory)] {
                     if let Some(v) = v.filter(|v| !(1..=1000).contains(v)) {
@@ -152,9 +205,15 @@ impl Checker {
                 }
                 if svc.replicas.is_some() {
                     self.out.push(
-                        Diagnostic { severity: Severity::Warning, ..Diagnostic::error(Code::Conflict, "`replicas` is ignored while `autoscale` is set") }
-                            .at(at.key("replicas"))
-                            .help("remove `replicas`; the autoscaler owns the replica count"),
+                        Diagnostic {
+                            severity: Severity::Warning,
+                            ..Diagnostic::error(
+                                Code::Conflict,
+                                "`replicas` is ignored while `autoscale` is set",
+                            )
+                        }
+                        .at(at.key("replicas"))
+                        .help("remove `replicas`; the autoscaler owns the replica count"),
                     );
                 }
             }
@@ -169,8 +228,17 @@ impl Checker {
             if let Some(path) = &g.path {
                 self.rel_path(&p(&["gitops", "path"]), path);
             }
-            if !(g.repo.starts_with("https://") || g.repo.starts_with("ssh://") || g.repo.starts_with("git@") || g.repo.starts_with("http://")) {
-                self.err(Code::BadValue, p(&["gitops", "repo"]), format!("`{}` is not a git URL", g.repo), "use https://, ssh:// or git@host:org/repo.git");
+            if !(g.repo.starts_with("https://")
+                || g.repo.starts_with("ssh://")
+                || g.repo.starts_with("git@")
+                || g.repo.starts_with("http://"))
+            {
+                self.err(
+                    Code::BadValue,
+                    p(&["gitops", "repo"]),
+                    format!("`{}` is not a git URL", g.repo),
+                    "use https://, ssh:// or git@host:org/repo.git",
+                );
             }
         }
     }
@@ -179,11 +247,21 @@ impl Checker {
         let at = p(&["pipelines", pname]);
         self.name(&at, pname, "pipeline");
         if pipe.steps.is_empty() {
-            self.err(Code::MissingKey, at.key("steps"), format!("pipeline `{pname}` has no steps"), "add at least one step");
+            self.err(
+                Code::MissingKey,
+                at.key("steps"),
+                format!("pipeline `{pname}` has no steps"),
+                "add at least one step",
+            );
         }
         if let Some(sched) = &pipe.schedule {
             if let Err(e) = check_cron(sched) {
-                self.err(Code::Schedule, at.key("schedule"), e, "write five fields, e.g. \"0 3 * * 0\" for Sundays at 03:00");
+                self.err(
+                    Code::Schedule,
+                    at.key("schedule"),
+                    e,
+                    "write five fields, e.g. \"0 3 * * 0\" for Sundays at 03:00",
+                );
             }
             self.object_name(&at, &names::cronjob(&s.project, pname), 52);
         }
@@ -196,25 +274,52 @@ impl Checker {
             self.refs(s, &sat, &step.secrets, &step.mounts);
             self.env_values(&sat.key("env"), &step.env);
             if step.run.is_empty() {
-                self.err(Code::MissingKey, sat.key("run"), format!("step `{sname}` has an empty `run`"), "give the command to run, e.g. [python, -m, pkg.train]");
+                self.err(
+                    Code::MissingKey,
+                    sat.key("run"),
+                    format!("step `{sname}` has an empty `run`"),
+                    "give the command to run, e.g. [python, -m, pkg.train]",
+                );
             }
             if let Some(t) = &step.timeout {
                 if let Err(e) = parse_duration(t) {
-                    self.err(Code::Duration, sat.key("timeout"), e, "write a duration such as 30m, 4h or 1h30m");
+                    self.err(
+                        Code::Duration,
+                        sat.key("timeout"),
+                        e,
+                        "write a duration such as 30m, 4h or 1h30m",
+                    );
                 }
             }
             for (i, need) in step.needs.iter().enumerate() {
                 if !pipe.steps.contains_key(need) {
                     self.unresolved(sat.key("needs").index(i), "step", need, pipe.steps.keys());
                 } else if need == sname {
-                    self.err(Code::Cycle, sat.key("needs").index(i), format!("step `{sname}` needs itself"), "remove it from its own `needs`");
+                    self.err(
+                        Code::Cycle,
+                        sat.key("needs").index(i),
+                        format!("step `{sname}` needs itself"),
+                        "remove it from its own `needs`",
+                    );
                 }
             }
         }
         if let Some(cycle) = find_cycle(&pipe.steps) {
             let first = &cycle[0];
-            let idx = pipe.steps[first].needs.iter().position(|n| *n == cycle[1]).unwrap_or(0);
-            self.err(Code::Cycle, at.key("steps").key(first).key("needs").index(idx), format!("steps depend on each other in a cycle: {}", cycle.join(" -> ")), "remove one of these `needs` so the steps can run in order");
+            let idx = pipe.steps[first]
+                .needs
+                .iter()
+                .position(|n| *n == cycle[1])
+                .unwrap_or(0);
+            self.err(
+                Code::Cycle,
+                at.key("steps").key(first).key("needs").index(idx),
+                format!(
+                    "steps depend on each other in a cycle: {}",
+                    cycle.join(" -> ")
+                ),
+                "remove one of these `needs` so the steps can run in order",
+            );
         }
     }
 
@@ -227,7 +332,12 @@ impl Checker {
             let req = r.cpu.as_ref().and_then(|c| Quantity::parse(&c.text()).ok());
             if let (Some(req), Ok(lim)) = (req, Quantity::parse(&cpu.text())) {
                 if lim.milli < req.milli {
-                    self.err(Code::Conflict, at.key("cpu_limit"), "`cpu_limit` is lower than `cpu`".into(), "the limit must be at least the request");
+                    self.err(
+                        Code::Conflict,
+                        at.key("cpu_limit"),
+                        "`cpu_limit` is lower than `cpu`".into(),
+                        "the limit must be at least the request",
+                    );
                 }
             }
         }
@@ -238,16 +348,26 @@ impl Checker {
             if let Some(img) = s.images.get(image) {
                 if img.cuda.is_none() {
                     self.out.push(
-                        Diagnostic::error(Code::GpuWithoutCuda, format!("this workload asks for GPUs but image `{image}` has no CUDA"))
-                            .at(at.key("gpu"))
-                            .help(format!("set `cuda:` on image `{image}`, e.g. cuda: \"12.4\", or remove `gpu`")),
+                        Diagnostic::error(
+                            Code::GpuWithoutCuda,
+                            format!("this workload asks for GPUs but image `{image}` has no CUDA"),
+                        )
+                        .at(at.key("gpu"))
+                        .help(format!(
+                            "set `cuda:` on image `{image}`, e.g. cuda: \"12.4\", or remove `gpu`"
+                        )),
                     );
                 }
             }
         }
         for (k, v) in &r.node_selector {
             if k.is_empty() || v.len() > 63 {
-                self.err(Code::BadValue, at.key("node_selector").key(k), format!("`{k}: {v}` is not a valid node label"), "label values are at most 63 characters");
+                self.err(
+                    Code::BadValue,
+                    at.key("node_selector").key(k),
+                    format!("`{k}: {v}` is not a valid node label"),
+                    "label values are at most 63 characters",
+                );
             }
         }
     }
@@ -265,10 +385,20 @@ impl Checker {
             }
             self.abs_path(&at.key("mounts").key(vol), path);
             if path == "/tmp" {
-                self.err(Code::Conflict, at.key("mounts").key(vol), "`/tmp` is reserved for the scratch volume".into(), "mount the volume somewhere else, such as /data");
+                self.err(
+                    Code::Conflict,
+                    at.key("mounts").key(vol),
+                    "`/tmp` is reserved for the scratch volume".into(),
+                    "mount the volume somewhere else, such as /data",
+                );
             }
             if let Some(other) = seen.insert(path, vol) {
-                self.err(Code::Conflict, at.key("mounts").key(vol), format!("volumes `{other}` and `{vol}` mount at the same path `{path}`"), "give each mount its own path");
+                self.err(
+                    Code::Conflict,
+                    at.key("mounts").key(vol),
+                    format!("volumes `{other}` and `{vol}` mount at the same path `{path}`"),
+                    "give each mount its own path",
+                );
             }
         }
     }
@@ -279,7 +409,13 @@ impl Checker {
         }
     }
 
-    fn unresolved<'a>(&mut self, at: Path, what: &str, name: &str, known: impl Iterator<Item = &'a String>) {
+    fn unresolved<'a>(
+        &mut self,
+        at: Path,
+        what: &str,
+        name: &str,
+        known: impl Iterator<Item = &'a String>,
+    ) {
         let known: Vec<&String> = known.collect();
         let best = known
             .iter()
@@ -289,9 +425,24 @@ impl Checker {
         let help = match (best, known.is_empty()) {
             (Some((_, k)), _) => format!("did you mean `{k}`?"),
             (None, true) => format!("declare it under `{what}s:` first"),
-            (None, false) => format!("known {what}s: {}", known.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")),
+            (None, false) => format!(
+                "known {what}s: {}",
+                known
+                    .iter()
+                    .map(|k| k.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
         };
-        self.out.push(Diagnostic::error(Code::UnresolvedReference, format!("unknown {what} `{name}`")).at(at).label(format!("no {what} of this name")).help(help));
+        self.out.push(
+            Diagnostic::error(
+                Code::UnresolvedReference,
+                format!("unknown {what} `{name}`"),
+            )
+            .at(at)
+            .label(format!("no {what} of this name"))
+            .help(help),
+        );
     }
 
     fn name(&mut self, at: &Path, name: &str, what: &str) {
@@ -316,57 +467,125 @@ impl Checker {
 
     fn quantity(&mut self, at: &Path, text: &str, cpu: bool) {
         match Quantity::parse(text) {
-            Err(e) => self.err(Code::Quantity, at.clone(), e, if cpu { "write cores (\"2\", 0.5) or millicores (\"500m\")" } else { "write bytes with a suffix, such as \"512Mi\" or \"8Gi\"" }),
-            Ok(q) if q.milli == 0 => self.err(Code::Quantity, at.clone(), format!("`{text}` is zero"), "give a positive amount"),
-            Ok(q) if !cpu && q.milli % 1000 != 0 => self.err(Code::Quantity, at.clone(), format!("`{text}` is a fraction of a byte"), "memory and sizes use whole bytes, such as \"512Mi\""),
+            Err(e) => self.err(
+                Code::Quantity,
+                at.clone(),
+                e,
+                if cpu {
+                    "write cores (\"2\", 0.5) or millicores (\"500m\")"
+                } else {
+                    "write bytes with a suffix, such as \"512Mi\" or \"8Gi\""
+                },
+            ),
+            Ok(q) if q.milli == 0 => self.err(
+                Code::Quantity,
+                at.clone(),
+                format!("`{text}` is zero"),
+                "give a positive amount",
+            ),
+            Ok(q) if !cpu && q.milli % 1000 != 0 => self.err(
+                Code::Quantity,
+                at.clone(),
+                format!("`{text}` is a fraction of a byte"),
+                "memory and sizes use whole bytes, such as \"512Mi\"",
+            ),
             Ok(_) => {}
         }
     }
 
     fn port(&mut self, at: &Path, port: u32) {
         if !(1..=65535).contains(&port) {
-            self.err(Code::Port, at.clone(), format!("port {port} is out of range"), "use a port from 1 to 65535 (1024 or above, since containers run as non-root)");
+            self.err(
+                Code::Port,
+                at.clone(),
+                format!("port {port} is out of range"),
+                "use a port from 1 to 65535 (1024 or above, since containers run as non-root)",
+            );
         }
     }
 
     fn tag(&mut self, at: &Path, tag: &str) {
         if tag == "latest" {
             self.err(Code::BadValue, at.clone(), "the `latest` tag is not allowed".into(), "use a version such as \"1.4.2\" or a commit id; GitOps needs a tag that names one build");
-        } else if tag.is_empty() || tag.len() > 128 || !tag.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_') || !tag.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c)) {
-            self.err(Code::BadValue, at.clone(), format!("`{tag}` is not a valid image tag"), "use letters, digits, `_`, `.` and `-`, at most 128 characters");
+        } else if tag.is_empty()
+            || tag.len() > 128
+            || !tag.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+            || !tag
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+        {
+            self.err(
+                Code::BadValue,
+                at.clone(),
+                format!("`{tag}` is not a valid image tag"),
+                "use letters, digits, `_`, `.` and `-`, at most 128 characters",
+            );
         }
     }
 
     fn digest(&mut self, at: &Path, d: &str) {
-        let ok = d.strip_prefix("sha256:").is_some_and(|h| h.len() == 64 && h.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+        let ok = d.strip_prefix("sha256:").is_some_and(|h| {
+            h.len() == 64
+                && h.chars()
+                    .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+        });
         if !ok {
-            self.err(Code::BadValue, at.clone(), format!("`{d}` is not an image digest"), "write `sha256:` followed by 64 lowercase hex digits");
+            self.err(
+                Code::BadValue,
+                at.clone(),
+                format!("`{d}` is not an image digest"),
+                "write `sha256:` followed by 64 lowercase hex digits",
+            );
         }
     }
 
     fn url_path(&mut self, at: &Path, path: &str) {
         if !path.starts_with('/') || path.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            self.err(Code::Path, at.clone(), format!("`{path}` is not an HTTP path"), "start with `/`, such as /healthz");
+            self.err(
+                Code::Path,
+                at.clone(),
+                format!("`{path}` is not an HTTP path"),
+                "start with `/`, such as /healthz",
+            );
         }
     }
 
     fn rel_path(&mut self, at: &Path, path: &str) {
         if let Err(e) = names::check_relative_path(path) {
-            self.err(Code::Path, at.clone(), e, "use a path relative to the spec's folder that stays inside the project");
+            self.err(
+                Code::Path,
+                at.clone(),
+                e,
+                "use a path relative to the spec's folder that stays inside the project",
+            );
         }
     }
 
     fn abs_path(&mut self, at: &Path, path: &str) {
-        let ok = path.starts_with('/') && path.len() > 1 && !path.split('/').any(|c| c == "..") && !path.chars().any(|c| c.is_control() || c == ':');
+        let ok = path.starts_with('/')
+            && path.len() > 1
+            && !path.split('/').any(|c| c == "..")
+            && !path.chars().any(|c| c.is_control() || c == ':');
         if !ok {
-            self.err(Code::Path, at.clone(), format!("`{path}` is not an absolute container path"), "use an absolute path such as /artifacts");
+            self.err(
+                Code::Path,
+                at.clone(),
+                format!("`{path}` is not an absolute container path"),
+                "use an absolute path such as /artifacts",
+            );
         }
     }
 
     fn env_name(&mut self, at: &Path, name: &str) {
-        let ok = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        let ok = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         if !ok {
-            self.err(Code::InvalidName, at.clone(), format!("`{name}` is not a valid environment variable name"), "use letters, digits and `_`, not starting with a digit, such as MODEL_NAME");
+            self.err(
+                Code::InvalidName,
+                at.clone(),
+                format!("`{name}` is not a valid environment variable name"),
+                "use letters, digits and `_`, not starting with a digit, such as MODEL_NAME",
+            );
         }
     }
 
@@ -417,7 +636,10 @@ fn find_cycle(steps: &BTreeMap<String, crate::spec::Step>) -> Option<Vec<String>
                 }
                 Some(Mark::Active) => {
                     let from = stack.iter().position(|(n, _)| *n == next).unwrap_or(0);
-                    let mut cycle: Vec<String> = stack[from..].iter().map(|(n, _)| (*n).to_string()).collect();
+                    let mut cycle: Vec<String> = stack[from..]
+                        .iter()
+                        .map(|(n, _)| (*n).to_string())
+                        .collect();
                     if cycle.len() < 2 {
                         continue; // a step needing itself is reported on its own
                     }

@@ -130,7 +130,10 @@ impl Diagnostic {
         self
     }
     pub fn note(mut self, span: Span, message: impl Into<String>) -> Self {
-        self.notes.push(Note { span, message: message.into() });
+        self.notes.push(Note {
+            span,
+            message: message.into(),
+        });
         self
     }
     pub fn is_error(&self) -> bool {
@@ -142,7 +145,11 @@ impl Diagnostic {
 /// through an environment merge).
 pub fn normalize(diags: &mut Vec<Diagnostic>) {
     diags.sort_by(|a, b| {
-        (a.span.map(|s| s.start), a.code, &a.message).cmp(&(b.span.map(|s| s.start), b.code, &b.message))
+        (a.span.map(|s| s.start), a.code, &a.message).cmp(&(
+            b.span.map(|s| s.start),
+            b.code,
+            &b.message,
+        ))
     });
     diags.dedup_by(|a, b| a.span == b.span && a.code == b.code && a.message == b.message);
 }
@@ -156,10 +163,15 @@ pub fn render(diag: &Diagnostic, file: &SourceFile, color: bool) -> String {
     };
     let mut labels = Vec::new();
     if let Some(span) = diag.span {
-        labels.push(cs::Label::primary((), span.start..span.end).with_message(diag.label.clone().unwrap_or_default()));
+        labels.push(
+            cs::Label::primary((), span.start..span.end)
+                .with_message(diag.label.clone().unwrap_or_default()),
+        );
     }
     for note in &diag.notes {
-        labels.push(cs::Label::secondary((), note.span.start..note.span.end).with_message(&note.message));
+        labels.push(
+            cs::Label::secondary((), note.span.start..note.span.end).with_message(&note.message),
+        );
     }
     let mut notes = Vec::new();
     if diag.span.is_none() {
@@ -179,7 +191,8 @@ pub fn render(diag: &Diagnostic, file: &SourceFile, color: bool) -> String {
         let _ = term::emit_to_write_style(&mut buf, &config, &files, &d);
         String::from_utf8_lossy(buf.as_slice()).into_owned()
     } else {
-        term::emit_into_string(&config, &files, &d).unwrap_or_else(|_| format!("{}: {}\n", diag.code.as_str(), diag.message))
+        term::emit_into_string(&config, &files, &d)
+            .unwrap_or_else(|_| format!("{}: {}\n", diag.code.as_str(), diag.message))
     }
 }
 

@@ -43,7 +43,13 @@ pub struct Compiled {
 /// Compile a spec file's bytes into the output tree, reading referenced files from `project`.
 pub fn compile(name: &str, bytes: &[u8], project: &dyn lower::Project) -> Compiled {
     let (file, loaded, mut diagnostics) = load::load(name, bytes);
-    let Some(loaded) = loaded else { return Compiled { file, output: None, diagnostics } };
+    let Some(loaded) = loaded else {
+        return Compiled {
+            file,
+            output: None,
+            diagnostics,
+        };
+    };
     let plan = match lower::lower(&loaded, project) {
         Ok(plan) => plan,
         Err(more) => {
@@ -55,10 +61,18 @@ pub fn compile(name: &str, bytes: &[u8], project: &dyn lower::Project) -> Compil
                 }
             }
             diag::normalize(&mut diagnostics);
-            return Compiled { file, output: None, diagnostics };
+            return Compiled {
+                file,
+                output: None,
+                diagnostics,
+            };
         }
     };
     let spec_hash = names::sha256(&serde_json::to_vec(&loaded.spec).expect("spec serializes"));
     let output = emit::emit(&plan, &spec_hash);
-    Compiled { file, output: Some(output), diagnostics }
+    Compiled {
+        file,
+        output: Some(output),
+        diagnostics,
+    }
 }

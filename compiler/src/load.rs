@@ -46,13 +46,24 @@ pub fn load(name: &str, bytes: &[u8]) -> (SourceFile, Option<Loaded>, Vec<Diagno
 
 fn check_tree(file: &SourceFile, tree: &Node) -> (Option<Loaded>, Vec<Diagnostic>) {
     let (base, mut diags) = typed(tree);
-    let Some(base) = base else { return (None, diags) };
+    let Some(base) = base else {
+        return (None, diags);
+    };
     // Overrides must name what the base declares.
     let mut env_names: Vec<String> = base.environments.keys().cloned().collect();
     for env in &env_names {
         let at = Path::of(&["environments", env]);
-        for section in ["images", "secrets", "volumes", "pipelines", "services", "config"] {
-            let Some(over) = tree.lookup(&at.key(section)) else { continue };
+        for section in [
+            "images",
+            "secrets",
+            "volumes",
+            "pipelines",
+            "services",
+            "config",
+        ] {
+            let Some(over) = tree.lookup(&at.key(section)) else {
+                continue;
+            };
             for e in over.entries() {
                 let exists = tree.get(section).and_then(|s| s.get(&e.key)).is_some();
                 if !exists && !(section == "config" && !matches!(e.value.value, Value::Null)) {
@@ -72,7 +83,9 @@ fn check_tree(file: &SourceFile, tree: &Node) -> (Option<Loaded>, Vec<Diagnostic
     let mut envs = Vec::new();
     for env in env_names {
         let mut merged = tree.clone();
-        let over = merged.remove("environments").and_then(|e| e.value.get(&env).cloned());
+        let over = merged
+            .remove("environments")
+            .and_then(|e| e.value.get(&env).cloned());
         if let Some(over) = over {
             merged.merge(&over);
         }
@@ -82,7 +95,11 @@ fn check_tree(file: &SourceFile, tree: &Node) -> (Option<Loaded>, Vec<Diagnostic
             envs.push(EnvSpec { name: env, spec });
         }
     }
-    let loaded = Loaded { file: file.clone(), spec: base, envs };
+    let loaded = Loaded {
+        file: file.clone(),
+        spec: base,
+        envs,
+    };
     (Some(loaded), diags)
 }
 
@@ -95,7 +112,8 @@ fn typed(tree: &Node) -> (Option<Spec>, Vec<Diagnostic>) {
     let spec: Spec = match serde_json::from_value(tree.to_json()) {
         Ok(s) => s,
         Err(e) => {
-            let d = Diagnostic::error(Code::Type, format!("spec does not match the model: {e}")).span(tree.span);
+            let d = Diagnostic::error(Code::Type, format!("spec does not match the model: {e}"))
+                .span(tree.span);
             return (None, vec![d]);
         }
     };
@@ -112,7 +130,9 @@ pub fn locate(d: &mut Diagnostic, tree: &Node) {
         return;
     }
     if let Some(path) = &d.path {
-        let is_named_entry = tree.lookup(path).is_some_and(|n| matches!(n.value, Value::Map(_)));
+        let is_named_entry = tree
+            .lookup(path)
+            .is_some_and(|n| matches!(n.value, Value::Map(_)));
         d.span = Some(tree.span_of(path, is_named_entry));
     }
 }

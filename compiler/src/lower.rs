@@ -26,7 +26,10 @@ pub struct MemProject(pub BTreeMap<String, Vec<u8>>);
 
 impl Project for MemProject {
     fn read(&self, rel: &str) -> std::io::Result<Vec<u8>> {
-        self.0.get(rel).cloned().ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "not found"))
+        self.0
+            .get(rel)
+            .cloned()
+            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "not found"))
     }
 }
 
@@ -87,7 +90,10 @@ pub fn compute(r: &Resources, cpu_default: &str, memory_default: &str) -> Comput
     };
     let cpu = canon(r.cpu.as_ref(), cpu_default);
     Compute {
-        cpu_limit: r.cpu_limit.as_ref().map_or_else(|| cpu.clone(), |q| canon(Some(q), cpu_default)),
+        cpu_limit: r
+            .cpu_limit
+            .as_ref()
+            .map_or_else(|| cpu.clone(), |q| canon(Some(q), cpu_default)),
         cpu,
         memory: canon(r.memory.as_ref(), memory_default),
         gpu: r.gpu.filter(|g| *g > 0),
@@ -103,9 +109,18 @@ pub fn lower(loaded: &Loaded, project: &dyn Project) -> Result<Plan, Vec<Diagnos
         let namespace = s.namespace.clone().unwrap_or_else(|| s.project.clone());
         let Some(tag) = s.tag.clone() else {
             diags.push(
-                Diagnostic::error(Code::MissingKey, format!("environment `{}` has no image tag", env.name))
-                    .at(if loaded.spec.environments.is_empty() { Path::root() } else { at_env.clone() })
-                    .help("set `tag:` in the environment (or at the top level), such as tag: \"1.4.2\""),
+                Diagnostic::error(
+                    Code::MissingKey,
+                    format!("environment `{}` has no image tag", env.name),
+                )
+                .at(if loaded.spec.environments.is_empty() {
+                    Path::root()
+                } else {
+                    at_env.clone()
+                })
+                .help(
+                    "set `tag:` in the environment (or at the top level), such as tag: \"1.4.2\"",
+                ),
             );
             continue;
         };
@@ -129,11 +144,18 @@ pub fn lower(loaded: &Loaded, project: &dyn Project) -> Result<Plan, Vec<Diagnos
         for (name, sec) in &s.secrets {
             let at = Path::of(&["secrets", name]);
             let plan = match (sec.provider, &sec.file) {
-                (SecretProvider::ExternalSecrets, _) | (_, None) => {
-                    SecretPlan { provider: sec.provider, secret_name: names::workload(&s.project, name), manifest: None }
-                }
-                (provider, Some(file)) => match read_encrypted(project, file, provider, &namespace) {
-                    Ok((secret_name, manifest)) => SecretPlan { provider, secret_name, manifest: Some(manifest) },
+                (SecretProvider::ExternalSecrets, _) | (_, None) => SecretPlan {
+                    provider: sec.provider,
+                    secret_name: names::workload(&s.project, name),
+                    manifest: None,
+                },
+                (provider, Some(file)) => match read_encrypted(project, file, provider, &namespace)
+                {
+                    Ok((secret_name, manifest)) => SecretPlan {
+                        provider,
+                        secret_name,
+                        manifest: Some(manifest),
+                    },
                     Err(e) => {
                         diags.push(Diagnostic::error(Code::Io, format!("secret `{name}`: {e}")).at(at.key("file")).help(
                             "commit the encrypted file (kubeseal or sops output) for this environment's namespace; an environment can point `file` at its own copy",
@@ -145,14 +167,26 @@ pub fn lower(loaded: &Loaded, project: &dyn Project) -> Result<Plan, Vec<Diagnos
             secrets.insert(name.clone(), plan);
         }
         let levels = levels(s);
-        envs.push(EnvPlan { name: env.name.clone(), namespace, spec: s.clone(), images, config_map, secrets, levels });
+        envs.push(EnvPlan {
+            name: env.name.clone(),
+            namespace,
+            spec: s.clone(),
+            images,
+            config_map,
+            secrets,
+            levels,
+        });
     }
     if !diags.is_empty() {
         return Err(diags);
     }
     Ok(Plan {
         project: loaded.spec.project.clone(),
-        kubernetes: loaded.spec.kubernetes.clone().unwrap_or_else(|| DEFAULT_KUBERNETES.to_string()),
+        kubernetes: loaded
+            .spec
+            .kubernetes
+            .clone()
+            .unwrap_or_else(|| DEFAULT_KUBERNETES.to_string()),
         gitops: loaded.spec.gitops.clone(),
         envs,
     })
@@ -181,7 +215,12 @@ pub fn depths(steps: &BTreeMap<String, crate::spec::Step>) -> Vec<(String, usize
             if depth.contains_key(name.as_str()) {
                 continue;
             }
-            if let Some(d) = step.needs.iter().map(|n| depth.get(n.as_str()).copied()).collect::<Option<Vec<_>>>() {
+            if let Some(d) = step
+                .needs
+                .iter()
+                .map(|n| depth.get(n.as_str()).copied())
+                .collect::<Option<Vec<_>>>()
+            {
                 depth.insert(name, d.into_iter().max().map_or(0, |m| m + 1));
             }
         }
@@ -195,35 +234,65 @@ pub fn depths(steps: &BTreeMap<String, crate::spec::Step>) -> Vec<(String, usize
 }
 
 /// Read a SealedSecret or SOPS-encrypted Secret, refusing anything that carries plaintext.
-fn read_encrypted(project: &dyn Project, file: &str, provider: SecretProvider, namespace: &str) -> Result<(String, serde_json::Value), String> {
-    let bytes = project.read(file).map_err(|e| format!("cannot read `{file}`: {e}"))?;
+fn read_encrypted(
+    project: &dyn Project,
+    file: &str,
+    provider: SecretProvider,
+    namespace: &str,
+) -> Result<(String, serde_json::Value), String> {
+    let bytes = project
+        .read(file)
+        .map_err(|e| format!("cannot read `{file}`: {e}"))?;
     let src = syntax::decode(file, &bytes).map_err(|(_, d)| format!("`{file}`: {}", d.message))?;
-    let tree = syntax::yaml::parse(&src).map_err(|d| format!("`{file}` is not valid YAML: {}", d[0].message))?;
+    let tree = syntax::yaml::parse(&src)
+        .map_err(|d| format!("`{file}` is not valid YAML: {}", d[0].message))?;
     let kind = str_at(&tree, &["kind"]).unwrap_or_default();
-    let name = str_at(&tree, &["metadata", "name"]).ok_or_else(|| format!("`{file}` has no metadata.name"))?;
-    if let Some(ns) = str_at(&tree, &["metadata", "namespace"]) {
-        if ns != namespace {
-            return Err(format!("`{file}` is for namespace `{ns}`, but this environment deploys to `{namespace}`"));
+    let name = str_at(&tree, &["metadata", "name"])
+        .ok_or_else(|| format!("`{file}` has no metadata.name"))?;
+    match str_at(&tree, &["metadata", "namespace"]) {
+        Some(ns) if ns != namespace => {
+            return Err(format!(
+                "`{file}` is for namespace `{ns}`, but this environment deploys to `{namespace}`"
+            ));
         }
+        // SOPS signs every value (its MAC), so the file cannot be changed: it must name
+        // its namespace itself.
+        None if provider == SecretProvider::Sops => {
+            return Err(format!(
+                "`{file}` has no metadata.namespace; set it to `{namespace}` before encrypting"
+            ));
+        }
+        _ => {}
     }
     match provider {
         SecretProvider::SealedSecrets => {
-            if kind != "SealedSecret" || tree.lookup(&Path::of(&["spec", "encryptedData"])).is_none() {
-                return Err(format!("`{file}` is not a SealedSecret with spec.encryptedData"));
+            if kind != "SealedSecret"
+                || tree.lookup(&Path::of(&["spec", "encryptedData"])).is_none()
+            {
+                return Err(format!(
+                    "`{file}` is not a SealedSecret with spec.encryptedData"
+                ));
             }
             if ["data", "stringData"].iter().any(|k| tree.get(k).is_some()) {
-                return Err(format!("`{file}` carries plaintext `data`; only spec.encryptedData is allowed"));
+                return Err(format!(
+                    "`{file}` carries plaintext `data`; only spec.encryptedData is allowed"
+                ));
             }
         }
         SecretProvider::Sops => {
             if kind != "Secret" || tree.get("sops").is_none() {
-                return Err(format!("`{file}` is not a SOPS-encrypted Secret (no `sops:` metadata)"));
+                return Err(format!(
+                    "`{file}` is not a SOPS-encrypted Secret (no `sops:` metadata)"
+                ));
             }
             for section in ["data", "stringData"] {
                 for e in tree.get(section).map(Node::entries).unwrap_or_default() {
                     let encrypted = matches!(&e.value.value, Value::Str(v) if v.starts_with("ENC[") && v.ends_with(']'));
                     if !encrypted {
-                        return Err(format!("`{file}`: {section}.{} is not encrypted; run `sops --encrypt` on the file", e.key));
+                        return Err(format!(
+                            "`{file}`: {section}.{} is not encrypted; run `sops --encrypt` on the file",
+                            e.key
+                        ));
                     }
                 }
             }
@@ -231,7 +300,9 @@ fn read_encrypted(project: &dyn Project, file: &str, provider: SecretProvider, n
         SecretProvider::ExternalSecrets => unreachable!("external secrets have no file"),
     }
     let mut json = tree.to_json();
-    json["metadata"]["namespace"] = serde_json::Value::String(namespace.to_string());
+    if provider == SecretProvider::SealedSecrets {
+        json["metadata"]["namespace"] = serde_json::Value::String(namespace.to_string());
+    }
     Ok((name, json))
 }
 

@@ -9,10 +9,16 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "mlship", version, about = "Compile an ML project spec into Dockerfiles and a GitOps-ready Kubernetes tree")]
-#[command(long_about = "mlship compiles one spec file per ML project (mlship.yaml or mlship.kdl) into a rendered \
+#[command(
+    name = "mlship",
+    version,
+    about = "Compile an ML project spec into Dockerfiles and a GitOps-ready Kubernetes tree"
+)]
+#[command(
+    long_about = "mlship compiles one spec file per ML project (mlship.yaml or mlship.kdl) into a rendered \
 Kubernetes tree per environment, with the kustomization and the Argo CD or Flux objects that apply it from git.\n\n\
-Exit codes: 0 ok, 1 invalid spec or stale tree, 2 usage or I/O error.")]
+Exit codes: 0 ok, 1 invalid spec or stale tree, 2 usage or I/O error."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -97,23 +103,34 @@ impl Project for DirProject {
         let root = self.root.canonicalize()?;
         let path = root.join(rel).canonicalize()?;
         if !path.starts_with(&root) {
-            return Err(std::io::Error::new(std::io::ErrorKind::PermissionDenied, "the path leads outside the project"));
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::PermissionDenied,
+                "the path leads outside the project",
+            ));
         }
         std::fs::read(path)
     }
 }
 
 fn default_spec() -> Result<PathBuf, String> {
-    let found: Vec<PathBuf> = ["mlship.yaml", "mlship.yml", "mlship.kdl"].iter().map(PathBuf::from).filter(|p| p.exists()).collect();
+    let found: Vec<PathBuf> = ["mlship.yaml", "mlship.yml", "mlship.kdl"]
+        .iter()
+        .map(PathBuf::from)
+        .filter(|p| p.exists())
+        .collect();
     match found.as_slice() {
         [one] => Ok(one.clone()),
-        [] => Err("no mlship.yaml or mlship.kdl in this folder; name the spec file, or run `mlship init`".into()),
+        [] => Err(
+            "no mlship.yaml or mlship.kdl in this folder; name the spec file, or run `mlship init`"
+                .into(),
+        ),
         _ => Err("both mlship.yaml and mlship.kdl are here; name the one to use".into()),
     }
 }
 
 fn read_spec(path: &Path) -> Result<Vec<u8>, String> {
-    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let meta =
+        std::fs::metadata(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     if meta.len() > mlship::syntax::LIMITS.max_bytes as u64 {
         // Refuse before reading a huge file into memory; the loader words the error.
         return Ok(vec![b' '; mlship::syntax::LIMITS.max_bytes + 1]);
@@ -135,7 +152,11 @@ fn report(diags: &[Diagnostic], file: &SourceFile, format: Format) {
         }
         Format::Json => {
             for d in diags {
-                println!("{}", serde_json::to_string(&JsonDiagnostic::new(d, file)).expect("diagnostic serializes"));
+                println!(
+                    "{}",
+                    serde_json::to_string(&JsonDiagnostic::new(d, file))
+                        .expect("diagnostic serializes")
+                );
             }
         }
     }
@@ -145,17 +166,33 @@ fn summary(diags: &[Diagnostic]) -> String {
     let errors = diags.iter().filter(|d| d.is_error()).count();
     let warnings = diags.len() - errors;
     let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
-    format!("{}, {}", plural(errors, "error"), plural(warnings, "warning"))
+    format!(
+        "{}, {}",
+        plural(errors, "error"),
+        plural(warnings, "warning")
+    )
 }
 
 fn spec_files(files: Vec<PathBuf>) -> Result<Vec<PathBuf>, String> {
-    if files.is_empty() { Ok(vec![default_spec()?]) } else { Ok(files) }
+    if files.is_empty() {
+        Ok(vec![default_spec()?])
+    } else {
+        Ok(files)
+    }
 }
 
 fn compile_path(path: &Path) -> Result<mlship::Compiled, String> {
     let bytes = read_spec(path)?;
-    let root = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf();
-    Ok(mlship::compile(&path.display().to_string(), &bytes, &DirProject { root }))
+    let root = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .to_path_buf();
+    Ok(mlship::compile(
+        &path.display().to_string(),
+        &bytes,
+        &DirProject { root },
+    ))
 }
 
 fn validate(files: Vec<PathBuf>, format: Format) -> Result<bool, String> {
@@ -167,7 +204,11 @@ fn validate(files: Vec<PathBuf>, format: Format) -> Result<bool, String> {
         ok &= valid;
         if format == Format::Human {
             let verdict = if valid { "valid" } else { "invalid" };
-            eprintln!("{}: {verdict} ({})", path.display(), summary(&c.diagnostics));
+            eprintln!(
+                "{}: {verdict} ({})",
+                path.display(),
+                summary(&c.diagnostics)
+            );
         }
     }
     Ok(ok)
@@ -181,11 +222,16 @@ fn build(spec: Option<PathBuf>, out: Option<PathBuf>, format: Format) -> Result<
     let c = compile_path(&path)?;
     report(&c.diagnostics, &c.file, format);
     let Some(output) = c.output else {
-        eprintln!("{}: nothing written ({})", path.display(), summary(&c.diagnostics));
+        eprintln!(
+            "{}: nothing written ({})",
+            path.display(),
+            summary(&c.diagnostics)
+        );
         return Ok(false);
     };
     let out = out.unwrap_or_else(|| path.parent().unwrap_or(Path::new(".")).join("deploy"));
-    let r = mlship::writer::write(&out, &output).map_err(|e| format!("writing {}: {e}", out.display()))?;
+    let r = mlship::writer::write(&out, &output)
+        .map_err(|e| format!("writing {}: {e}", out.display()))?;
     if format == Format::Human {
         eprintln!(
             "{}: wrote {} files, removed {}, {} unchanged in {}",
@@ -196,7 +242,10 @@ fn build(spec: Option<PathBuf>, out: Option<PathBuf>, format: Format) -> Result<
             out.display()
         );
     } else {
-        println!("{}", serde_json::json!({ "written": r.written, "removed": r.removed, "unchanged": r.unchanged }));
+        println!(
+            "{}",
+            serde_json::json!({ "written": r.written, "removed": r.removed, "unchanged": r.unchanged })
+        );
     }
     Ok(true)
 }
@@ -216,7 +265,10 @@ fn check(files: Vec<PathBuf>, out: &Path, format: Format) -> Result<bool, String
         for (file, why) in &stale {
             match format {
                 Format::Human => eprintln!("{}: {file} is stale ({why})", dir.display()),
-                Format::Json => println!("{}", serde_json::json!({ "file": dir.join(file), "stale": why })),
+                Format::Json => println!(
+                    "{}",
+                    serde_json::json!({ "file": dir.join(file), "stale": why })
+                ),
             }
         }
         if stale.is_empty() {
@@ -226,7 +278,12 @@ fn check(files: Vec<PathBuf>, out: &Path, format: Format) -> Result<bool, String
         } else {
             ok = false;
             if format == Format::Human {
-                eprintln!("{}: {} stale files; run `mlship build {}` to update them", path.display(), stale.len(), path.display());
+                eprintln!(
+                    "{}: {} stale files; run `mlship build {}` to update them",
+                    path.display(),
+                    stale.len(),
+                    path.display()
+                );
             }
         }
     }
@@ -236,21 +293,35 @@ fn check(files: Vec<PathBuf>, out: &Path, format: Format) -> Result<bool, String
 fn init(dir: &Path, name: Option<String>) -> Result<bool, String> {
     let target = dir.join("mlship.yaml");
     if target.exists() {
-        return Err(format!("{} already exists; not overwriting it", target.display()));
+        return Err(format!(
+            "{} already exists; not overwriting it",
+            target.display()
+        ));
     }
     let name = match name {
         Some(n) => n,
         None => {
             let abs = std::path::absolute(dir).map_err(|e| e.to_string())?;
-            mlship::names::suggest(&abs.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default())
+            mlship::names::suggest(
+                &abs.file_name()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+            )
         }
     };
     if !mlship::names::is_dns_label(&name) {
-        return Err(format!("`{name}` is not a valid project name; pass --name, e.g. --name {}", mlship::names::suggest(&name)));
+        return Err(format!(
+            "`{name}` is not a valid project name; pass --name, e.g. --name {}",
+            mlship::names::suggest(&name)
+        ));
     }
     std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
     let text = include_str!("../../stdlib/init/mlship.yaml").replace("{{project}}", &name);
     std::fs::write(&target, text).map_err(|e| format!("writing {}: {e}", target.display()))?;
-    eprintln!("wrote {}; next: edit it, then run `mlship build {}`", target.display(), target.display());
+    eprintln!(
+        "wrote {}; next: edit it, then run `mlship build {}`",
+        target.display(),
+        target.display()
+    );
     Ok(true)
 }

@@ -9,25 +9,43 @@ use sha2::{Digest, Sha256};
 pub fn is_dns_label(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 63
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !s.starts_with('-')
         && !s.ends_with('-')
 }
 
 /// A DNS-1123 subdomain: labels joined by dots, <= 253 (checked by the caller's limit).
 pub fn is_dns_subdomain(s: &str) -> bool {
-    s.split('.').all(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'))
+    s.split('.').all(|l| {
+        !l.is_empty()
+            && l.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    })
 }
 
 /// A valid name close to `s`: lowercase, other characters turned into `-`.
 pub fn suggest(s: &str) -> String {
-    let mut out: String = s.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' }).collect();
+    let mut out: String = s
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
     while out.contains("--") {
         out = out.replace("--", "-");
     }
     let out = out.trim_matches('-');
     let out = &out[..out.len().min(63)];
-    if out.is_empty() { "my-name".into() } else { out.trim_end_matches('-').to_string() }
+    if out.is_empty() {
+        "my-name".into()
+    } else {
+        out.trim_end_matches('-').to_string()
+    }
 }
 
 /// First 8 hex digits of the SHA-256 of `bytes`: the suffix of content-named objects.
@@ -38,7 +56,10 @@ pub fn short_hash(bytes: &[u8]) -> String {
 
 /// Full hex SHA-256, for the lock file.
 pub fn sha256(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 pub fn workload(project: &str, name: &str) -> String {
@@ -61,10 +82,14 @@ pub fn check_relative_path(path: &str) -> Result<(), String> {
         return Err("the path is empty".into());
     }
     if path.starts_with('/') || path.starts_with('\\') || path.get(1..2) == Some(":") {
-        return Err(format!("`{path}` is absolute; paths are relative to the spec's folder"));
+        return Err(format!(
+            "`{path}` is absolute; paths are relative to the spec's folder"
+        ));
     }
     if path.chars().any(|c| c.is_control() || c == '\\') {
-        return Err(format!("`{path}` contains control characters or backslashes"));
+        return Err(format!(
+            "`{path}` contains control characters or backslashes"
+        ));
     }
     let mut depth: i32 = 0;
     for part in path.split('/') {

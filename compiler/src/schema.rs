@@ -16,7 +16,8 @@ use std::sync::LazyLock;
 pub const SCHEMA_URL: &str = "https://mlship.dev/schemas/v1/mlship.schema.json";
 
 static SCHEMA: LazyLock<Json> = LazyLock::new(|| {
-    let mut schema = serde_json::to_value(schemars::schema_for!(crate::spec::Spec)).expect("schema serializes");
+    let mut schema =
+        serde_json::to_value(schemars::schema_for!(crate::spec::Spec)).expect("schema serializes");
     schema["$id"] = Json::String(SCHEMA_URL.to_string());
     schema["title"] = Json::String("mlship spec v1".to_string());
     schema
@@ -54,23 +55,41 @@ pub fn check(doc: &Node) -> Vec<Diagnostic> {
             }
             ValidationErrorKind::Required { property } => {
                 let key = property.as_str().unwrap_or_default();
-                let what = if path.0.is_empty() { "the spec".to_string() } else { format!("`{path}`") };
-                Diagnostic::error(Code::MissingKey, format!("missing required key `{key}` in {what}"))
-                    .span(doc.span_of(&path, true))
-                    .label(format!("`{key}` is required here"))
-                    .help(format!("add `{key}:` ({})", describe(&subschemas(&path.key(key)))))
+                let what = if path.0.is_empty() {
+                    "the spec".to_string()
+                } else {
+                    format!("`{path}`")
+                };
+                Diagnostic::error(
+                    Code::MissingKey,
+                    format!("missing required key `{key}` in {what}"),
+                )
+                .span(doc.span_of(&path, true))
+                .label(format!("`{key}` is required here"))
+                .help(format!(
+                    "add `{key}:` ({})",
+                    describe(&subschemas(&path.key(key)))
+                ))
             }
-            ValidationErrorKind::Type { .. } | ValidationErrorKind::AnyOf { .. } | ValidationErrorKind::OneOfNotValid { .. } => {
+            ValidationErrorKind::Type { .. }
+            | ValidationErrorKind::AnyOf { .. }
+            | ValidationErrorKind::OneOfNotValid { .. } => {
                 let expected = describe(&subschemas(&path));
-                Diagnostic::error(Code::Type, format!("`{path}` must be {expected}, found a {found}"))
-                    .label(format!("expected {expected}"))
-                    .help(type_help(here, &expected))
+                Diagnostic::error(
+                    Code::Type,
+                    format!("`{path}` must be {expected}, found a {found}"),
+                )
+                .label(format!("expected {expected}"))
+                .help(type_help(here, &expected))
             }
             ValidationErrorKind::Enum { .. } | ValidationErrorKind::Constant { .. } => {
                 let expected = describe(&subschemas(&path));
                 let shown = here.map(|n| n.to_json().to_string()).unwrap_or_default();
-                Diagnostic::error(Code::BadValue, format!("`{path}` must be {expected}, found {shown}"))
-                    .label(format!("expected {expected}"))
+                Diagnostic::error(
+                    Code::BadValue,
+                    format!("`{path}` must be {expected}, found {shown}"),
+                )
+                .label(format!("expected {expected}"))
             }
             _ => Diagnostic::error(Code::Range, format!("`{path}`: {err}")),
         };
@@ -98,14 +117,23 @@ fn to_path<'a>(doc: &Node, segs: impl Iterator<Item = LocationSegment<'a>>) -> P
 fn unknown_key(doc: &Node, parent: &Path, key: &str) -> Diagnostic {
     let allowed = property_names(&subschemas(parent));
     let path = parent.key(key);
-    let where_ = if parent.0.is_empty() { "the spec".to_string() } else { format!("`{parent}`") };
+    let where_ = if parent.0.is_empty() {
+        "the spec".to_string()
+    } else {
+        format!("`{parent}`")
+    };
     let mut d = Diagnostic::error(Code::UnknownKey, format!("unknown key `{key}` in {where_}"))
         .span(doc.span_of(&path, true))
         .label("not a known key")
         .at(path);
     let best = allowed
         .iter()
-        .map(|a| (strsim::normalized_damerau_levenshtein(&key.to_lowercase(), &a.to_lowercase()), a))
+        .map(|a| {
+            (
+                strsim::normalized_damerau_levenshtein(&key.to_lowercase(), &a.to_lowercase()),
+                a,
+            )
+        })
         .filter(|(score, _)| *score >= 0.6)
         .max_by(|a, b| a.0.total_cmp(&b.0));
     d = match best {
@@ -135,9 +163,10 @@ pub fn subschemas(path: &Path) -> Vec<&'static Json> {
         let mut next = Vec::new();
         for s in &current {
             let child = match seg {
-                Seg::Key(k) => s.get("properties").and_then(|p| p.get(k.as_str())).or_else(|| {
-                    s.get("additionalProperties").filter(|a| a.is_object())
-                }),
+                Seg::Key(k) => s
+                    .get("properties")
+                    .and_then(|p| p.get(k.as_str()))
+                    .or_else(|| s.get("additionalProperties").filter(|a| a.is_object())),
                 Seg::Index(_) => s.get("items"),
             };
             if let Some(c) = child {
@@ -168,7 +197,9 @@ fn expand<'a>(root: &'a Json, s: &'a Json, out: &mut Vec<&'a Json>, depth: usize
 
 /// Whether the schema expects a list at `path` (used by the KDL reader).
 pub fn expects_array(path: &Path) -> bool {
-    subschemas(path).iter().any(|s| types_of(s).contains(&"array"))
+    subschemas(path)
+        .iter()
+        .any(|s| types_of(s).contains(&"array"))
 }
 
 fn types_of(s: &Json) -> Vec<&str> {
@@ -195,17 +226,27 @@ fn describe(schemas: &[&Json]) -> String {
     let mut values: Vec<String> = Vec::new();
     for s in schemas {
         if let Some(c) = s.get("const") {
-            values.push(format!("`{}`", c.as_str().map_or_else(|| c.to_string(), str::to_string)));
+            values.push(format!(
+                "`{}`",
+                c.as_str().map_or_else(|| c.to_string(), str::to_string)
+            ));
         }
         for v in s.get("enum").and_then(Json::as_array).into_iter().flatten() {
-            values.push(format!("`{}`", v.as_str().map_or_else(|| v.to_string(), str::to_string)));
+            values.push(format!(
+                "`{}`",
+                v.as_str().map_or_else(|| v.to_string(), str::to_string)
+            ));
         }
     }
     if !values.is_empty() {
         values.dedup();
         return format!("one of {}", values.join(", "));
     }
-    let mut types: Vec<&str> = schemas.iter().flat_map(|s| types_of(s)).filter(|t| *t != "null").collect();
+    let mut types: Vec<&str> = schemas
+        .iter()
+        .flat_map(|s| types_of(s))
+        .filter(|t| *t != "null")
+        .collect();
     types.sort_unstable();
     types.dedup();
     let words: Vec<&str> = types
@@ -236,7 +277,16 @@ mod tests {
         let p = Path::of(&["services", "api", "command"]);
         assert!(expects_array(&p));
         assert!(!expects_array(&Path::of(&["services", "api", "image"])));
-        assert!(expects_array(&Path::of(&["pipelines", "p", "steps", "s", "needs"])));
-        assert_eq!(describe(&subschemas(&Path::of(&["gitops", "engine"]))), "one of `argocd`, `flux`");
+        assert!(expects_array(&Path::of(&[
+            "pipelines",
+            "p",
+            "steps",
+            "s",
+            "needs"
+        ])));
+        assert_eq!(
+            describe(&subschemas(&Path::of(&["gitops", "engine"]))),
+            "one of `argocd`, `flux`"
+        );
     }
 }

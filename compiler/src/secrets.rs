@@ -4,9 +4,25 @@
 //! Names are split into words, so `TOKENIZER` is fine and `HF_TOKEN` is not.
 
 /// Words in a variable name that mark a credential.
-const NAME_WORDS: &[&str] = &["PASSWORD", "PASSWD", "PWD", "TOKEN", "SECRET", "APIKEY", "CREDENTIAL", "CREDENTIALS", "PRIVATEKEY"];
+const NAME_WORDS: &[&str] = &[
+    "PASSWORD",
+    "PASSWD",
+    "PWD",
+    "TOKEN",
+    "SECRET",
+    "APIKEY",
+    "CREDENTIAL",
+    "CREDENTIALS",
+    "PRIVATEKEY",
+];
 /// Pairs of consecutive words that mark one.
-const NAME_PAIRS: &[(&str, &str)] = &[("API", "KEY"), ("PRIVATE", "KEY"), ("ACCESS", "KEY"), ("SECRET", "KEY"), ("AUTH", "KEY")];
+const NAME_PAIRS: &[(&str, &str)] = &[
+    ("API", "KEY"),
+    ("PRIVATE", "KEY"),
+    ("ACCESS", "KEY"),
+    ("SECRET", "KEY"),
+    ("AUTH", "KEY"),
+];
 
 /// Prefixes of well-known key formats, with the minimum length of what follows.
 const VALUE_PREFIXES: &[(&str, usize, &str)] = &[
@@ -27,11 +43,17 @@ const VALUE_PREFIXES: &[(&str, usize, &str)] = &[
 ];
 
 pub fn looks_like_credential(name: &str, value: &str) -> Option<String> {
-    let words: Vec<String> = name.split(['_', '-', '.']).map(str::to_ascii_uppercase).collect();
+    let words: Vec<String> = name
+        .split(['_', '-', '.'])
+        .map(str::to_ascii_uppercase)
+        .collect();
     if let Some(w) = words.iter().find(|w| NAME_WORDS.contains(&w.as_str())) {
         return Some(format!("its name contains `{w}`"));
     }
-    if let Some((a, b)) = NAME_PAIRS.iter().find(|(a, b)| words.windows(2).any(|p| p[0] == *a && p[1] == *b)) {
+    if let Some((a, b)) = NAME_PAIRS
+        .iter()
+        .find(|(a, b)| words.windows(2).any(|p| p[0] == *a && p[1] == *b))
+    {
         return Some(format!("its name contains `{a}_{b}`"));
     }
     if value.contains("-----BEGIN") && value.contains("PRIVATE KEY") {
@@ -39,7 +61,11 @@ pub fn looks_like_credential(name: &str, value: &str) -> Option<String> {
     }
     for (prefix, min, what) in VALUE_PREFIXES {
         if let Some(rest) = value.strip_prefix(prefix) {
-            if rest.len() >= *min && rest.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c)) {
+            if rest.len() >= *min
+                && rest
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+            {
                 return Some(format!("the value looks like {what}"));
             }
         }

@@ -10,15 +10,34 @@ pub struct Quantity {
     pub binary: bool,
 }
 
-const BINARY: &[(&str, u32)] = &[("Ki", 10), ("Mi", 20), ("Gi", 30), ("Ti", 40), ("Pi", 50), ("Ei", 60)];
-const DECIMAL: &[(&str, i32)] = &[("n", -9), ("u", -6), ("m", -3), ("k", 3), ("M", 6), ("G", 9), ("T", 12), ("P", 15), ("E", 18)];
+const BINARY: &[(&str, u32)] = &[
+    ("Ki", 10),
+    ("Mi", 20),
+    ("Gi", 30),
+    ("Ti", 40),
+    ("Pi", 50),
+    ("Ei", 60),
+];
+const DECIMAL: &[(&str, i32)] = &[
+    ("n", -9),
+    ("u", -6),
+    ("m", -3),
+    ("k", 3),
+    ("M", 6),
+    ("G", 9),
+    ("T", 12),
+    ("P", 15),
+    ("E", 18),
+];
 
 impl Quantity {
     /// Parse "500m", "2", "0.5", "8Gi", "1e3", "1.5G". Refuses negatives, fractions of a
     /// milli-unit, and absurd sizes.
     pub fn parse(s: &str) -> Result<Quantity, String> {
         let s = s.trim();
-        let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
+        let split = s
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(s.len());
         let (num, suffix) = s.split_at(split);
         if num.is_empty() || num.matches('.').count() > 1 || num == "." {
             return Err(format!("`{s}` is not a quantity"));
@@ -28,24 +47,44 @@ impl Quantity {
             return Err(format!("`{s}` has too many digits"));
         }
         // Value in nano-units, exact.
-        let nano_num: u128 = format!("{int_part}{frac_part:0<9}").parse().map_err(|_| format!("`{s}` is not a quantity"))?;
+        let nano_num: u128 = format!("{int_part}{frac_part:0<9}")
+            .parse()
+            .map_err(|_| format!("`{s}` is not a quantity"))?;
         let (nano, binary) = if let Some(&(_, shift)) = BINARY.iter().find(|(k, _)| *k == suffix) {
             (nano_num.checked_mul(1u128 << shift), true)
         } else if let Some(&(_, exp)) = DECIMAL.iter().find(|(k, _)| *k == suffix) {
             (scale10(nano_num, exp), false)
         } else if let Some(exp) = suffix.strip_prefix(['e', 'E']) {
-            let exp: i32 = exp.parse().map_err(|_| format!("`{s}` has a bad exponent"))?;
-            (if exp.abs() > 18 { None } else { scale10(nano_num, exp) }, false)
+            let exp: i32 = exp
+                .parse()
+                .map_err(|_| format!("`{s}` has a bad exponent"))?;
+            (
+                if exp.abs() > 18 {
+                    None
+                } else {
+                    scale10(nano_num, exp)
+                },
+                false,
+            )
         } else if suffix.is_empty() {
             (Some(nano_num), false)
         } else {
-            return Err(format!("`{s}` has an unknown suffix `{suffix}`; use m, k, M, G, T or Ki, Mi, Gi, Ti"));
+            return Err(format!(
+                "`{s}` has an unknown suffix `{suffix}`; use m, k, M, G, T or Ki, Mi, Gi, Ti"
+            ));
         };
-        let nano = nano.filter(|n| *n < 10u128.pow(30)).ok_or_else(|| format!("`{s}` is too large"))?;
+        let nano = nano
+            .filter(|n| *n < 10u128.pow(30))
+            .ok_or_else(|| format!("`{s}` is too large"))?;
         if nano % 1_000_000 != 0 {
-            return Err(format!("`{s}` is finer than 1m, the smallest unit Kubernetes keeps"));
+            return Err(format!(
+                "`{s}` is finer than 1m, the smallest unit Kubernetes keeps"
+            ));
         }
-        Ok(Quantity { milli: nano / 1_000_000, binary })
+        Ok(Quantity {
+            milli: nano / 1_000_000,
+            binary,
+        })
     }
 
     /// The canonical form: the largest suffix of the user's family that keeps an integer.
@@ -77,7 +116,11 @@ impl Quantity {
 }
 
 fn scale10(n: u128, exp: i32) -> Option<u128> {
-    if exp >= 0 { n.checked_mul(10u128.pow(exp as u32)) } else { Some(n / 10u128.pow((-exp) as u32)).filter(|r| r * 10u128.pow((-exp) as u32) == n) }
+    if exp >= 0 {
+        n.checked_mul(10u128.pow(exp as u32))
+    } else {
+        Some(n / 10u128.pow((-exp) as u32)).filter(|r| r * 10u128.pow((-exp) as u32) == n)
+    }
 }
 
 /// Parse a duration such as "4h", "90m", "1h30m", "45s", "2d" into seconds.
@@ -99,8 +142,13 @@ pub fn parse_duration(s: &str) -> Result<u64, String> {
             'd' => 86400,
             _ => return Err(format!("`{s}` has an unknown unit `{c}`; use s, m, h or d")),
         };
-        let n: u64 = num.parse().map_err(|_| format!("`{s}` is not a duration like 4h or 1h30m"))?;
-        total = n.checked_mul(mult).and_then(|x| total.checked_add(x)).ok_or("duration too long")?;
+        let n: u64 = num
+            .parse()
+            .map_err(|_| format!("`{s}` is not a duration like 4h or 1h30m"))?;
+        total = n
+            .checked_mul(mult)
+            .and_then(|x| total.checked_add(x))
+            .ok_or("duration too long")?;
         num.clear();
     }
     if !num.is_empty() {
@@ -114,13 +162,30 @@ pub fn parse_duration(s: &str) -> Result<u64, String> {
 
 /// Check a Kubernetes CronJob schedule: five fields, or one of the @ macros.
 pub fn check_cron(s: &str) -> Result<(), String> {
-    const MACROS: &[&str] = &["@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"];
+    const MACROS: &[&str] = &[
+        "@yearly",
+        "@annually",
+        "@monthly",
+        "@weekly",
+        "@daily",
+        "@midnight",
+        "@hourly",
+    ];
     if s.starts_with('@') {
-        return if MACROS.contains(&s) { Ok(()) } else { Err(format!("unknown macro `{s}`; use one of {}", MACROS.join(", "))) };
+        return if MACROS.contains(&s) {
+            Ok(())
+        } else {
+            Err(format!(
+                "unknown macro `{s}`; use one of {}",
+                MACROS.join(", ")
+            ))
+        };
     }
     let fields = s.split_whitespace().count();
     if fields != 5 {
-        return Err(format!("a schedule has five fields (minute hour day month weekday), this one has {fields}"));
+        return Err(format!(
+            "a schedule has five fields (minute hour day month weekday), this one has {fields}"
+        ));
     }
     croner::parser::CronParser::builder()
         .build()
@@ -152,7 +217,16 @@ mod tests {
 
     #[test]
     fn bad_quantities() {
-        for s in ["", "abc", "1.2.3", "-1", "0.0001", "5GB", "1e99", "12345678901234567890"] {
+        for s in [
+            "",
+            "abc",
+            "1.2.3",
+            "-1",
+            "0.0001",
+            "5GB",
+            "1e99",
+            "12345678901234567890",
+        ] {
             assert!(Quantity::parse(s).is_err(), "{s}");
         }
     }

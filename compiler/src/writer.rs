@@ -32,17 +32,31 @@ struct Journal {
 
 /// Files the previous build wrote, from its lock.
 pub fn previous_files(out: &Path) -> BTreeMap<String, String> {
-    let Ok(text) = fs::read_to_string(out.join(LOCK_FILE)) else { return BTreeMap::new() };
-    let Ok(lock) = serde_json::from_str::<serde_json::Value>(&text) else { return BTreeMap::new() };
+    let Ok(text) = fs::read_to_string(out.join(LOCK_FILE)) else {
+        return BTreeMap::new();
+    };
+    let Ok(lock) = serde_json::from_str::<serde_json::Value>(&text) else {
+        return BTreeMap::new();
+    };
     lock["files"]
         .as_object()
-        .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))).filter(|(k, _)| safe_rel(k)).collect())
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .filter(|(k, _)| safe_rel(k))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
 /// A generated relative path that stays inside the output folder.
 fn safe_rel(rel: &str) -> bool {
-    !rel.is_empty() && !rel.starts_with('/') && rel.split('/').all(|c| !c.is_empty() && c != "." && c != "..") && !rel.contains('\\')
+    !rel.is_empty()
+        && !rel.starts_with('/')
+        && rel
+            .split('/')
+            .all(|c| !c.is_empty() && c != "." && c != "..")
+        && !rel.contains('\\')
 }
 
 pub fn write(out: &Path, tree: &Output) -> io::Result<Report> {
@@ -53,7 +67,10 @@ pub fn write(out: &Path, tree: &Output) -> io::Result<Report> {
     let mut moves = Vec::new();
     for (rel, bytes) in &tree.files {
         if !safe_rel(rel) {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("refusing to write outside the output folder: {rel}")));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("refusing to write outside the output folder: {rel}"),
+            ));
         }
         let target = out.join(rel);
         match fs::read(&target) {
@@ -61,13 +78,20 @@ pub fn write(out: &Path, tree: &Output) -> io::Result<Report> {
             Ok(_) if !previous.contains_key(rel) && rel != LOCK_FILE => {
                 return Err(io::Error::new(
                     io::ErrorKind::AlreadyExists,
-                    format!("{} exists and was not written by mlship; move it away or delete it", target.display()),
+                    format!(
+                        "{} exists and was not written by mlship; move it away or delete it",
+                        target.display()
+                    ),
                 ));
             }
             _ => moves.push(rel.clone()),
         }
     }
-    let removes: Vec<String> = previous.keys().filter(|k| !tree.files.contains_key(*k) && out.join(k).exists()).cloned().collect();
+    let removes: Vec<String> = previous
+        .keys()
+        .filter(|k| !tree.files.contains_key(*k) && out.join(k).exists())
+        .cloned()
+        .collect();
     if moves.is_empty() && removes.is_empty() {
         return Ok(report);
     }
@@ -80,9 +104,15 @@ pub fn write(out: &Path, tree: &Output) -> io::Result<Report> {
     for rel in &moves {
         write_synced(&staging.join(rel), &tree.files[rel])?;
     }
-    let journal = Journal { moves: moves.clone(), removes: removes.clone() };
+    let journal = Journal {
+        moves: moves.clone(),
+        removes: removes.clone(),
+    };
     let tmp = out.join(format!("{JOURNAL}.tmp"));
-    write_synced(&tmp, &serde_json::to_vec(&journal).expect("journal serializes"))?;
+    write_synced(
+        &tmp,
+        &serde_json::to_vec(&journal).expect("journal serializes"),
+    )?;
     fs::rename(&tmp, out.join(JOURNAL))?;
     apply(out, &journal)?;
     report.written = moves;
@@ -181,11 +211,19 @@ mod tests {
     use super::*;
 
     fn tree(files: &[(&str, &str)]) -> Output {
-        Output { files: files.iter().map(|(k, v)| ((*k).to_string(), v.as_bytes().to_vec())).collect() }
+        Output {
+            files: files
+                .iter()
+                .map(|(k, v)| ((*k).to_string(), v.as_bytes().to_vec()))
+                .collect(),
+        }
     }
 
     fn lock_of(files: &[&str]) -> String {
-        let m: serde_json::Map<String, serde_json::Value> = files.iter().map(|f| ((*f).to_string(), serde_json::json!("x"))).collect();
+        let m: serde_json::Map<String, serde_json::Value> = files
+            .iter()
+            .map(|f| ((*f).to_string(), serde_json::json!("x")))
+            .collect();
         serde_json::json!({ "files": m }).to_string()
     }
 
@@ -194,13 +232,20 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path();
         fs::write(out.join("README.md"), "mine").unwrap();
-        let first = tree(&[("envs/a/x.yaml", "1"), ("envs/a/y.yaml", "2"), (LOCK_FILE, &lock_of(&["envs/a/x.yaml", "envs/a/y.yaml"]))]);
+        let first = tree(&[
+            ("envs/a/x.yaml", "1"),
+            ("envs/a/y.yaml", "2"),
+            (LOCK_FILE, &lock_of(&["envs/a/x.yaml", "envs/a/y.yaml"])),
+        ]);
         let r = write(out, &first).unwrap();
         assert_eq!(r.written.len(), 3);
         assert_eq!(r.written.last().unwrap(), LOCK_FILE);
         let again = write(out, &first).unwrap();
         assert!(again.written.is_empty() && again.removed.is_empty());
-        let second = tree(&[("envs/a/x.yaml", "1b"), (LOCK_FILE, &lock_of(&["envs/a/x.yaml"]))]);
+        let second = tree(&[
+            ("envs/a/x.yaml", "1b"),
+            (LOCK_FILE, &lock_of(&["envs/a/x.yaml"])),
+        ]);
         let r = write(out, &second).unwrap();
         assert_eq!(r.removed, vec!["envs/a/y.yaml".to_string()]);
         assert_eq!(fs::read_to_string(out.join("envs/a/x.yaml")).unwrap(), "1b");
@@ -214,7 +259,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         fs::write(dir.path().join("a.yaml"), "user").unwrap();
         assert!(write(dir.path(), &tree(&[("a.yaml", "ours")])).is_err());
-        assert_eq!(fs::read_to_string(dir.path().join("a.yaml")).unwrap(), "user");
+        assert_eq!(
+            fs::read_to_string(dir.path().join("a.yaml")).unwrap(),
+            "user"
+        );
         assert!(write(dir.path(), &tree(&[("../evil", "x")])).is_err());
     }
 
@@ -224,10 +272,17 @@ mod tests {
         let out = dir.path();
         fs::write(out.join("old.yaml"), "old").unwrap();
         write_synced(&out.join(STAGING).join("new.yaml"), b"new").unwrap();
-        let j = Journal { moves: vec!["new.yaml".into()], removes: vec!["old.yaml".into()] };
+        let j = Journal {
+            moves: vec!["new.yaml".into()],
+            removes: vec!["old.yaml".into()],
+        };
         fs::write(out.join(JOURNAL), serde_json::to_vec(&j).unwrap()).unwrap();
         recover(out).unwrap();
         assert_eq!(fs::read_to_string(out.join("new.yaml")).unwrap(), "new");
-        assert!(!out.join("old.yaml").exists() && !out.join(JOURNAL).exists() && !out.join(STAGING).exists());
+        assert!(
+            !out.join("old.yaml").exists()
+                && !out.join(JOURNAL).exists()
+                && !out.join(STAGING).exists()
+        );
     }
 }

@@ -95,7 +95,9 @@ pub fn scalar_str(s: &str) -> String {
     if is_plain_safe(s) {
         return s.to_string();
     }
-    if s.chars().all(|c| !c.is_control() && !matches!(c, '\u{2028}' | '\u{2029}' | '\u{85}' | '\u{feff}')) {
+    if s.chars()
+        .all(|c| !c.is_control() && !matches!(c, '\u{2028}' | '\u{2029}' | '\u{85}' | '\u{feff}'))
+    {
         return format!("'{}'", s.replace('\'', "''"));
     }
     let mut q = String::with_capacity(s.len() + 2);
@@ -118,28 +120,39 @@ pub fn scalar_str(s: &str) -> String {
 }
 
 const YAML11_WORDS: &[&str] = &[
-    "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "true", "True", "TRUE", "false", "False", "FALSE",
-    "on", "On", "ON", "off", "Off", "OFF", "null", "Null", "NULL", "~", "<<", "=",
+    "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "true", "True", "TRUE", "false",
+    "False", "FALSE", "on", "On", "ON", "off", "Off", "OFF", "null", "Null", "NULL", "~", "<<",
+    "=",
 ];
 
 fn is_plain_safe(s: &str) -> bool {
-    let Some(first) = s.chars().next() else { return false };
+    let Some(first) = s.chars().next() else {
+        return false;
+    };
     if YAML11_WORDS.contains(&s) || s.ends_with(' ') || s.ends_with(':') {
         return false;
     }
     // Anything that starts like a number (or .inf/.nan) could be read as one by some reader.
     // Only characters that occur in YAML 1.1 ints, floats, sexagesimals and timestamps.
     let starts_like_number = first.is_ascii_digit()
-        || (matches!(first, '-' | '+' | '.') && s[1..].starts_with(|c: char| c.is_ascii_digit() || c == '.'));
-    let numberish = (starts_like_number && s.chars().all(|c| c.is_ascii_hexdigit() || "_.:+- xXoOtTzZ".contains(c)))
-        || matches!(s.to_ascii_lowercase().trim_start_matches(['-', '+']), ".inf" | ".nan");
+        || (matches!(first, '-' | '+' | '.')
+            && s[1..].starts_with(|c: char| c.is_ascii_digit() || c == '.'));
+    let numberish = (starts_like_number
+        && s.chars()
+            .all(|c| c.is_ascii_hexdigit() || "_.:+- xXoOtTzZ".contains(c)))
+        || matches!(
+            s.to_ascii_lowercase().trim_start_matches(['-', '+']),
+            ".inf" | ".nan"
+        );
     if numberish {
         return false;
     }
-    if !(first.is_ascii_alphanumeric() || matches!(first, '/' | '_' | '.' | '$')) {
+    let dash_word = first == '-' && s.len() > 1 && !s[1..].starts_with(' ');
+    if !(first.is_ascii_alphanumeric() || dash_word || matches!(first, '/' | '_' | '.' | '$')) {
         return false;
     }
-    s.chars().all(|c| c.is_ascii_alphanumeric() || " _-./:@%+=,()$".contains(c))
+    s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || " _-./:@%+=,()$".contains(c))
         && !s.contains(": ")
         && !s.contains(" #")
         && !s.contains("  ")
@@ -152,10 +165,43 @@ mod tests {
 
     #[test]
     fn ambiguous_strings_are_quoted() {
-        for s in ["on", "NO", "0755", "1e3", "null", "~", "y", "1_000", "12:30", "", "<<", "2001-12-14", ".5", "-1", "x: y", "#c", "- x", "a #b", "true"] {
+        for s in [
+            "on",
+            "NO",
+            "0755",
+            "1e3",
+            "null",
+            "~",
+            "y",
+            "1_000",
+            "12:30",
+            "",
+            "<<",
+            "2001-12-14",
+            ".5",
+            "-1",
+            "x: y",
+            "#c",
+            "- x",
+            "a #b",
+            "true",
+        ] {
             assert!(scalar_str(s).starts_with(['\'', '"']), "{s} must be quoted");
         }
-        for s in ["api", "fraud-detection", "ghcr.io/acme/fraud:1.4.2", "/healthz", "500m", "8Gi", "app.kubernetes.io/name", "uvicorn"] {
+        for s in [
+            "api",
+            "--host",
+            "25%",
+            "1Gi",
+            "10s",
+            "fraud-detection",
+            "ghcr.io/acme/fraud:1.4.2",
+            "/healthz",
+            "500m",
+            "8Gi",
+            "app.kubernetes.io/name",
+            "uvicorn",
+        ] {
             assert_eq!(scalar_str(s), s);
         }
     }
@@ -170,6 +216,9 @@ mod tests {
     #[test]
     fn layout() {
         let v = json!({"a": 1, "b": {"c": [1, {"d": "x", "e": []}], "f": {}}, "g": [[1]]});
-        assert_eq!(to_yaml(&v), "a: 1\nb:\n  c:\n  - 1\n  - d: x\n    e: []\n  f: {}\ng:\n-\n  - 1\n");
+        assert_eq!(
+            to_yaml(&v),
+            "a: 1\nb:\n  c:\n  - 1\n  - d: x\n    e: []\n  f: {}\ng:\n-\n  - 1\n"
+        );
     }
 }

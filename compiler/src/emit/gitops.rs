@@ -7,7 +7,11 @@
 //! immutable, so a changed Job is recreated).
 
 use crate::lower::{EnvPlan, Plan, gitops_namespace};
-use crate::spec::{Engine, Gitops};
+use crate::spec::{Engine, Gitops, SecretProvider};
+use crate::units::parse_duration;
+
+/// The Secret in the Flux namespace that holds the SOPS decryption key (docs/kubernetes.md).
+pub const SOPS_KEY_SECRET: &str = "sops-keys";
 use serde_json::{Value, json};
 
 pub fn objects(plan: &Plan, env: &EnvPlan, g: &Gitops) -> Vec<Value> {
@@ -49,7 +53,7 @@ pub fn objects(plan: &Plan, env: &EnvPlan, g: &Gitops) -> Vec<Value> {
                 "spec": { "interval": "1m", "url": g.repo, "ref": { "branch": revision } },
             })];
             let source = json!({ "kind": "GitRepository", "name": name });
-            docs.push(json!({
+            let mut base = json!({
                 "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
                 "kind": "Kustomization",
                 "metadata": meta(&name),
@@ -57,17 +61,39 @@ pub fn objects(plan: &Plan, env: &EnvPlan, g: &Gitops) -> Vec<Value> {
                     "interval": "10m", "path": format!("./{root}/envs/{}", env.name), "prune": true,
                     "wait": true, "timeout": "5m", "sourceRef": source,
                 },
-            }));
+            });
+            if env
+                .secrets
+                .values()
+                .any(|s| s.provider == SecretProvider::Sops)
+            {
+                // kustomize-controller decrypts SOPS files with the key in this Secret.
+                base["spec"]["decryption"] =
+                    json!({ "provider": "sops", "secretRef": { "name": SOPS_KEY_SECRET } });
+            }
+            docs.push(base);
             let mut previous = name.clone();
-            for depth in 0..env.levels.len() {
+            for (depth, steps) in env.levels.iter().enumerate() {
                 let level = format!("{name}-jobs-{depth}");
+                // Wait as long as the slowest step of the level may run.
+                let timeout = steps
+                    .iter()
+                    .map(|(p, s)| {
+                        env.spec.pipelines[p].steps[s]
+                            .timeout
+                            .as_deref()
+                            .and_then(|t| parse_duration(t).ok())
+                            .unwrap_or(3600)
+                    })
+                    .max()
+                    .unwrap_or(3600);
                 docs.push(json!({
                     "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
                     "kind": "Kustomization",
                     "metadata": meta(&level),
                     "spec": {
                         "interval": "10m", "path": format!("./{root}/envs/{}/jobs/level-{depth}", env.name),
-                        "prune": true, "wait": true, "force": true, "timeout": "6h",
+                        "prune": true, "wait": true, "force": true, "timeout": format!("{timeout}s"),
                         "dependsOn": [{ "name": previous }], "sourceRef": source,
                     },
                 }));

@@ -8,22 +8,26 @@
 use crate::lower::{self, Compute, EnvPlan, RUN_AS};
 use crate::names;
 use crate::spec::{Engine, Step};
-use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment};
+use k8s_openapi::api::apps::v1::{
+    Deployment, DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment,
+};
 use k8s_openapi::api::autoscaling::v2::{
-    CrossVersionObjectReference, HorizontalPodAutoscaler, HorizontalPodAutoscalerSpec, MetricSpec, MetricTarget,
-    ResourceMetricSource,
+    CrossVersionObjectReference, HorizontalPodAutoscaler, HorizontalPodAutoscalerSpec, MetricSpec,
+    MetricTarget, ResourceMetricSource,
 };
 use k8s_openapi::api::batch::v1::{CronJob, CronJobSpec, Job, JobSpec, JobTemplateSpec};
 use k8s_openapi::api::core::v1::{
-    Capabilities, ConfigMap, ConfigMapEnvSource, Container, ContainerPort, EmptyDirVolumeSource, EnvFromSource, EnvVar,
-    HTTPGetAction, Namespace, PersistentVolumeClaim, PersistentVolumeClaimSpec, PersistentVolumeClaimVolumeSource,
-    PodSecurityContext, PodSpec, PodTemplateSpec, Probe, SeccompProfile, SecretEnvSource, SecretVolumeSource,
-    SecurityContext, Service, ServiceAccount, ServicePort, ServiceSpec, Toleration, Volume, VolumeMount,
-    VolumeResourceRequirements, ResourceRequirements,
+    Capabilities, ConfigMap, ConfigMapEnvSource, Container, ContainerPort, EmptyDirVolumeSource,
+    EnvFromSource, EnvVar, HTTPGetAction, Namespace, PersistentVolumeClaim,
+    PersistentVolumeClaimSpec, PersistentVolumeClaimVolumeSource, PodSecurityContext, PodSpec,
+    PodTemplateSpec, Probe, ResourceRequirements, SeccompProfile, SecretEnvSource,
+    SecretVolumeSource, SecurityContext, Service, ServiceAccount, ServicePort, ServiceSpec,
+    Toleration, Volume, VolumeMount, VolumeResourceRequirements,
 };
 use k8s_openapi::api::networking::v1::{
-    HTTPIngressPath, HTTPIngressRuleValue, Ingress, IngressBackend, IngressRule, IngressServiceBackend, IngressSpec,
-    IngressTLS, NetworkPolicy, NetworkPolicyIngressRule, NetworkPolicyPort, NetworkPolicySpec, ServiceBackendPort,
+    HTTPIngressPath, HTTPIngressRuleValue, Ingress, IngressBackend, IngressRule,
+    IngressServiceBackend, IngressSpec, IngressTLS, NetworkPolicy, NetworkPolicyIngressRule,
+    NetworkPolicyPort, NetworkPolicySpec, ServiceBackendPort,
 };
 use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
@@ -66,14 +70,26 @@ pub fn objects(env: &EnvPlan, engine: Option<Engine>) -> Vec<Object> {
     let cx = Ctx { env, engine };
     let s = &env.spec;
     let mut out = Vec::new();
-    let mut push = |folder: &str, value: Value| out.push(Object { folder: folder.to_string(), value });
+    let mut push = |folder: &str, value: Value| {
+        out.push(Object {
+            folder: folder.to_string(),
+            value,
+        })
+    };
 
     let mut ns_labels = cx.labels(None, None);
-    ns_labels.insert("pod-security.kubernetes.io/enforce".into(), "restricted".into());
+    ns_labels.insert(
+        "pod-security.kubernetes.io/enforce".into(),
+        "restricted".into(),
+    );
     push(
         "",
         to_value(&Namespace {
-            metadata: ObjectMeta { name: Some(env.namespace.clone()), labels: Some(ns_labels), ..Default::default() },
+            metadata: ObjectMeta {
+                name: Some(env.namespace.clone()),
+                labels: Some(ns_labels),
+                ..Default::default()
+            },
             ..Default::default()
         }),
     );
@@ -92,13 +108,17 @@ pub fn objects(env: &EnvPlan, engine: Option<Engine>) -> Vec<Object> {
         push("", cx.secret(name, sec));
     }
     for (name, vol) in &s.volumes {
-        let size = crate::units::Quantity::parse(&vol.size.text()).map_or_else(|_| vol.size.text(), |q| q.canonical());
+        let size = crate::units::Quantity::parse(&vol.size.text())
+            .map_or_else(|_| vol.size.text(), |q| q.canonical());
         push(
             "",
             to_value(&PersistentVolumeClaim {
                 metadata: cx.meta(&names::workload(&s.project, name), None, Some("storage")),
                 spec: Some(PersistentVolumeClaimSpec {
-                    access_modes: Some(vec![format!("{:?}", vol.access.unwrap_or(crate::spec::AccessMode::ReadWriteOnce))]),
+                    access_modes: Some(vec![format!(
+                        "{:?}",
+                        vol.access.unwrap_or(crate::spec::AccessMode::ReadWriteOnce)
+                    )]),
                     resources: Some(VolumeResourceRequirements {
                         requests: Some(BTreeMap::from([("storage".to_string(), Quantity(size))])),
                         ..Default::default()
@@ -142,13 +162,22 @@ impl Ctx<'_> {
     /// Recommended labels. `workload` is the service or pipeline; `component` its role.
     fn labels(&self, workload: Option<&str>, component: Option<&str>) -> BTreeMap<String, String> {
         let mut l = BTreeMap::from([
-            ("app.kubernetes.io/managed-by".to_string(), "mlship".to_string()),
-            ("app.kubernetes.io/part-of".to_string(), self.project().to_string()),
+            (
+                "app.kubernetes.io/managed-by".to_string(),
+                "mlship".to_string(),
+            ),
+            (
+                "app.kubernetes.io/part-of".to_string(),
+                self.project().to_string(),
+            ),
             ("mlship.dev/environment".to_string(), self.env.name.clone()),
         ]);
         if let Some(w) = workload {
             l.insert("app.kubernetes.io/name".into(), w.to_string());
-            l.insert("app.kubernetes.io/instance".into(), names::workload(self.project(), w));
+            l.insert(
+                "app.kubernetes.io/instance".into(),
+                names::workload(self.project(), w),
+            );
         }
         if let Some(c) = component {
             l.insert("app.kubernetes.io/component".into(), c.to_string());
@@ -157,7 +186,10 @@ impl Ctx<'_> {
     }
 
     fn selector(&self, workload: &str) -> BTreeMap<String, String> {
-        BTreeMap::from([("app.kubernetes.io/instance".to_string(), names::workload(self.project(), workload))])
+        BTreeMap::from([(
+            "app.kubernetes.io/instance".to_string(),
+            names::workload(self.project(), workload),
+        )])
     }
 
     fn meta(&self, name: &str, workload: Option<&str>, component: Option<&str>) -> ObjectMeta {
@@ -178,7 +210,9 @@ impl Ctx<'_> {
                     .keys
                     .iter()
                     .map(|(var, reference)| {
-                        let (key, property) = reference.split_once('#').map_or((reference.as_str(), None), |(k, p)| (k, Some(p)));
+                        let (key, property) = reference
+                            .split_once('#')
+                            .map_or((reference.as_str(), None), |(k, p)| (k, Some(p)));
                         let mut remote = json!({ "key": key });
                         if let Some(p) = property {
                             remote["property"] = json!(p);
@@ -186,7 +220,11 @@ impl Ctx<'_> {
                         json!({ "secretKey": var, "remoteRef": remote })
                     })
                     .collect();
-                let kind = format!("{:?}", spec.store_kind.unwrap_or(crate::spec::StoreKind::ClusterSecretStore));
+                let kind = format!(
+                    "{:?}",
+                    spec.store_kind
+                        .unwrap_or(crate::spec::StoreKind::ClusterSecretStore)
+                );
                 json!({
                     "apiVersion": "external-secrets.io/v1",
                     "kind": "ExternalSecret",
@@ -204,7 +242,11 @@ impl Ctx<'_> {
 
     fn service_account(&self, workload: &str, component: &str) -> Value {
         to_value(&ServiceAccount {
-            metadata: self.meta(&names::workload(self.project(), workload), Some(workload), Some(component)),
+            metadata: self.meta(
+                &names::workload(self.project(), workload),
+                Some(workload),
+                Some(component),
+            ),
             automount_service_account_token: Some(false),
             ..Default::default()
         })
@@ -223,9 +265,16 @@ impl Ctx<'_> {
             }]
         });
         to_value(&NetworkPolicy {
-            metadata: self.meta(&names::workload(self.project(), workload), Some(workload), Some(component)),
+            metadata: self.meta(
+                &names::workload(self.project(), workload),
+                Some(workload),
+                Some(component),
+            ),
             spec: Some(NetworkPolicySpec {
-                pod_selector: Some(LabelSelector { match_labels: Some(self.selector(workload)), ..Default::default() }),
+                pod_selector: Some(LabelSelector {
+                    match_labels: Some(self.selector(workload)),
+                    ..Default::default()
+                }),
                 policy_types: Some(vec!["Ingress".into()]),
                 ingress: Some(ingress.unwrap_or_default()),
                 ..Default::default()
@@ -234,50 +283,118 @@ impl Ctx<'_> {
     }
 
     /// Environment for a workload: config and secrets as envFrom, extra vars as env.
-    fn env_of(&self, extra: &BTreeMap<String, String>, secrets: &[String]) -> (Option<Vec<EnvFromSource>>, Option<Vec<EnvVar>>) {
+    fn env_of(
+        &self,
+        extra: &BTreeMap<String, String>,
+        secrets: &[String],
+    ) -> (Option<Vec<EnvFromSource>>, Option<Vec<EnvVar>>) {
         let mut from = Vec::new();
         if let Some(cm) = &self.env.config_map {
-            from.push(EnvFromSource { config_map_ref: Some(ConfigMapEnvSource { name: cm.clone(), optional: None }), ..Default::default() });
+            from.push(EnvFromSource {
+                config_map_ref: Some(ConfigMapEnvSource {
+                    name: cm.clone(),
+                    optional: None,
+                }),
+                ..Default::default()
+            });
         }
         for name in secrets {
             if self.env.spec.secrets[name].mount.is_none() {
                 let secret = &self.env.secrets[name].secret_name;
-                from.push(EnvFromSource { secret_ref: Some(SecretEnvSource { name: secret.clone(), optional: None }), ..Default::default() });
+                from.push(EnvFromSource {
+                    secret_ref: Some(SecretEnvSource {
+                        name: secret.clone(),
+                        optional: None,
+                    }),
+                    ..Default::default()
+                });
             }
         }
-        let vars: Vec<EnvVar> = extra.iter().map(|(k, v)| EnvVar { name: k.clone(), value: Some(v.clone()), ..Default::default() }).collect();
-        ((!from.is_empty()).then_some(from), (!vars.is_empty()).then_some(vars))
+        let vars: Vec<EnvVar> = extra
+            .iter()
+            .map(|(k, v)| EnvVar {
+                name: k.clone(),
+                value: Some(v.clone()),
+                ..Default::default()
+            })
+            .collect();
+        (
+            (!from.is_empty()).then_some(from),
+            (!vars.is_empty()).then_some(vars),
+        )
     }
 
     /// Volumes and mounts: /tmp scratch, persistent volumes, secrets mounted as files.
-    fn volumes_of(&self, mounts: &BTreeMap<String, String>, secrets: &[String]) -> (Vec<Volume>, Vec<VolumeMount>) {
-        let mut vols = vec![Volume { name: "tmp".into(), empty_dir: Some(EmptyDirVolumeSource::default()), ..Default::default() }];
-        let mut vms = vec![VolumeMount { name: "tmp".into(), mount_path: "/tmp".into(), ..Default::default() }];
+    fn volumes_of(
+        &self,
+        mounts: &BTreeMap<String, String>,
+        secrets: &[String],
+    ) -> (Vec<Volume>, Vec<VolumeMount>) {
+        let mut vols = vec![Volume {
+            name: "tmp".into(),
+            empty_dir: Some(EmptyDirVolumeSource::default()),
+            ..Default::default()
+        }];
+        let mut vms = vec![VolumeMount {
+            name: "tmp".into(),
+            mount_path: "/tmp".into(),
+            ..Default::default()
+        }];
         for (vol, path) in mounts {
             vols.push(Volume {
                 name: format!("vol-{vol}"),
-                persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource { claim_name: names::workload(self.project(), vol), read_only: None }),
+                persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
+                    claim_name: names::workload(self.project(), vol),
+                    read_only: None,
+                }),
                 ..Default::default()
             });
-            vms.push(VolumeMount { name: format!("vol-{vol}"), mount_path: path.clone(), ..Default::default() });
+            vms.push(VolumeMount {
+                name: format!("vol-{vol}"),
+                mount_path: path.clone(),
+                ..Default::default()
+            });
         }
         for name in secrets {
             if let Some(path) = &self.env.spec.secrets[name].mount {
                 vols.push(Volume {
                     name: format!("secret-{name}"),
-                    secret: Some(SecretVolumeSource { secret_name: Some(self.env.secrets[name].secret_name.clone()), ..Default::default() }),
+                    secret: Some(SecretVolumeSource {
+                        secret_name: Some(self.env.secrets[name].secret_name.clone()),
+                        ..Default::default()
+                    }),
                     ..Default::default()
                 });
-                vms.push(VolumeMount { name: format!("secret-{name}"), mount_path: path.clone(), read_only: Some(true), ..Default::default() });
+                vms.push(VolumeMount {
+                    name: format!("secret-{name}"),
+                    mount_path: path.clone(),
+                    read_only: Some(true),
+                    ..Default::default()
+                });
             }
         }
         (vols, vms)
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn container(&self, name: &str, image: &str, command: &[String], c: &Compute, env: &BTreeMap<String, String>, secrets: &[String], mounts: Vec<VolumeMount>) -> Container {
-        let mut requests = BTreeMap::from([("cpu".to_string(), Quantity(c.cpu.clone())), ("memory".to_string(), Quantity(c.memory.clone()))]);
-        let mut limits = BTreeMap::from([("cpu".to_string(), Quantity(c.cpu_limit.clone())), ("memory".to_string(), Quantity(c.memory.clone()))]);
+    fn container(
+        &self,
+        name: &str,
+        image: &str,
+        command: &[String],
+        c: &Compute,
+        env: &BTreeMap<String, String>,
+        secrets: &[String],
+        mounts: Vec<VolumeMount>,
+    ) -> Container {
+        let mut requests = BTreeMap::from([
+            ("cpu".to_string(), Quantity(c.cpu.clone())),
+            ("memory".to_string(), Quantity(c.memory.clone())),
+        ]);
+        let mut limits = BTreeMap::from([
+            ("cpu".to_string(), Quantity(c.cpu_limit.clone())),
+            ("memory".to_string(), Quantity(c.memory.clone())),
+        ]);
         if let Some(g) = c.gpu {
             requests.insert("nvidia.com/gpu".into(), Quantity(g.to_string()));
             limits.insert("nvidia.com/gpu".into(), Quantity(g.to_string()));
@@ -290,10 +407,17 @@ impl Ctx<'_> {
             command: (!command.is_empty()).then(|| command.to_vec()),
             env,
             env_from,
-            resources: Some(ResourceRequirements { requests: Some(requests), limits: Some(limits), ..Default::default() }),
+            resources: Some(ResourceRequirements {
+                requests: Some(requests),
+                limits: Some(limits),
+                ..Default::default()
+            }),
             security_context: Some(SecurityContext {
                 allow_privilege_escalation: Some(false),
-                capabilities: Some(Capabilities { drop: Some(vec!["ALL".into()]), ..Default::default() }),
+                capabilities: Some(Capabilities {
+                    drop: Some(vec!["ALL".into()]),
+                    ..Default::default()
+                }),
                 privileged: Some(false),
                 read_only_root_filesystem: Some(true),
                 run_as_non_root: Some(true),
@@ -306,13 +430,28 @@ impl Ctx<'_> {
         }
     }
 
-    fn pod(&self, workload: &str, restart: Option<&str>, containers: Vec<Container>, init: Vec<Container>, volumes: Vec<Volume>, r: &crate::spec::Resources) -> PodSpec {
+    fn pod(
+        &self,
+        workload: &str,
+        restart: Option<&str>,
+        containers: Vec<Container>,
+        init: Vec<Container>,
+        volumes: Vec<Volume>,
+        r: &crate::spec::Resources,
+    ) -> PodSpec {
         let tolerations: Vec<Toleration> = r
             .tolerations
             .iter()
             .map(|t| Toleration {
                 key: Some(t.key.clone()),
-                operator: Some(format!("{:?}", t.operator.unwrap_or(if t.value.is_some() { crate::spec::TolerationOperator::Equal } else { crate::spec::TolerationOperator::Exists }))),
+                operator: Some(format!(
+                    "{:?}",
+                    t.operator.unwrap_or(if t.value.is_some() {
+                        crate::spec::TolerationOperator::Equal
+                    } else {
+                        crate::spec::TolerationOperator::Exists
+                    })
+                )),
                 value: t.value.clone(),
                 effect: t.effect.map(|e| format!("{e:?}")),
                 ..Default::default()
@@ -327,7 +466,10 @@ impl Ctx<'_> {
                 run_as_user: Some(RUN_AS),
                 run_as_group: Some(RUN_AS),
                 fs_group: Some(RUN_AS),
-                seccomp_profile: Some(SeccompProfile { type_: "RuntimeDefault".into(), ..Default::default() }),
+                seccomp_profile: Some(SeccompProfile {
+                    type_: "RuntimeDefault".into(),
+                    ..Default::default()
+                }),
                 ..Default::default()
             }),
             containers,
@@ -344,13 +486,34 @@ impl Ctx<'_> {
         let full = names::workload(self.project(), name);
         let c = lower::compute(&svc.resources, lower::SERVICE_CPU, lower::SERVICE_MEMORY);
         let (volumes, mounts) = self.volumes_of(&svc.mounts, &svc.secrets);
-        let mut container = self.container("server", &svc.image, &svc.command, &c, &svc.env, &svc.secrets, mounts);
-        container.ports = Some(vec![ContainerPort { name: Some("http".into()), container_port: svc.port as i32, protocol: Some("TCP".into()), ..Default::default() }]);
+        let mut container = self.container(
+            "server",
+            &svc.image,
+            &svc.command,
+            &c,
+            &svc.env,
+            &svc.secrets,
+            mounts,
+        );
+        container.ports = Some(vec![ContainerPort {
+            name: Some("http".into()),
+            container_port: svc.port as i32,
+            protocol: Some("TCP".into()),
+            ..Default::default()
+        }]);
         let health = svc.health.as_ref();
-        let live = health.and_then(|h| h.path.clone()).unwrap_or_else(|| "/healthz".into());
-        let ready = health.and_then(|h| h.ready.clone()).unwrap_or_else(|| live.clone());
+        let live = health
+            .and_then(|h| h.path.clone())
+            .unwrap_or_else(|| "/healthz".into());
+        let ready = health
+            .and_then(|h| h.ready.clone())
+            .unwrap_or_else(|| live.clone());
         let probe = |path: &str, delay: i32| Probe {
-            http_get: Some(HTTPGetAction { path: Some(path.to_string()), port: IntOrString::String("http".into()), ..Default::default() }),
+            http_get: Some(HTTPGetAction {
+                path: Some(path.to_string()),
+                port: IntOrString::String("http".into()),
+                ..Default::default()
+            }),
             initial_delay_seconds: Some(delay),
             period_seconds: Some(10),
             timeout_seconds: Some(2),
@@ -360,24 +523,50 @@ impl Ctx<'_> {
         let delay = health.and_then(|h| h.initial_delay).unwrap_or(10) as i32;
         container.liveness_probe = Some(probe(&live, delay));
         container.readiness_probe = Some(probe(&ready, 0));
-        let mut template_meta = ObjectMeta { labels: Some(self.labels(Some(name), Some("serving"))), ..Default::default() };
+        let mut template_meta = ObjectMeta {
+            labels: Some(self.labels(Some(name), Some("serving"))),
+            ..Default::default()
+        };
         if let Some(cm) = &self.env.config_map {
             // The ConfigMap's name carries its hash; naming it here rolls the pods on change.
-            template_meta.annotations = Some(BTreeMap::from([("mlship.dev/config".to_string(), cm.clone())]));
+            template_meta.annotations = Some(BTreeMap::from([(
+                "mlship.dev/config".to_string(),
+                cm.clone(),
+            )]));
         }
-        let replicas = if svc.autoscale.is_some() { None } else { Some(svc.replicas.unwrap_or(1) as i32) };
+        let replicas = if svc.autoscale.is_some() {
+            None
+        } else {
+            Some(svc.replicas.unwrap_or(1) as i32)
+        };
         let mut out = vec![self.service_account(name, "serving")];
         out.push(to_value(&Deployment {
             metadata: self.meta(&full, Some(name), Some("serving")),
             spec: Some(DeploymentSpec {
                 replicas,
                 revision_history_limit: Some(5),
-                selector: LabelSelector { match_labels: Some(self.selector(name)), ..Default::default() },
+                selector: LabelSelector {
+                    match_labels: Some(self.selector(name)),
+                    ..Default::default()
+                },
                 strategy: Some(DeploymentStrategy {
                     type_: Some("RollingUpdate".into()),
-                    rolling_update: Some(RollingUpdateDeployment { max_surge: Some(IntOrString::String("25%".into())), max_unavailable: Some(IntOrString::Int(0)) }),
+                    rolling_update: Some(RollingUpdateDeployment {
+                        max_surge: Some(IntOrString::String("25%".into())),
+                        max_unavailable: Some(IntOrString::Int(0)),
+                    }),
                 }),
-                template: PodTemplateSpec { metadata: Some(template_meta), spec: Some(self.pod(name, None, vec![container], vec![], volumes, &svc.resources)) },
+                template: PodTemplateSpec {
+                    metadata: Some(template_meta),
+                    spec: Some(self.pod(
+                        name,
+                        None,
+                        vec![container],
+                        vec![],
+                        volumes,
+                        &svc.resources,
+                    )),
+                },
                 ..Default::default()
             }),
             ..Default::default()
@@ -388,7 +577,13 @@ impl Ctx<'_> {
             spec: Some(ServiceSpec {
                 type_: Some("ClusterIP".into()),
                 selector: Some(self.selector(name)),
-                ports: Some(vec![ServicePort { name: Some("http".into()), port: service_port as i32, target_port: Some(IntOrString::String("http".into())), protocol: Some("TCP".into()), ..Default::default() }]),
+                ports: Some(vec![ServicePort {
+                    name: Some("http".into()),
+                    port: service_port as i32,
+                    target_port: Some(IntOrString::String("http".into())),
+                    protocol: Some("TCP".into()),
+                    ..Default::default()
+                }]),
                 ..Default::default()
             }),
             ..Default::default()
@@ -396,7 +591,14 @@ impl Ctx<'_> {
         if let Some(a) = &svc.autoscale {
             let metric = |name: &str, pct: u32| MetricSpec {
                 type_: "Resource".into(),
-                resource: Some(ResourceMetricSource { name: name.into(), target: MetricTarget { type_: "Utilization".into(), average_utilization: Some(pct as i32), ..Default::default() } }),
+                resource: Some(ResourceMetricSource {
+                    name: name.into(),
+                    target: MetricTarget {
+                        type_: "Utilization".into(),
+                        average_utilization: Some(pct as i32),
+                        ..Default::default()
+                    },
+                }),
                 ..Default::default()
             };
             let mut metrics = Vec::new();
@@ -409,7 +611,11 @@ impl Ctx<'_> {
             out.push(to_value(&HorizontalPodAutoscaler {
                 metadata: self.meta(&full, Some(name), Some("serving")),
                 spec: Some(HorizontalPodAutoscalerSpec {
-                    scale_target_ref: CrossVersionObjectReference { api_version: Some("apps/v1".into()), kind: "Deployment".into(), name: full.clone() },
+                    scale_target_ref: CrossVersionObjectReference {
+                        api_version: Some("apps/v1".into()),
+                        kind: "Deployment".into(),
+                        name: full.clone(),
+                    },
                     min_replicas: Some(a.min as i32),
                     max_replicas: a.max as i32,
                     metrics: Some(metrics),
@@ -418,13 +624,19 @@ impl Ctx<'_> {
                 ..Default::default()
             }));
         }
-        let min_pods = svc.autoscale.as_ref().map_or(svc.replicas.unwrap_or(1), |a| a.min);
+        let min_pods = svc
+            .autoscale
+            .as_ref()
+            .map_or(svc.replicas.unwrap_or(1), |a| a.min);
         if min_pods > 1 {
             out.push(to_value(&PodDisruptionBudget {
                 metadata: self.meta(&full, Some(name), Some("serving")),
                 spec: Some(PodDisruptionBudgetSpec {
                     max_unavailable: Some(IntOrString::Int(1)),
-                    selector: Some(LabelSelector { match_labels: Some(self.selector(name)), ..Default::default() }),
+                    selector: Some(LabelSelector {
+                        match_labels: Some(self.selector(name)),
+                        ..Default::default()
+                    }),
                     ..Default::default()
                 }),
                 ..Default::default()
@@ -444,13 +656,24 @@ impl Ctx<'_> {
                                 path: Some(e.path.clone().unwrap_or_else(|| "/".into())),
                                 path_type: "Prefix".into(),
                                 backend: IngressBackend {
-                                    service: Some(IngressServiceBackend { name: full.clone(), port: Some(ServiceBackendPort { name: Some("http".into()), number: None }) }),
+                                    service: Some(IngressServiceBackend {
+                                        name: full.clone(),
+                                        port: Some(ServiceBackendPort {
+                                            name: Some("http".into()),
+                                            number: None,
+                                        }),
+                                    }),
                                     ..Default::default()
                                 },
                             }],
                         }),
                     }]),
-                    tls: e.tls_secret.as_ref().map(|t| vec![IngressTLS { hosts: Some(vec![host.clone()]), secret_name: Some(t.clone()) }]),
+                    tls: e.tls_secret.as_ref().map(|t| {
+                        vec![IngressTLS {
+                            hosts: Some(vec![host.clone()]),
+                            secret_name: Some(t.clone()),
+                        }]
+                    }),
                     ..Default::default()
                 }),
                 ..Default::default()
@@ -463,12 +686,31 @@ impl Ctx<'_> {
         let c = lower::compute(&step.resources, lower::STEP_CPU, lower::STEP_MEMORY);
         let (volumes, mounts) = self.volumes_of(&step.mounts, &step.secrets);
         let mut env = step.env.clone();
-        env.entry("MLSHIP_PIPELINE".into()).or_insert_with(|| pipeline.to_string());
-        env.entry("MLSHIP_STEP".into()).or_insert_with(|| name.to_string());
-        (self.container(name, &step.image, &step.run, &c, &env, &step.secrets, mounts), volumes)
+        env.entry("MLSHIP_PIPELINE".into())
+            .or_insert_with(|| pipeline.to_string());
+        env.entry("MLSHIP_STEP".into())
+            .or_insert_with(|| name.to_string());
+        (
+            self.container(
+                name,
+                &step.image,
+                &step.run,
+                &c,
+                &env,
+                &step.secrets,
+                mounts,
+            ),
+            volumes,
+        )
     }
 
-    fn job_template(&self, pipeline: &str, steps: &[(&str, &Step)], timeout: Option<u64>, retries: u32) -> JobSpec {
+    fn job_template(
+        &self,
+        pipeline: &str,
+        steps: &[(&str, &Step)],
+        timeout: Option<u64>,
+        retries: u32,
+    ) -> JobSpec {
         let mut containers = Vec::new();
         let mut volumes: Vec<Volume> = Vec::new();
         let mut merged = crate::spec::Resources::default();
@@ -480,7 +722,9 @@ impl Ctx<'_> {
                     volumes.push(vol);
                 }
             }
-            merged.node_selector.extend(step.resources.node_selector.clone());
+            merged
+                .node_selector
+                .extend(step.resources.node_selector.clone());
             for t in &step.resources.tolerations {
                 if !merged.tolerations.contains(t) {
                     merged.tolerations.push(t.clone());
@@ -492,8 +736,18 @@ impl Ctx<'_> {
             backoff_limit: Some(retries as i32),
             active_deadline_seconds: timeout.map(|t| t as i64),
             template: PodTemplateSpec {
-                metadata: Some(ObjectMeta { labels: Some(self.labels(Some(pipeline), Some("pipeline"))), ..Default::default() }),
-                spec: Some(self.pod(pipeline, Some("Never"), vec![main], containers, volumes, &merged)),
+                metadata: Some(ObjectMeta {
+                    labels: Some(self.labels(Some(pipeline), Some("pipeline"))),
+                    ..Default::default()
+                }),
+                spec: Some(self.pod(
+                    pipeline,
+                    Some("Never"),
+                    vec![main],
+                    containers,
+                    volumes,
+                    &merged,
+                )),
             },
             ..Default::default()
         }
@@ -502,21 +756,39 @@ impl Ctx<'_> {
     /// A Job named by a hash of its content: a changed step is a new Job.
     fn job(&self, pipeline: &str, step_name: &str, depth: usize) -> Value {
         let step = &self.env.spec.pipelines[pipeline].steps[step_name];
-        let timeout = step.timeout.as_deref().and_then(|t| crate::units::parse_duration(t).ok());
-        let spec = self.job_template(pipeline, &[(step_name, step)], timeout, step.retries.unwrap_or(0));
+        let timeout = step
+            .timeout
+            .as_deref()
+            .and_then(|t| crate::units::parse_duration(t).ok());
+        let spec = self.job_template(
+            pipeline,
+            &[(step_name, step)],
+            timeout,
+            step.retries.unwrap_or(0),
+        );
         let hash = names::short_hash(&serde_json::to_vec(&spec).expect("job serializes"));
         let name = names::job(self.project(), pipeline, step_name, &hash);
         let mut meta = self.meta(&name, Some(pipeline), Some("pipeline"));
-        meta.labels.get_or_insert_default().insert("mlship.dev/step".into(), step_name.to_string());
-        let mut annotations = BTreeMap::from([("mlship.dev/needs".to_string(), step.needs.join(","))]);
+        meta.labels
+            .get_or_insert_default()
+            .insert("mlship.dev/step".into(), step_name.to_string());
+        let mut annotations =
+            BTreeMap::from([("mlship.dev/needs".to_string(), step.needs.join(","))]);
         if self.engine != Some(Engine::Flux) {
             // Argo CD applies wave N only once every object of earlier waves is healthy,
             // and a Job is healthy when it has completed.
-            annotations.insert("argocd.argoproj.io/sync-wave".into(), (depth + 1).to_string());
+            annotations.insert(
+                "argocd.argoproj.io/sync-wave".into(),
+                (depth + 1).to_string(),
+            );
         }
         annotations.retain(|_, v| !v.is_empty());
         meta.annotations = Some(annotations);
-        to_value(&Job { metadata: meta, spec: Some(spec), ..Default::default() })
+        to_value(&Job {
+            metadata: meta,
+            spec: Some(spec),
+            ..Default::default()
+        })
     }
 
     /// A scheduled pipeline: one pod, earlier steps as init containers in dependency order,
@@ -524,18 +796,39 @@ impl Ctx<'_> {
     fn cron_job(&self, pipeline: &str) -> Value {
         let pipe = &self.env.spec.pipelines[pipeline];
         let order = lower::depths(&pipe.steps);
-        let steps: Vec<(&str, &Step)> = order.iter().map(|(n, _)| (n.as_str(), &pipe.steps[n])).collect();
-        let timeout: Option<u64> = steps.iter().map(|(_, s)| s.timeout.as_deref().and_then(|t| crate::units::parse_duration(t).ok())).sum();
-        let retries = steps.iter().filter_map(|(_, s)| s.retries).max().unwrap_or(0);
+        let steps: Vec<(&str, &Step)> = order
+            .iter()
+            .map(|(n, _)| (n.as_str(), &pipe.steps[n]))
+            .collect();
+        let timeout: Option<u64> = steps
+            .iter()
+            .map(|(_, s)| {
+                s.timeout
+                    .as_deref()
+                    .and_then(|t| crate::units::parse_duration(t).ok())
+            })
+            .sum();
+        let retries = steps
+            .iter()
+            .filter_map(|(_, s)| s.retries)
+            .max()
+            .unwrap_or(0);
         let job = self.job_template(pipeline, &steps, timeout, retries);
         to_value(&CronJob {
-            metadata: self.meta(&names::cronjob(self.project(), pipeline), Some(pipeline), Some("pipeline")),
+            metadata: self.meta(
+                &names::cronjob(self.project(), pipeline),
+                Some(pipeline),
+                Some("pipeline"),
+            ),
             spec: Some(CronJobSpec {
                 schedule: pipe.schedule.clone().unwrap_or_default(),
                 concurrency_policy: Some("Forbid".into()),
                 successful_jobs_history_limit: Some(3),
                 failed_jobs_history_limit: Some(3),
-                job_template: JobTemplateSpec { metadata: None, spec: Some(job) },
+                job_template: JobTemplateSpec {
+                    metadata: None,
+                    spec: Some(job),
+                },
                 ..Default::default()
             }),
             ..Default::default()

@@ -27,7 +27,10 @@ pub fn parse(file: &SourceFile) -> Result<Node, Vec<Diagnostic>> {
                 let start = d.span.offset().min(file.text.len());
                 let mut diag = Diagnostic::error(
                     Code::Syntax,
-                    format!("invalid KDL: {}", d.message.as_deref().unwrap_or("syntax error")),
+                    format!(
+                        "invalid KDL: {}",
+                        d.message.as_deref().unwrap_or("syntax error")
+                    ),
                 )
                 .span(Span::new(start, start + d.span.len().max(1)));
                 if let Some(label) = &d.label {
@@ -42,7 +45,8 @@ pub fn parse(file: &SourceFile) -> Result<Node, Vec<Diagnostic>> {
     })?;
     let mut conv = Converter { nodes: 0 };
     let span = Span::new(0, file.text.len());
-    conv.document(&doc, &Path::root(), span, 0).map_err(|d| vec![*d])
+    conv.document(&doc, &Path::root(), span, 0)
+        .map_err(|d| vec![*d])
 }
 
 /// The KDL parser recurses per block; refuse absurd nesting before it runs.
@@ -57,8 +61,11 @@ fn depth_guard(file: &SourceFile) -> Result<(), Vec<Diagnostic>> {
                 depth += 1;
                 if depth > LIMITS.max_depth {
                     return Err(vec![
-                        Diagnostic::error(Code::Limit, format!("nesting deeper than {} levels", LIMITS.max_depth))
-                            .span(Span::new(i, i + 1)),
+                        Diagnostic::error(
+                            Code::Limit,
+                            format!("nesting deeper than {} levels", LIMITS.max_depth),
+                        )
+                        .span(Span::new(i, i + 1)),
                     ]);
                 }
             }
@@ -84,7 +91,11 @@ impl Converter {
         self.nodes += 1;
         if self.nodes > LIMITS.max_nodes {
             return Err(Box::new(
-                Diagnostic::error(Code::Limit, format!("document has more than {} values", LIMITS.max_nodes)).span(span),
+                Diagnostic::error(
+                    Code::Limit,
+                    format!("document has more than {} values", LIMITS.max_nodes),
+                )
+                .span(span),
             ));
         }
         Ok(())
@@ -93,7 +104,11 @@ impl Converter {
     fn document(&mut self, doc: &KdlDocument, path: &Path, span: Span, depth: usize) -> R<Node> {
         if depth > LIMITS.max_depth {
             return Err(Box::new(
-                Diagnostic::error(Code::Limit, format!("nesting deeper than {} levels", LIMITS.max_depth)).span(span),
+                Diagnostic::error(
+                    Code::Limit,
+                    format!("nesting deeper than {} levels", LIMITS.max_depth),
+                )
+                .span(span),
             ));
         }
         let nodes = doc.nodes();
@@ -110,9 +125,12 @@ impl Converter {
             let name_span = span_of(n.name().span());
             if name == "-" {
                 return Err(Box::new(
-                    Diagnostic::error(Code::Syntax, "`-` list items cannot be mixed with named entries")
-                        .span(name_span)
-                        .help("put the list items in a block of their own: `name { - ...; - ... }`"),
+                    Diagnostic::error(
+                        Code::Syntax,
+                        "`-` list items cannot be mixed with named entries",
+                    )
+                    .span(name_span)
+                    .help("put the list items in a block of their own: `name { - ...; - ... }`"),
                 ));
             }
             let args: Vec<_> = n.entries().iter().filter(|e| e.name().is_none()).collect();
@@ -141,17 +159,32 @@ impl Converter {
                     return Err(Box::new(duplicate(name, name_span, outer.key_span)));
                 };
                 if let Some(first) = inner.iter().find(|e| e.key == key) {
-                    return Err(Box::new(duplicate(&format!("{name} \"{key}\""), key_span, first.key_span)));
+                    return Err(Box::new(duplicate(
+                        &format!("{name} \"{key}\""),
+                        key_span,
+                        first.key_span,
+                    )));
                 }
-                inner.push(Entry { key, key_span, value });
-                outer.value.span = Span::new(outer.value.span.start.min(value_start(n)), span_of(n.span()).end);
+                inner.push(Entry {
+                    key,
+                    key_span,
+                    value,
+                });
+                outer.value.span = Span::new(
+                    outer.value.span.start.min(value_start(n)),
+                    span_of(n.span()).end,
+                );
                 continue;
             }
             if let Some(first) = entries.iter().find(|e| e.key == name) {
                 return Err(Box::new(duplicate(name, name_span, first.key_span)));
             }
             let value = self.value(n, &path.key(name), depth + 1)?;
-            entries.push(Entry { key: name.to_string(), key_span: name_span, value });
+            entries.push(Entry {
+                key: name.to_string(),
+                key_span: name_span,
+                value,
+            });
         }
         Ok(Node::new(Value::Map(entries), span))
     }
@@ -164,16 +197,22 @@ impl Converter {
         if has_props(n) || n.children().is_some() {
             if !args.is_empty() {
                 return Err(Box::new(
-                    Diagnostic::error(Code::Syntax, "a node cannot have both arguments and properties or children here")
-                        .span(span_of(args[0].span()))
-                        .help("use `name key=value` for a mapping, or `name \"a\" \"b\"` for a list"),
+                    Diagnostic::error(
+                        Code::Syntax,
+                        "a node cannot have both arguments and properties or children here",
+                    )
+                    .span(span_of(args[0].span()))
+                    .help("use `name key=value` for a mapping, or `name \"a\" \"b\"` for a list"),
                 ));
             }
             return self.mapping(n, path, depth);
         }
         let list = args.len() > 1 || schema::expects_array(path);
         if list {
-            let items = args.iter().map(|a| Node::new(scalar(a.value()), span_of(a.span()))).collect();
+            let items = args
+                .iter()
+                .map(|a| Node::new(scalar(a.value()), span_of(a.span())))
+                .collect();
             return Ok(Node::new(Value::Seq(items), span));
         }
         match args.first() {
@@ -192,7 +231,8 @@ impl Converter {
         let Value::Map(mut entries) = children.value else {
             if has_props(n) {
                 return Err(Box::new(
-                    Diagnostic::error(Code::Syntax, "a list block cannot have properties").span(span),
+                    Diagnostic::error(Code::Syntax, "a list block cannot have properties")
+                        .span(span),
                 ));
             }
             return Ok(children);
@@ -201,7 +241,11 @@ impl Converter {
         for e in n.entries() {
             let Some(name) = e.name() else { continue };
             let key_span = span_of(name.span());
-            if let Some(first) = props.iter().chain(entries.iter()).find(|x: &&Entry| x.key == name.value()) {
+            if let Some(first) = props
+                .iter()
+                .chain(entries.iter())
+                .find(|x: &&Entry| x.key == name.value())
+            {
                 return Err(Box::new(duplicate(name.value(), key_span, first.key_span)));
             }
             let vspan = Span::new(key_span.end + 1, span_of(e.span()).end);
@@ -211,7 +255,11 @@ impl Converter {
                 }
                 v => scalar(v),
             };
-            props.push(Entry { key: name.value().to_string(), key_span, value: Node::new(value, vspan) });
+            props.push(Entry {
+                key: name.value().to_string(),
+                key_span,
+                value: Node::new(value, vspan),
+            });
         }
         props.append(&mut entries);
         Ok(Node::new(Value::Map(props), span))
@@ -237,7 +285,9 @@ fn duplicate(name: &str, at: Span, first: Span) -> Diagnostic {
 fn scalar(v: &KdlValue) -> Value {
     match v {
         KdlValue::String(s) => Value::Str(s.clone()),
-        KdlValue::Integer(i) => i64::try_from(*i).map_or_else(|_| Value::Float(*i as f64), Value::Int),
+        KdlValue::Integer(i) => {
+            i64::try_from(*i).map_or_else(|_| Value::Float(*i as f64), Value::Int)
+        }
         KdlValue::Float(f) if f.is_finite() => Value::Float(*f),
         KdlValue::Float(f) => Value::Str(f.to_string()),
         KdlValue::Bool(b) => Value::Bool(*b),
@@ -287,7 +337,8 @@ mod tests {
 
     #[test]
     fn one_argument_is_a_list_where_the_schema_wants_one() {
-        let v = to_json("pipelines \"p\" { steps \"s\" image=\"i\" { run \"train\"; needs \"a\" } }");
+        let v =
+            to_json("pipelines \"p\" { steps \"s\" image=\"i\" { run \"train\"; needs \"a\" } }");
         assert_eq!(v["pipelines"]["p"]["steps"]["s"]["run"], json!(["train"]));
         assert_eq!(v["pipelines"]["p"]["steps"]["s"]["needs"], json!(["a"]));
     }
@@ -305,6 +356,9 @@ mod tests {
     #[test]
     fn deep_nesting_is_refused_before_parsing() {
         let s = format!("a {}{}", "{ b ".repeat(10_000), "}".repeat(10_000));
-        assert_eq!(parse(&SourceFile::new("t.kdl", &s)).unwrap_err()[0].code, Code::Limit);
+        assert_eq!(
+            parse(&SourceFile::new("t.kdl", &s)).unwrap_err()[0].code,
+            Code::Limit
+        );
     }
 }

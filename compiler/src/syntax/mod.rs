@@ -23,7 +23,12 @@ pub struct Limits {
     pub max_string: usize,
 }
 
-pub const LIMITS: Limits = Limits { max_bytes: 4 << 20, max_depth: 64, max_nodes: 200_000, max_string: 64 << 10 };
+pub const LIMITS: Limits = Limits {
+    max_bytes: 4 << 20,
+    max_depth: 64,
+    max_nodes: 200_000,
+    max_string: 64 << 10,
+};
 
 /// The two spec syntaxes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,7 +40,11 @@ pub enum Syntax {
 impl Syntax {
     /// `.kdl` files are KDL; everything else is YAML.
     pub fn of(name: &str) -> Syntax {
-        if name.ends_with(".kdl") { Syntax::Kdl } else { Syntax::Yaml }
+        if name.ends_with(".kdl") {
+            Syntax::Kdl
+        } else {
+            Syntax::Yaml
+        }
     }
 }
 
@@ -45,7 +54,11 @@ pub fn decode(name: &str, bytes: &[u8]) -> Result<SourceFile, (SourceFile, Diagn
         let file = SourceFile::new(name, "");
         let d = Diagnostic::error(
             Code::Limit,
-            format!("spec file is {} bytes; the limit is {} bytes", bytes.len(), LIMITS.max_bytes),
+            format!(
+                "spec file is {} bytes; the limit is {} bytes",
+                bytes.len(),
+                LIMITS.max_bytes
+            ),
         )
         .help("a spec describes one project; split very large projects into several specs");
         return Err((file, d));

@@ -13,7 +13,12 @@ use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Span as YSpan, StrInp
 use std::collections::HashMap;
 
 pub fn parse(file: &SourceFile) -> Result<Node, Vec<Diagnostic>> {
-    let mut b = Builder { file, parser: Parser::new_from_str(&file.text).keep_tags(true), anchors: HashMap::new(), nodes: 0 };
+    let mut b = Builder {
+        file,
+        parser: Parser::new_from_str(&file.text).keep_tags(true),
+        anchors: HashMap::new(),
+        nodes: 0,
+    };
     b.document().map_err(|d| vec![*d])
 }
 
@@ -38,8 +43,11 @@ impl<'a> Builder<'a> {
         let at = self.file.offset_of(m.line(), m.col());
         if e.info().contains("recursion limit") {
             return Box::new(
-                Diagnostic::error(Code::Limit, format!("nesting deeper than {} levels", LIMITS.max_depth))
-                    .span(Span::new(at, at + 1)),
+                Diagnostic::error(
+                    Code::Limit,
+                    format!("nesting deeper than {} levels", LIMITS.max_depth),
+                )
+                .span(Span::new(at, at + 1)),
             );
         }
         Box::new(
@@ -58,7 +66,10 @@ impl<'a> Builder<'a> {
             Some(Err(e)) => Err(self.scan_error(&e)),
             None => {
                 let end = self.file.text.len();
-                Err(Box::new(Diagnostic::error(Code::Syntax, "unexpected end of YAML").span(Span::new(end, end))))
+                Err(Box::new(
+                    Diagnostic::error(Code::Syntax, "unexpected end of YAML")
+                        .span(Span::new(end, end)),
+                ))
             }
         }
     }
@@ -75,29 +86,45 @@ impl<'a> Builder<'a> {
                         Diagnostic::error(Code::Syntax, "a spec file holds one YAML document")
                             .span(sp)
                             .label("second document starts here")
-                            .help("remove the `---` line and everything after it, or split the file"),
+                            .help(
+                                "remove the `---` line and everything after it, or split the file",
+                            ),
                     ));
                 }
                 Event::DocumentStart(_) => {
                     let (ev, sp) = self.next()?;
                     root = Some(self.node(ev, sp, 0)?);
                 }
-                _ => return Err(Box::new(Diagnostic::error(Code::Syntax, "unexpected YAML event").span(sp))),
+                _ => {
+                    return Err(Box::new(
+                        Diagnostic::error(Code::Syntax, "unexpected YAML event").span(sp),
+                    ));
+                }
             }
         }
         match root {
-            Some(n @ Node { value: Value::Map(_), .. }) => Ok(n),
+            Some(
+                n @ Node {
+                    value: Value::Map(_),
+                    ..
+                },
+            ) => Ok(n),
             Some(n) if matches!(n.value, Value::Null) => Err(Box::new(
                 Diagnostic::error(Code::Encoding, "spec file has no content")
                     .span(n.span)
                     .help("run `mlship init` to write a starter spec"),
             )),
             Some(n) => Err(Box::new(
-                Diagnostic::error(Code::Type, format!("the spec must be a mapping, found a {}", n.type_name()))
-                    .span(n.span)
-                    .help("start the file with `apiVersion: mlship/v1`"),
+                Diagnostic::error(
+                    Code::Type,
+                    format!("the spec must be a mapping, found a {}", n.type_name()),
+                )
+                .span(n.span)
+                .help("start the file with `apiVersion: mlship/v1`"),
             )),
-            None => Err(Box::new(Diagnostic::error(Code::Encoding, "spec file has no content").span(Span::new(0, 0)))),
+            None => Err(Box::new(
+                Diagnostic::error(Code::Encoding, "spec file has no content").span(Span::new(0, 0)),
+            )),
         }
     }
 
@@ -105,9 +132,12 @@ impl<'a> Builder<'a> {
         self.nodes += n;
         if self.nodes > LIMITS.max_nodes {
             return Err(Box::new(
-                Diagnostic::error(Code::Limit, format!("document expands to more than {} values", LIMITS.max_nodes))
-                    .span(span)
-                    .help("aliases (`*name`) repeat whole subtrees; a spec should not need this many"),
+                Diagnostic::error(
+                    Code::Limit,
+                    format!("document expands to more than {} values", LIMITS.max_nodes),
+                )
+                .span(span)
+                .help("aliases (`*name`) repeat whole subtrees; a spec should not need this many"),
             ));
         }
         Ok(())
@@ -116,7 +146,11 @@ impl<'a> Builder<'a> {
     fn node(&mut self, ev: Event<'a>, sp: Span, depth: usize) -> R<Node> {
         if depth > LIMITS.max_depth {
             return Err(Box::new(
-                Diagnostic::error(Code::Limit, format!("nesting deeper than {} levels", LIMITS.max_depth)).span(sp),
+                Diagnostic::error(
+                    Code::Limit,
+                    format!("nesting deeper than {} levels", LIMITS.max_depth),
+                )
+                .span(sp),
             ));
         }
         self.count(1, sp)?;
@@ -124,11 +158,24 @@ impl<'a> Builder<'a> {
             Event::Scalar(text, style, anchor, tag) => {
                 if text.len() > LIMITS.max_string {
                     return Err(Box::new(
-                        Diagnostic::error(Code::Limit, format!("string longer than {} bytes", LIMITS.max_string)).span(sp),
+                        Diagnostic::error(
+                            Code::Limit,
+                            format!("string longer than {} bytes", LIMITS.max_string),
+                        )
+                        .span(sp),
                     ));
                 }
-                let tag = tag.map(|t| if t.is_yaml_core_schema() { t.suffix.clone() } else { format!("{}{}", t.handle, t.suffix) });
-                (Node::new(self.scalar(&text, style, tag.as_deref(), sp)?, sp), anchor)
+                let tag = tag.map(|t| {
+                    if t.is_yaml_core_schema() {
+                        t.suffix.clone()
+                    } else {
+                        format!("{}{}", t.handle, t.suffix)
+                    }
+                });
+                (
+                    Node::new(self.scalar(&text, style, tag.as_deref(), sp)?, sp),
+                    anchor,
+                )
             }
             Event::SequenceStart(anchor, _) => {
                 let mut items = Vec::new();
@@ -139,7 +186,10 @@ impl<'a> Builder<'a> {
                     }
                     items.push(self.node(ev, isp, depth + 1)?);
                 };
-                (Node::new(Value::Seq(items), Span::new(sp.start, end)), anchor)
+                (
+                    Node::new(Value::Seq(items), Span::new(sp.start, end)),
+                    anchor,
+                )
             }
             Event::MappingStart(anchor, _) => {
                 let mut entries: Vec<Entry> = Vec::new();
@@ -149,13 +199,19 @@ impl<'a> Builder<'a> {
                         Event::MappingEnd => break ksp.end,
                         Event::Scalar(text, ..) => text.into_owned(),
                         Event::Alias(_) => {
-                            return Err(Box::new(Diagnostic::error(Code::Syntax, "an alias cannot be a mapping key").span(ksp)));
+                            return Err(Box::new(
+                                Diagnostic::error(Code::Syntax, "an alias cannot be a mapping key")
+                                    .span(ksp),
+                            ));
                         }
                         _ => {
                             return Err(Box::new(
-                                Diagnostic::error(Code::Syntax, "mapping keys must be plain strings")
-                                    .span(ksp)
-                                    .help("write the key as a simple word such as `name:`"),
+                                Diagnostic::error(
+                                    Code::Syntax,
+                                    "mapping keys must be plain strings",
+                                )
+                                .span(ksp)
+                                .help("write the key as a simple word such as `name:`"),
                             ));
                         }
                     };
@@ -170,18 +226,31 @@ impl<'a> Builder<'a> {
                     }
                     let (ev, vsp) = self.next()?;
                     let value = self.node(ev, vsp, depth + 1)?;
-                    entries.push(Entry { key, key_span: ksp, value });
+                    entries.push(Entry {
+                        key,
+                        key_span: ksp,
+                        value,
+                    });
                 };
-                (Node::new(Value::Map(entries), Span::new(sp.start, end)), anchor)
+                (
+                    Node::new(Value::Map(entries), Span::new(sp.start, end)),
+                    anchor,
+                )
             }
             Event::Alias(id) => {
                 let Some(target) = self.anchors.get(&id).cloned() else {
-                    return Err(Box::new(Diagnostic::error(Code::Syntax, "alias to an unknown anchor").span(sp)));
+                    return Err(Box::new(
+                        Diagnostic::error(Code::Syntax, "alias to an unknown anchor").span(sp),
+                    ));
                 };
                 self.count(count_nodes(&target), sp)?;
                 return Ok(Node::new(target.value, sp));
             }
-            _ => return Err(Box::new(Diagnostic::error(Code::Syntax, "unexpected YAML event").span(sp))),
+            _ => {
+                return Err(Box::new(
+                    Diagnostic::error(Code::Syntax, "unexpected YAML event").span(sp),
+                ));
+            }
         };
         if anchor != 0 {
             self.anchors.insert(anchor, node.clone());
@@ -239,7 +308,9 @@ fn resolve_plain(text: &str) -> Value {
         }
     }
     let looks_float = digits.bytes().any(|b| b.is_ascii_digit())
-        && digits.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'-' | b'+'));
+        && digits
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'-' | b'+'));
     if looks_float {
         if let Ok(f) = text.parse::<f64>() {
             if f.is_finite() {
@@ -302,6 +373,9 @@ mod tests {
 
     #[test]
     fn several_documents_are_refused() {
-        assert_eq!(parse_str("a: 1\n---\nb: 2\n").unwrap_err()[0].code, Code::Syntax);
+        assert_eq!(
+            parse_str("a: 1\n---\nb: 2\n").unwrap_err()[0].code,
+            Code::Syntax
+        );
     }
 }

@@ -1,0 +1,141 @@
+//! The `mlship` binary end to end: exit codes, messages, and the hostile inputs of the
+//! foundation issue, each in a temporary folder.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::Instant;
+
+fn mlship(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mlship")).args(args).current_dir(dir).env("NO_COLOR", "1").output().unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn copy_example(name: &str, to: &Path) {
+    let from = common::root().join("examples").join(name);
+    let mut stack = vec![from.clone()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            let rel = p.strip_prefix(&from).unwrap();
+            if p.is_dir() {
+                std::fs::create_dir_all(to.join(rel)).unwrap();
+                stack.push(p);
+            } else {
+                std::fs::copy(&p, to.join(rel)).unwrap();
+            }
+        }
+    }
+}
+
+#[test]
+fn init_writes_a_spec_that_validates_and_builds() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = mlship(dir.path(), &["init", "--name", "demo"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = mlship(dir.path(), &["validate"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("mlship.yaml: valid"));
+    // Refuses to overwrite.
+    assert_eq!(mlship(dir.path(), &["init", "--name", "demo"]).status.code(), Some(2));
+}
+
+#[test]
+fn build_writes_then_writes_nothing_and_check_sees_staleness() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_example("fraud-detection", dir.path());
+    let o = mlship(dir.path(), &["build", "mlship.yaml"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(dir.path().join("deploy/envs/prod/kustomization.yaml").exists());
+    let o = mlship(dir.path(), &["build", "mlship.yaml"]);
+    assert!(stderr(&o).contains("wrote 0 files, removed 0"), "{}", stderr(&o));
+    assert!(mlship(dir.path(), &["check", "mlship.yaml"]).status.success());
+
+    // A config change makes the committed tree stale; check says so and build fixes it.
+    let spec = dir.path().join("mlship.yaml");
+    let text = std::fs::read_to_string(&spec).unwrap().replace("MIN_AUC: \"0.85\"", "MIN_AUC: \"0.9\"");
+    std::fs::write(&spec, text).unwrap();
+    let o = mlship(dir.path(), &["check", "mlship.yaml"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("run `mlship build"), "{}", stderr(&o));
+    let o = mlship(dir.path(), &["build", "mlship.yaml"]);
+    // Two ConfigMaps and the six Jobs that read them are replaced (the Jobs run again).
+    assert!(stderr(&o).contains("removed 8"), "{}", stderr(&o));
+    assert!(mlship(dir.path(), &["check", "mlship.yaml"]).status.success());
+}
+
+#[test]
+fn invalid_spec_exits_1_with_located_error_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_example("minimal", dir.path());
+    let spec = dir.path().join("mlship.yaml");
+    let text = std::fs::read_to_string(&spec).unwrap().replace("port: 8080", "prot: 8080");
+    std::fs::write(&spec, text).unwrap();
+    let o = mlship(dir.path(), &["build", "mlship.yaml"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(err.contains("error[E011]: unknown key `prot`"), "{err}");
+    assert!(err.contains("mlship.yaml:17:5"), "{err}");
+    assert!(err.contains("did you mean `port`?"), "{err}");
+    assert!(!dir.path().join("deploy").exists());
+}
+
+#[test]
+fn json_format_gives_one_object_per_diagnostic() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("mlship.yaml"), "apiVersion: mlship/v1\nproject: Bad_Name\nregistry: r\n").unwrap();
+    let o = mlship(dir.path(), &["validate", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = String::from_utf8(o.stdout).unwrap();
+    let first: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    assert_eq!(first["code"], "E022");
+    assert_eq!(first["line"], 2);
+    assert_eq!(first["column"], 10);
+}
+
+#[test]
+fn missing_file_and_usage_errors_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(mlship(dir.path(), &["validate", "nope.yaml"]).status.code(), Some(2));
+    assert_eq!(mlship(dir.path(), &["validate"]).status.code(), Some(2));
+    assert_eq!(mlship(dir.path(), &["frobnicate"]).status.code(), Some(2));
+}
+
+/// Hostile inputs: each is a located error with exit 1, fast, never a crash.
+#[test]
+fn hostile_inputs_fail_cleanly_and_fast() {
+    let dir = tempfile::tempdir().unwrap();
+    let deep_yaml = format!("a: {}{}\n", "[".repeat(10_000), "]".repeat(10_000));
+    let deep_kdl = format!("a {}{}\n", "{ b ".repeat(10_000), "}".repeat(10_000));
+    let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..10 {
+        let p = i - 1;
+        bomb.push_str(&format!("a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"));
+    }
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("empty.yaml", Vec::new(), "E004"),
+        ("garbage.yaml", (0..4096u32).map(|i| (i * 7919 % 251) as u8).collect(), "E00"),
+        ("latin1.yaml", b"project: caf\xe9\n".to_vec(), "E004"),
+        ("deep.yaml", deep_yaml.into_bytes(), "E002"),
+        ("deep.kdl", deep_kdl.into_bytes(), "E002"),
+        ("bomb.yaml", bomb.into_bytes(), "E002"),
+        ("dup.yaml", b"project: a\nproject: b\n".to_vec(), "E003"),
+        ("types.yaml", b"apiVersion: 1\nproject: [1]\nregistry: {a: 1}\nimages: 3\nservices: []\n".to_vec(), "E010"),
+        ("huge.yaml", vec![b'#'; 100 << 20], "E002"),
+    ];
+    for (name, bytes, code) in cases {
+        std::fs::write(dir.path().join(name), &bytes).unwrap();
+        let start = Instant::now();
+        let o = mlship(dir.path(), &["validate", name]);
+        let took = start.elapsed();
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{name}: {err}");
+        assert!(err.contains(&format!("error[{code}")), "{name}: {err}");
+        assert!(!err.contains("panicked"), "{name}: {err}");
+        assert!(took.as_secs() < 5, "{name} took {took:?}");
+    }
+}

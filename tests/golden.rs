@@ -1,0 +1,159 @@
+//! Every example compiles, in both syntaxes, to the committed tree in golden/<example>/.
+//! Refresh with `UPDATE_GOLDEN=1 cargo test --test golden` and review the diff.
+
+mod common;
+
+use common::*;
+use std::collections::BTreeSet;
+
+fn examples() -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(root().join("examples"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().join("mlship.yaml").exists())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn examples_match_golden_trees_in_both_syntaxes() {
+    let mut failures = Vec::new();
+    let names = examples();
+    assert!(
+        names.len() >= 3,
+        "expected at least three examples, found {names:?}"
+    );
+    for name in names {
+        let dir = root().join("examples").join(&name);
+        let yaml = compile(&dir.join("mlship.yaml"));
+        assert!(
+            yaml.output.is_some(),
+            "{name}/mlship.yaml does not compile:\n{}",
+            rendered(&yaml)
+        );
+        assert!(
+            yaml.diagnostics.is_empty(),
+            "{name}/mlship.yaml has warnings:\n{}",
+            rendered(&yaml)
+        );
+        let out = yaml.output.unwrap();
+        let kdl = compile(&dir.join("mlship.kdl"));
+        assert!(
+            kdl.output.is_some(),
+            "{name}/mlship.kdl does not compile:\n{}",
+            rendered(&kdl)
+        );
+        assert_eq!(
+            kdl.output.as_ref(),
+            Some(&out),
+            "{name}: the KDL twin compiles to a different tree"
+        );
+
+        let golden = root().join("golden").join(&name);
+        for (rel, bytes) in &out.files {
+            if let Err(e) = expect_file(&golden.join(rel), bytes) {
+                failures.push(e);
+            }
+        }
+        // No file in the golden tree that the compiler no longer writes.
+        let on_disk: BTreeSet<String> = walk(&golden);
+        for extra in on_disk.iter().filter(|f| !out.files.contains_key(*f)) {
+            if updating() {
+                std::fs::remove_file(golden.join(extra)).unwrap();
+            } else {
+                failures.push(format!("golden/{name}/{extra} is no longer generated"));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{}\n\nIf the change is intended: UPDATE_GOLDEN=1 cargo test --test golden",
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn yaml_and_kdl_twins_give_equal_models() {
+    for name in examples() {
+        let dir = root().join("examples").join(&name);
+        let load = |f: &str| {
+            let bytes = std::fs::read(dir.join(f)).unwrap();
+            let (_, loaded, diags) = mlship::load::load(f, &bytes);
+            loaded
+                .unwrap_or_else(|| panic!("{name}/{f}: {diags:?}"))
+                .spec
+        };
+        assert_eq!(
+            load("mlship.yaml"),
+            load("mlship.kdl"),
+            "{name}: twins differ"
+        );
+    }
+}
+
+#[test]
+fn compiling_twice_gives_the_same_bytes() {
+    for name in examples() {
+        let spec = root().join("examples").join(&name).join("mlship.yaml");
+        assert_eq!(compile(&spec).output, compile(&spec).output, "{name}");
+    }
+}
+
+#[test]
+fn no_plaintext_secret_in_golden_trees() {
+    for name in examples() {
+        for rel in walk(&root().join("golden").join(&name)) {
+            let text =
+                std::fs::read_to_string(root().join("golden").join(&name).join(&rel)).unwrap();
+            for doc in text.split("\n---\n") {
+                if doc.lines().any(|l| l == "kind: Secret") {
+                    // Only SOPS-encrypted Secrets may appear: every data value is ENC[...].
+                    assert!(
+                        doc.contains("\nsops:\n"),
+                        "{name}/{rel}: a Secret without SOPS encryption"
+                    );
+                    let mut in_data = false;
+                    for line in doc.lines() {
+                        if line == "data:" || line == "stringData:" {
+                            in_data = true;
+                        } else if !line.starts_with(' ') {
+                            in_data = false;
+                        } else if in_data {
+                            let value = line.split_once(": ").map(|x| x.1).unwrap_or("");
+                            assert!(
+                                value.trim_matches('\'').starts_with("ENC["),
+                                "{name}/{rel}: plaintext value in {line}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn walk(dir: &std::path::Path) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.insert(
+                    p.strip_prefix(dir)
+                        .unwrap()
+                        .to_string_lossy()
+                        .replace('\\', "/"),
+                );
+            }
+        }
+    }
+    out
+}

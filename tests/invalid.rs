@@ -1,0 +1,44 @@
+//! The invalid-spec corpus: each tests/invalid/<case>.{yaml,kdl} pins its exact rendered
+//! diagnostics in <case>.{yaml,kdl}.expected. Refresh with
+//! `UPDATE_GOLDEN=1 cargo test --test invalid` and review every changed message.
+
+mod common;
+
+use common::*;
+
+#[test]
+fn invalid_specs_give_their_pinned_diagnostics() {
+    let dir = root().join("tests/invalid");
+    let mut cases: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "kdl")))
+        .collect();
+    cases.sort();
+    assert!(
+        cases.len() >= 40,
+        "the corpus should hold at least 40 cases, has {}",
+        cases.len()
+    );
+    let mut failures = Vec::new();
+    for case in &cases {
+        let c = compile(case);
+        let text = rendered(&c);
+        if c.output.is_some() {
+            failures.push(format!(
+                "{} compiled, but it is in the invalid corpus",
+                case.display()
+            ));
+            continue;
+        }
+        assert!(!text.is_empty());
+        let expected = case.with_extension(format!(
+            "{}.expected",
+            case.extension().unwrap().to_str().unwrap()
+        ));
+        if let Err(e) = expect_file(&expected, text.as_bytes()) {
+            failures.push(e);
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
