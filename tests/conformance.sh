@@ -302,6 +302,57 @@ checkov_scan() {
     fi
 }
 
+# check_root DIR RENDERED: kustomize build (appended to RENDERED), the
+# kustomization file list, and kubernetes-validate for each YAML file in DIR.
+# Uses the globals k8s_version and version_src. Fails if the build failed.
+check_root() {
+    local dir="$1" rendered="$2" out built=0 f prepared status detail rc
+    echo "== $(rel "$dir") (Kubernetes $k8s_version, $version_src)"
+
+    if out="$(kubectl kustomize "$dir" 2>&1 >"$WORK/build.yaml")"; then
+        pass "kustomize build" "$(rel "$dir")"
+        { echo "---"; cat "$WORK/build.yaml"; } >>"$rendered"
+        built=1
+    else
+        fail "kustomize build" "$(rel "$dir")" "$out"
+    fi
+
+    if [[ ! -f "$dir/kustomization.yaml" ]]; then
+        fail "kustomization lists" "$(rel "$dir")" "no kustomization.yaml"
+    elif out="$(helper kustomization "$dir/kustomization.yaml" "$dir")"; then
+        pass "kustomization lists" "$(rel "$dir") ($out)"
+    else
+        fail "kustomization lists" "$(rel "$dir")" "$out"
+    fi
+
+    for f in "$dir"/*.yaml "$dir"/*.yml; do
+        case "$(basename "$f")" in kustomization.yaml | kustomization.yml) continue ;; esac
+        nfiles=$((nfiles + 1))
+        prepared="$WORK/validate-$nfiles-$(basename "$f")"
+        if ! out="$(helper prepare "$f" "$prepared")"; then
+            fail "kubernetes-validate" "$(rel "$f")" "$out"
+            continue
+        fi
+        status="${out%%$'\t'*}"
+        detail="${out#*$'\t'}"
+        if [[ "$status" == skip ]]; then
+            skip "kubernetes-validate" "$(rel "$f") ($detail)"
+            continue
+        fi
+        # --quiet prints only WARN/ERROR/FATAL lines: for built-in groups a
+        # WARN ("Couldn't find schema") is a failure too.
+        rc=0
+        out="$(kubernetes-validate --strict --quiet -k "$k8s_version" "$prepared" 2>&1)" || rc=$?
+        out="${out//"$prepared"/$(rel "$f")}"
+        if ((rc == 0)) && [[ -z "$out" ]]; then
+            pass "kubernetes-validate" "$(rel "$f") ($detail)"
+        else
+            fail "kubernetes-validate" "$(rel "$f") ($detail)" "$out"
+        fi
+    done
+    ((built))
+}
+
 for tree in "${trees[@]}"; do
     name="$(basename "$tree")"
     if version_line="$(helper k8s-version "$tree/mlship.lock.json" "$DEFAULT_K8S_VERSION")"; then
@@ -313,65 +364,33 @@ for tree in "${trees[@]}"; do
         version_src="default"
     fi
 
-    # Kustomize roots: every folder under envs/ that holds files, i.e.
-    # envs/<env>/ and nested ones such as envs/<env>/jobs/level-0/ (each is
-    # applied on its own, e.g. by a separate Flux Kustomization).
-    roots=()
-    while IFS= read -r -d '' d; do
-        if [[ -n "$(find "$d" -maxdepth 1 -type f -print -quit)" ]]; then roots+=("$d"); fi
-    done < <(find "$tree/envs" -mindepth 1 -type d -print0 2>/dev/null | sort -z)
-
-    for env in "${roots[@]}"; do
-        echo "== $(rel "$env") (Kubernetes $k8s_version, $version_src)"
-
-        rendered="$WORK/home/rendered/$name/${env#"$tree"/}.yaml"
-        mkdir -p "${rendered%/*}"
-        if out="$(kubectl kustomize "$env" 2>&1 >"$rendered")"; then
-            pass "kustomize build" "$(rel "$env")"
-            kustomize_ok=1
-        else
-            fail "kustomize build" "$(rel "$env")" "$out"
-            kustomize_ok=0
-        fi
-
-        if [[ -f "$env/kustomization.yaml" ]]; then
-            if out="$(helper kustomization "$env/kustomization.yaml" "$env")"; then
-                pass "kustomization lists" "$(rel "$env") ($out)"
-            else
-                fail "kustomization lists" "$(rel "$env")" "$out"
+    for env in "$tree"/envs/*/; do
+        env="${env%/}"
+        # Kustomize roots of this env: envs/<env>/ and every nested folder
+        # that holds files, such as envs/<env>/jobs/level-0/ (each is applied
+        # on its own, e.g. by a separate Flux Kustomization).
+        roots=()
+        while IFS= read -r -d '' d; do
+            if [[ "$d" == "$env" || -n "$(find "$d" -maxdepth 1 -type f -print -quit)" ]]; then
+                roots+=("$d")
             fi
-        else
-            fail "kustomization lists" "$(rel "$env")" "no kustomization.yaml"
-        fi
+        done < <(find "$env" -type d -print0 | sort -z)
 
-        for f in "$env"/*.yaml "$env"/*.yml; do
-            case "$(basename "$f")" in kustomization.yaml | kustomization.yml) continue ;; esac
-            nfiles=$((nfiles + 1))
-            prepared="$WORK/validate-$nfiles-$(basename "$f")"
-            if ! out="$(helper prepare "$f" "$prepared")"; then
-                fail "kubernetes-validate" "$(rel "$f")" "$out"
-                continue
-            fi
-            status="${out%%$'\t'*}"
-            detail="${out#*$'\t'}"
-            if [[ "$status" == skip ]]; then
-                skip "kubernetes-validate" "$(rel "$f") ($detail)"
-                continue
-            fi
-            # --quiet prints only WARN/ERROR/FATAL lines: for built-in groups a
-            # WARN ("Couldn't find schema") is a failure too.
-            rc=0
-            out="$(kubernetes-validate --strict --quiet -k "$k8s_version" "$prepared" 2>&1)" || rc=$?
-            out="${out//"$prepared"/$(rel "$f")}"
-            if ((rc == 0)) && [[ -z "$out" ]]; then
-                pass "kubernetes-validate" "$(rel "$f") ($detail)"
-            else
-                fail "kubernetes-validate" "$(rel "$f") ($detail)" "$out"
-            fi
+        # checkov scans all roots of the env together, as they are deployed
+        # together: e.g. a NetworkPolicy in envs/<env>/ covers the pods of
+        # jobs in envs/<env>/jobs/level-0/ (checkov check CKV2_K8S_6).
+        env_rendered="$WORK/home/rendered/$name/envs/$(basename "$env").yaml"
+        mkdir -p "${env_rendered%/*}"
+        : >"$env_rendered"
+        all_built=1
+        for root in "${roots[@]}"; do
+            check_root "$root" "$env_rendered" || all_built=0
         done
 
-        if ((kustomize_ok)); then
-            checkov_scan "checkov kubernetes" "$(rel "$env")" kubernetes "$k8s_skip_ids" "$rendered"
+        if ((all_built)); then
+            target="$(rel "$env")"
+            if ((${#roots[@]} > 1)); then target+=" (with $((${#roots[@]} - 1)) nested kustomizations)"; fi
+            checkov_scan "checkov kubernetes" "$target" kubernetes "$k8s_skip_ids" "$env_rendered"
         else
             skip "checkov kubernetes" "$(rel "$env") (kustomize build failed)"
         fi
