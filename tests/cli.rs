@@ -8,7 +8,12 @@ use std::process::{Command, Output};
 use std::time::Instant;
 
 fn mlship(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mlship")).args(args).current_dir(dir).env("NO_COLOR", "1").output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_mlship"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
 }
 
 fn stderr(o: &Output) -> String {
@@ -41,7 +46,12 @@ fn init_writes_a_spec_that_validates_and_builds() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("mlship.yaml: valid"));
     // Refuses to overwrite.
-    assert_eq!(mlship(dir.path(), &["init", "--name", "demo"]).status.code(), Some(2));
+    assert_eq!(
+        mlship(dir.path(), &["init", "--name", "demo"])
+            .status
+            .code(),
+        Some(2)
+    );
 }
 
 #[test]
@@ -50,14 +60,28 @@ fn build_writes_then_writes_nothing_and_check_sees_staleness() {
     copy_example("fraud-detection", dir.path());
     let o = mlship(dir.path(), &["build", "mlship.yaml"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(dir.path().join("deploy/envs/prod/kustomization.yaml").exists());
+    assert!(
+        dir.path()
+            .join("deploy/envs/prod/kustomization.yaml")
+            .exists()
+    );
     let o = mlship(dir.path(), &["build", "mlship.yaml"]);
-    assert!(stderr(&o).contains("wrote 0 files, removed 0"), "{}", stderr(&o));
-    assert!(mlship(dir.path(), &["check", "mlship.yaml"]).status.success());
+    assert!(
+        stderr(&o).contains("wrote 0 files, removed 0"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        mlship(dir.path(), &["check", "mlship.yaml"])
+            .status
+            .success()
+    );
 
     // A config change makes the committed tree stale; check says so and build fixes it.
     let spec = dir.path().join("mlship.yaml");
-    let text = std::fs::read_to_string(&spec).unwrap().replace("MIN_AUC: \"0.85\"", "MIN_AUC: \"0.9\"");
+    let text = std::fs::read_to_string(&spec)
+        .unwrap()
+        .replace("MIN_AUC: \"0.85\"", "MIN_AUC: \"0.9\"");
     std::fs::write(&spec, text).unwrap();
     let o = mlship(dir.path(), &["check", "mlship.yaml"]);
     assert_eq!(o.status.code(), Some(1));
@@ -65,7 +89,11 @@ fn build_writes_then_writes_nothing_and_check_sees_staleness() {
     let o = mlship(dir.path(), &["build", "mlship.yaml"]);
     // Two ConfigMaps and the six Jobs that read them are replaced (the Jobs run again).
     assert!(stderr(&o).contains("removed 8"), "{}", stderr(&o));
-    assert!(mlship(dir.path(), &["check", "mlship.yaml"]).status.success());
+    assert!(
+        mlship(dir.path(), &["check", "mlship.yaml"])
+            .status
+            .success()
+    );
 }
 
 #[test]
@@ -73,7 +101,9 @@ fn invalid_spec_exits_1_with_located_error_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     copy_example("minimal", dir.path());
     let spec = dir.path().join("mlship.yaml");
-    let text = std::fs::read_to_string(&spec).unwrap().replace("port: 8080", "prot: 8080");
+    let text = std::fs::read_to_string(&spec)
+        .unwrap()
+        .replace("port: 8080", "prot: 8080");
     std::fs::write(&spec, text).unwrap();
     let o = mlship(dir.path(), &["build", "mlship.yaml"]);
     assert_eq!(o.status.code(), Some(1));
@@ -87,7 +117,11 @@ fn invalid_spec_exits_1_with_located_error_and_writes_nothing() {
 #[test]
 fn json_format_gives_one_object_per_diagnostic() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("mlship.yaml"), "apiVersion: mlship/v1\nproject: Bad_Name\nregistry: r\n").unwrap();
+    std::fs::write(
+        dir.path().join("mlship.yaml"),
+        "apiVersion: mlship/v1\nproject: Bad_Name\nregistry: r\n",
+    )
+    .unwrap();
     let o = mlship(dir.path(), &["validate", "--format", "json"]);
     assert_eq!(o.status.code(), Some(1));
     let out = String::from_utf8(o.stdout).unwrap();
@@ -100,7 +134,10 @@ fn json_format_gives_one_object_per_diagnostic() {
 #[test]
 fn missing_file_and_usage_errors_exit_2() {
     let dir = tempfile::tempdir().unwrap();
-    assert_eq!(mlship(dir.path(), &["validate", "nope.yaml"]).status.code(), Some(2));
+    assert_eq!(
+        mlship(dir.path(), &["validate", "nope.yaml"]).status.code(),
+        Some(2)
+    );
     assert_eq!(mlship(dir.path(), &["validate"]).status.code(), Some(2));
     assert_eq!(mlship(dir.path(), &["frobnicate"]).status.code(), Some(2));
 }
@@ -114,17 +151,27 @@ fn hostile_inputs_fail_cleanly_and_fast() {
     let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
     for i in 1..10 {
         let p = i - 1;
-        bomb.push_str(&format!("a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"));
+        bomb.push_str(&format!(
+            "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+        ));
     }
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         ("empty.yaml", Vec::new(), "E004"),
-        ("garbage.yaml", (0..4096u32).map(|i| (i * 7919 % 251) as u8).collect(), "E00"),
+        (
+            "garbage.yaml",
+            (0..4096u32).map(|i| (i * 7919 % 251) as u8).collect(),
+            "E00",
+        ),
         ("latin1.yaml", b"project: caf\xe9\n".to_vec(), "E004"),
         ("deep.yaml", deep_yaml.into_bytes(), "E002"),
         ("deep.kdl", deep_kdl.into_bytes(), "E002"),
         ("bomb.yaml", bomb.into_bytes(), "E002"),
         ("dup.yaml", b"project: a\nproject: b\n".to_vec(), "E003"),
-        ("types.yaml", b"apiVersion: 1\nproject: [1]\nregistry: {a: 1}\nimages: 3\nservices: []\n".to_vec(), "E010"),
+        (
+            "types.yaml",
+            b"apiVersion: 1\nproject: [1]\nregistry: {a: 1}\nimages: 3\nservices: []\n".to_vec(),
+            "E010",
+        ),
         ("huge.yaml", vec![b'#'; 100 << 20], "E002"),
     ];
     for (name, bytes, code) in cases {

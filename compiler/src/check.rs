@@ -50,15 +50,15 @@ impl Checker {
         if let Some(ns) = &s.namespace {
             self.name(&p(&["namespace"]), ns, "namespace");
         }
-        if let Some(v) = &s.kubernetes {
-            if !KUBERNETES_VERSIONS.contains(&v.as_str()) {
-                self.err(
-                    Code::KubernetesVersion,
-                    p(&["kubernetes"]),
-                    format!("Kubernetes {v} is not supported"),
-                    format!("use one of {}", KUBERNETES_VERSIONS.join(", ")),
-                );
-            }
+        if let Some(v) = &s.kubernetes
+            && !KUBERNETES_VERSIONS.contains(&v.as_str())
+        {
+            self.err(
+                Code::KubernetesVersion,
+                p(&["kubernetes"]),
+                format!("Kubernetes {v} is not supported"),
+                format!("use one of {}", KUBERNETES_VERSIONS.join(", ")),
+            );
         }
         if let Some(tag) = &s.tag {
             self.tag(&p(&["tag"]), tag);
@@ -281,15 +281,15 @@ impl Checker {
                     "give the command to run, e.g. [python, -m, pkg.train]",
                 );
             }
-            if let Some(t) = &step.timeout {
-                if let Err(e) = parse_duration(t) {
-                    self.err(
-                        Code::Duration,
-                        sat.key("timeout"),
-                        e,
-                        "write a duration such as 30m, 4h or 1h30m",
-                    );
-                }
+            if let Some(t) = &step.timeout
+                && let Err(e) = parse_duration(t)
+            {
+                self.err(
+                    Code::Duration,
+                    sat.key("timeout"),
+                    e,
+                    "write a duration such as 30m, 4h or 1h30m",
+                );
             }
             for (i, need) in step.needs.iter().enumerate() {
                 if !pipe.steps.contains_key(need) {
@@ -330,35 +330,34 @@ impl Checker {
         if let Some(cpu) = &r.cpu_limit {
             self.quantity(&at.key("cpu_limit"), &cpu.text(), true);
             let req = r.cpu.as_ref().and_then(|c| Quantity::parse(&c.text()).ok());
-            if let (Some(req), Ok(lim)) = (req, Quantity::parse(&cpu.text())) {
-                if lim.milli < req.milli {
-                    self.err(
-                        Code::Conflict,
-                        at.key("cpu_limit"),
-                        "`cpu_limit` is lower than `cpu`".into(),
-                        "the limit must be at least the request",
-                    );
-                }
+            if let (Some(req), Ok(lim)) = (req, Quantity::parse(&cpu.text()))
+                && lim.milli < req.milli
+            {
+                self.err(
+                    Code::Conflict,
+                    at.key("cpu_limit"),
+                    "`cpu_limit` is lower than `cpu`".into(),
+                    "the limit must be at least the request",
+                );
             }
         }
         if let Some(m) = &r.memory {
             self.quantity(&at.key("memory"), &m.text(), false);
         }
-        if r.gpu.is_some_and(|g| g > 0) {
-            if let Some(img) = s.images.get(image) {
-                if img.cuda.is_none() {
-                    self.out.push(
-                        Diagnostic::error(
-                            Code::GpuWithoutCuda,
-                            format!("this workload asks for GPUs but image `{image}` has no CUDA"),
-                        )
-                        .at(at.key("gpu"))
-                        .help(format!(
-                            "set `cuda:` on image `{image}`, e.g. cuda: \"12.4\", or remove `gpu`"
-                        )),
-                    );
-                }
-            }
+        if r.gpu.is_some_and(|g| g > 0)
+            && let Some(img) = s.images.get(image)
+            && img.cuda.is_none()
+        {
+            self.out.push(
+                Diagnostic::error(
+                    Code::GpuWithoutCuda,
+                    format!("this workload asks for GPUs but image `{image}` has no CUDA"),
+                )
+                .at(at.key("gpu"))
+                .help(format!(
+                    "set `cuda:` on image `{image}`, e.g. cuda: \"12.4\", or remove `gpu`"
+                )),
+            );
         }
         for (k, v) in &r.node_selector {
             if k.is_empty() || v.len() > 63 {

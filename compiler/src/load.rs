@@ -32,7 +32,10 @@ pub const DEFAULT_ENV: &str = "default";
 pub fn load(name: &str, bytes: &[u8]) -> (SourceFile, Option<Loaded>, Vec<Diagnostic>) {
     let file = match syntax::decode(name, bytes) {
         Ok(f) => f,
-        Err((f, d)) => return (f, None, vec![d]),
+        Err(e) => {
+            let (f, d) = *e;
+            return (f, None, vec![d]);
+        }
     };
     let tree = match syntax::parse(&file) {
         Ok(t) => t,
@@ -66,7 +69,9 @@ fn check_tree(file: &SourceFile, tree: &Node) -> (Option<Loaded>, Vec<Diagnostic
             };
             for e in over.entries() {
                 let exists = tree.get(section).and_then(|s| s.get(&e.key)).is_some();
-                if !exists && !(section == "config" && !matches!(e.value.value, Value::Null)) {
+                // New config keys are allowed; anything else must exist in the base.
+                let adds_config = section == "config" && !matches!(e.value.value, Value::Null);
+                if !exists && !adds_config {
                     diags.push(
                         Diagnostic::error(Code::UnknownOverride, format!("environment `{env}` overrides {section} `{}`, which the base spec does not declare", e.key))
                             .span(e.key_span)

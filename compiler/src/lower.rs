@@ -243,7 +243,7 @@ fn read_encrypted(
     let bytes = project
         .read(file)
         .map_err(|e| format!("cannot read `{file}`: {e}"))?;
-    let src = syntax::decode(file, &bytes).map_err(|(_, d)| format!("`{file}`: {}", d.message))?;
+    let src = syntax::decode(file, &bytes).map_err(|e| format!("`{file}`: {}", e.1.message))?;
     let tree = syntax::yaml::parse(&src)
         .map_err(|d| format!("`{file}` is not valid YAML: {}", d[0].message))?;
     let kind = str_at(&tree, &["kind"]).unwrap_or_default();

@@ -182,10 +182,10 @@ fn expand<'a>(root: &'a Json, s: &'a Json, out: &mut Vec<&'a Json>, depth: usize
     if depth > 16 {
         return;
     }
-    if let Some(r) = s.get("$ref").and_then(Json::as_str) {
-        if let Some(target) = r.strip_prefix('#').and_then(|p| root.pointer(p)) {
-            expand(root, target, out, depth + 1);
-        }
+    if let Some(r) = s.get("$ref").and_then(Json::as_str)
+        && let Some(target) = r.strip_prefix('#').and_then(|p| root.pointer(p))
+    {
+        expand(root, target, out, depth + 1);
     }
     for key in ["anyOf", "oneOf", "allOf"] {
         for sub in s.get(key).and_then(Json::as_array).into_iter().flatten() {

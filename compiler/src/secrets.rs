@@ -60,22 +60,21 @@ pub fn looks_like_credential(name: &str, value: &str) -> Option<String> {
         return Some("the value is a private key".into());
     }
     for (prefix, min, what) in VALUE_PREFIXES {
-        if let Some(rest) = value.strip_prefix(prefix) {
-            if rest.len() >= *min
-                && rest
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
-            {
-                return Some(format!("the value looks like {what}"));
-            }
+        if let Some(rest) = value.strip_prefix(prefix)
+            && rest.len() >= *min
+            && rest
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+        {
+            return Some(format!("the value looks like {what}"));
         }
     }
-    if let Some((_, rest)) = value.split_once("://") {
-        if let Some((userinfo, _)) = rest.split_once('@') {
-            if userinfo.contains(':') && !userinfo.contains('/') {
-                return Some("the URL carries a password".into());
-            }
-        }
+    if let Some((_, rest)) = value.split_once("://")
+        && let Some((userinfo, _)) = rest.split_once('@')
+        && userinfo.contains(':')
+        && !userinfo.contains('/')
+    {
+        return Some("the URL carries a password".into());
     }
     None
 }

@@ -93,13 +93,13 @@ impl Quantity {
         if m == 0 {
             return "0".into();
         }
-        if m % 1000 != 0 {
+        if !m.is_multiple_of(1000) {
             return format!("{m}m");
         }
         let units = m / 1000;
         if self.binary {
             for &(suffix, shift) in BINARY.iter().rev() {
-                if units % (1u128 << shift) == 0 {
+                if units.is_multiple_of(1u128 << shift) {
                     return format!("{}{suffix}", units >> shift);
                 }
             }
@@ -107,7 +107,7 @@ impl Quantity {
         }
         for &(suffix, exp) in DECIMAL.iter().rev().filter(|(_, e)| *e > 0) {
             let d = 10u128.pow(exp as u32);
-            if units % d == 0 {
+            if units.is_multiple_of(d) {
                 return format!("{}{suffix}", units / d);
             }
         }

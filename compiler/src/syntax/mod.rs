@@ -49,7 +49,7 @@ impl Syntax {
 }
 
 /// Check raw bytes (size, UTF-8, emptiness) and turn them into a source file.
-pub fn decode(name: &str, bytes: &[u8]) -> Result<SourceFile, (SourceFile, Diagnostic)> {
+pub fn decode(name: &str, bytes: &[u8]) -> Result<SourceFile, Box<(SourceFile, Diagnostic)>> {
     if bytes.len() > LIMITS.max_bytes {
         let file = SourceFile::new(name, "");
         let d = Diagnostic::error(
@@ -61,7 +61,7 @@ pub fn decode(name: &str, bytes: &[u8]) -> Result<SourceFile, (SourceFile, Diagn
             ),
         )
         .help("a spec describes one project; split very large projects into several specs");
-        return Err((file, d));
+        return Err(Box::new((file, d)));
     }
     match std::str::from_utf8(bytes) {
         Ok(text) => {
@@ -71,7 +71,7 @@ pub fn decode(name: &str, bytes: &[u8]) -> Result<SourceFile, (SourceFile, Diagn
                 let d = Diagnostic::error(Code::Encoding, "spec file is empty")
                     .span(Span::new(0, 0))
                     .help("run `mlship init` to write a starter spec");
-                return Err((file, d));
+                return Err(Box::new((file, d)));
             }
             Ok(file)
         }
@@ -83,7 +83,7 @@ pub fn decode(name: &str, bytes: &[u8]) -> Result<SourceFile, (SourceFile, Diagn
                 .span(Span::new(at, at + 1))
                 .label("invalid byte here")
                 .help("save the file as UTF-8 text");
-            Err((file, d))
+            Err(Box::new((file, d)))
         }
     }
 }
