@@ -389,7 +389,7 @@ for tree in "${trees[@]}"; do
 
         if ((all_built)); then
             target="$(rel "$env")"
-            if ((${#roots[@]} > 1)); then target+=" (with $((${#roots[@]} - 1)) nested kustomizations)"; fi
+            if ((${#roots[@]} > 1)); then target+=" (+$((${#roots[@]} - 1)) nested)"; fi
             checkov_scan "checkov kubernetes" "$target" kubernetes "$k8s_skip_ids" "$env_rendered"
         else
             skip "checkov kubernetes" "$(rel "$env") (kustomize build failed)"
