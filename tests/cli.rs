@@ -46,12 +46,7 @@ fn init_writes_a_spec_that_validates_and_builds() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("mlship.yaml: valid"));
     // Refuses to overwrite.
-    assert_eq!(
-        mlship(dir.path(), &["init", "--name", "demo"])
-            .status
-            .code(),
-        Some(2)
-    );
+    assert_eq!(mlship(dir.path(), &["init", "--name", "demo"]).status.code(), Some(2));
 }
 
 #[test]
@@ -60,22 +55,10 @@ fn build_writes_then_writes_nothing_and_check_sees_staleness() {
     copy_example("fraud-detection", dir.path());
     let o = mlship(dir.path(), &["build", "mlship.yaml"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(
-        dir.path()
-            .join("deploy/envs/prod/kustomization.yaml")
-            .exists()
-    );
+    assert!(dir.path().join("deploy/envs/prod/kustomization.yaml").exists());
     let o = mlship(dir.path(), &["build", "mlship.yaml"]);
-    assert!(
-        stderr(&o).contains("wrote 0 files, removed 0"),
-        "{}",
-        stderr(&o)
-    );
-    assert!(
-        mlship(dir.path(), &["check", "mlship.yaml"])
-            .status
-            .success()
-    );
+    assert!(stderr(&o).contains("wrote 0 files, removed 0"), "{}", stderr(&o));
+    assert!(mlship(dir.path(), &["check", "mlship.yaml"]).status.success());
 
     // A config change makes the committed tree stale; check says so and build fixes it.
     let spec = dir.path().join("mlship.yaml");
@@ -89,11 +72,7 @@ fn build_writes_then_writes_nothing_and_check_sees_staleness() {
     let o = mlship(dir.path(), &["build", "mlship.yaml"]);
     // Two ConfigMaps and the six Jobs that read them are replaced (the Jobs run again).
     assert!(stderr(&o).contains("removed 8"), "{}", stderr(&o));
-    assert!(
-        mlship(dir.path(), &["check", "mlship.yaml"])
-            .status
-            .success()
-    );
+    assert!(mlship(dir.path(), &["check", "mlship.yaml"]).status.success());
 }
 
 #[test]
@@ -134,10 +113,7 @@ fn json_format_gives_one_object_per_diagnostic() {
 #[test]
 fn missing_file_and_usage_errors_exit_2() {
     let dir = tempfile::tempdir().unwrap();
-    assert_eq!(
-        mlship(dir.path(), &["validate", "nope.yaml"]).status.code(),
-        Some(2)
-    );
+    assert_eq!(mlship(dir.path(), &["validate", "nope.yaml"]).status.code(), Some(2));
     assert_eq!(mlship(dir.path(), &["validate"]).status.code(), Some(2));
     assert_eq!(mlship(dir.path(), &["frobnicate"]).status.code(), Some(2));
 }
@@ -185,4 +161,30 @@ fn hostile_inputs_fail_cleanly_and_fast() {
         assert!(!err.contains("panicked"), "{name}: {err}");
         assert!(took.as_secs() < 5, "{name} took {took:?}");
     }
+}
+
+#[test]
+fn build_env_rebuilds_one_environment_and_leaves_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_example("fraud-detection", dir.path());
+    assert!(mlship(dir.path(), &["build", "mlship.yaml"]).status.success());
+    let spec = dir.path().join("mlship.yaml");
+    let text = std::fs::read_to_string(&spec)
+        .unwrap()
+        .replace("MIN_AUC: \"0.85\"", "MIN_AUC: \"0.9\"");
+    std::fs::write(&spec, text).unwrap();
+    let o = mlship(dir.path(), &["build", "mlship.yaml", "--env", "dev"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // dev changed, prod did not: check reports only prod's files as stale.
+    let o = mlship(dir.path(), &["check", "mlship.yaml"]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(err.contains("envs/prod/") && !err.contains("envs/dev/"), "{err}");
+    let o = mlship(dir.path(), &["build", "mlship.yaml", "--env", "staging"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("no environment `staging`; the spec has dev, prod"),
+        "{}",
+        stderr(&o)
+    );
 }

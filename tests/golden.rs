@@ -21,10 +21,7 @@ fn examples() -> Vec<String> {
 fn examples_match_golden_trees_in_both_syntaxes() {
     let mut failures = Vec::new();
     let names = examples();
-    assert!(
-        names.len() >= 3,
-        "expected at least three examples, found {names:?}"
-    );
+    assert!(names.len() >= 3, "expected at least three examples, found {names:?}");
     for name in names {
         let dir = root().join("examples").join(&name);
         let yaml = compile(&dir.join("mlship.yaml"));
@@ -81,15 +78,9 @@ fn yaml_and_kdl_twins_give_equal_models() {
         let load = |f: &str| {
             let bytes = std::fs::read(dir.join(f)).unwrap();
             let (_, loaded, diags) = mlship::load::load(f, &bytes);
-            loaded
-                .unwrap_or_else(|| panic!("{name}/{f}: {diags:?}"))
-                .spec
+            loaded.unwrap_or_else(|| panic!("{name}/{f}: {diags:?}")).spec
         };
-        assert_eq!(
-            load("mlship.yaml"),
-            load("mlship.kdl"),
-            "{name}: twins differ"
-        );
+        assert_eq!(load("mlship.yaml"), load("mlship.kdl"), "{name}: twins differ");
     }
 }
 
@@ -105,8 +96,7 @@ fn compiling_twice_gives_the_same_bytes() {
 fn no_plaintext_secret_in_golden_trees() {
     for name in examples() {
         for rel in walk(&root().join("golden").join(&name)) {
-            let text =
-                std::fs::read_to_string(root().join("golden").join(&name).join(&rel)).unwrap();
+            let text = std::fs::read_to_string(root().join("golden").join(&name).join(&rel)).unwrap();
             for doc in text.split("\n---\n") {
                 if doc.lines().any(|l| l == "kind: Secret") {
                     // Only SOPS-encrypted Secrets may appear: every data value is ENC[...].
@@ -146,12 +136,7 @@ fn walk(dir: &std::path::Path) -> BTreeSet<String> {
             if p.is_dir() {
                 stack.push(p);
             } else {
-                out.insert(
-                    p.strip_prefix(dir)
-                        .unwrap()
-                        .to_string_lossy()
-                        .replace('\\', "/"),
-                );
+                out.insert(p.strip_prefix(dir).unwrap().to_string_lossy().replace('\\', "/"));
             }
         }
     }

@@ -25,17 +25,11 @@ fn invalid_specs_give_their_pinned_diagnostics() {
         let c = compile(case);
         let text = rendered(&c);
         if c.output.is_some() {
-            failures.push(format!(
-                "{} compiled, but it is in the invalid corpus",
-                case.display()
-            ));
+            failures.push(format!("{} compiled, but it is in the invalid corpus", case.display()));
             continue;
         }
         assert!(!text.is_empty());
-        let expected = case.with_extension(format!(
-            "{}.expected",
-            case.extension().unwrap().to_str().unwrap()
-        ));
+        let expected = case.with_extension(format!("{}.expected", case.extension().unwrap().to_str().unwrap()));
         if let Err(e) = expect_file(&expected, text.as_bytes()) {
             failures.push(e);
         }

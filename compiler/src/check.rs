@@ -31,15 +31,12 @@ fn p(keys: &[&str]) -> Path {
 
 impl Checker {
     fn err(&mut self, code: Code, path: Path, message: String, help: impl Into<String>) {
-        self.out
-            .push(Diagnostic::error(code, message).at(path).help(help));
+        self.out.push(Diagnostic::error(code, message).at(path).help(help));
     }
 
     fn spec(&mut self, s: &Spec) {
         self.name(&p(&["project"]), &s.project, "project");
-        if !s.project.starts_with(|c: char| c.is_ascii_lowercase())
-            && names::is_dns_label(&s.project)
-        {
+        if !s.project.starts_with(|c: char| c.is_ascii_lowercase()) && names::is_dns_label(&s.project) {
             self.err(
                 Code::InvalidName,
                 p(&["project"]),
@@ -93,7 +90,12 @@ impl Checker {
                         );
                     }
                     if sec.keys.is_empty() {
-                        self.err(Code::MissingKey, at.clone(), format!("secret `{name}` needs `keys`"), "map each variable to its remote reference: `DB_PASSWORD: fraud/db#password`");
+                        self.err(
+                            Code::MissingKey,
+                            at.clone(),
+                            format!("secret `{name}` needs `keys`"),
+                            "map each variable to its remote reference: `DB_PASSWORD: fraud/db#password`",
+                        );
                     }
                     if sec.file.is_some() {
                         self.err(
@@ -164,9 +166,7 @@ impl Checker {
                 if let Some(path) = &e.path {
                     self.url_path(&at.key("expose").key("path"), path);
                 }
-                if e.host.is_none()
-                    && (e.path.is_some() || e.tls_secret.is_some() || e.ingress_class.is_some())
-                {
+                if e.host.is_none() && (e.path.is_some() || e.tls_secret.is_some() || e.ingress_class.is_some()) {
                     self.err(
                         Code::MissingKey,
                         at.key("expose"),
@@ -185,32 +185,36 @@ impl Checker {
             if let Some(a) = &svc.autoscale {
                 let aat = at.key("autoscale");
                 if a.min == 0 {
-                    self.err(Code::Autoscale, aat.key("min"), "autoscale `min` must be at least 1".into(), "use `replicas: 0` semantics through an environment that removes the service instead");
+                    self.err(
+                        Code::Autoscale,
+                        aat.key("min"),
+                        "autoscale `min` must be at least 1".into(),
+                        "use `replicas: 0` semantics through an environment that removes the service instead",
+                    );
                 }
                 if a.min > a.max {
                     self.err(
                         Code::Autoscale,
                         aat.key("min"),
-                        format!(
-                            "autoscale `min` ({}) is greater than `max` ({})",
-                            a.min, a.max
-                        ),
+                        format!("autoscale `min` ({}) is greater than `max` ({})", a.min, a.max),
                         "make `min` less than or equal to `max`",
                     );
                 }
                 for (k, v) in [("cpu", a.cpu), ("memory", a.memory)] {
                     if let Some(v) = v.filter(|v| !(1..=1000).contains(v)) {
-                        self.err(Code::Autoscale, aat.key(k), format!("target utilisation {v}% is out of range"), "use a percentage of the request between 1 and 1000, typically 60 to 80");
+                        self.err(
+                            Code::Autoscale,
+                            aat.key(k),
+                            format!("target utilisation {v}% is out of range"),
+                            "use a percentage of the request between 1 and 1000, typically 60 to 80",
+                        );
                     }
                 }
                 if svc.replicas.is_some() {
                     self.out.push(
                         Diagnostic {
                             severity: Severity::Warning,
-                            ..Diagnostic::error(
-                                Code::Conflict,
-                                "`replicas` is ignored while `autoscale` is set",
-                            )
+                            ..Diagnostic::error(Code::Conflict, "`replicas` is ignored while `autoscale` is set")
                         }
                         .at(at.key("replicas"))
                         .help("remove `replicas`; the autoscaler owns the replica count"),
@@ -306,18 +310,11 @@ impl Checker {
         }
         if let Some(cycle) = find_cycle(&pipe.steps) {
             let first = &cycle[0];
-            let idx = pipe.steps[first]
-                .needs
-                .iter()
-                .position(|n| *n == cycle[1])
-                .unwrap_or(0);
+            let idx = pipe.steps[first].needs.iter().position(|n| *n == cycle[1]).unwrap_or(0);
             self.err(
                 Code::Cycle,
                 at.key("steps").key(first).key("needs").index(idx),
-                format!(
-                    "steps depend on each other in a cycle: {}",
-                    cycle.join(" -> ")
-                ),
+                format!("steps depend on each other in a cycle: {}", cycle.join(" -> ")),
                 "remove one of these `needs` so the steps can run in order",
             );
         }
@@ -408,13 +405,7 @@ impl Checker {
         }
     }
 
-    fn unresolved<'a>(
-        &mut self,
-        at: Path,
-        what: &str,
-        name: &str,
-        known: impl Iterator<Item = &'a String>,
-    ) {
+    fn unresolved<'a>(&mut self, at: Path, what: &str, name: &str, known: impl Iterator<Item = &'a String>) {
         let known: Vec<&String> = known.collect();
         let best = known
             .iter()
@@ -426,21 +417,14 @@ impl Checker {
             (None, true) => format!("declare it under `{what}s:` first"),
             (None, false) => format!(
                 "known {what}s: {}",
-                known
-                    .iter()
-                    .map(|k| k.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                known.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
             ),
         };
         self.out.push(
-            Diagnostic::error(
-                Code::UnresolvedReference,
-                format!("unknown {what} `{name}`"),
-            )
-            .at(at)
-            .label(format!("no {what} of this name"))
-            .help(help),
+            Diagnostic::error(Code::UnresolvedReference, format!("unknown {what} `{name}`"))
+                .at(at)
+                .label(format!("no {what} of this name"))
+                .help(help),
         );
     }
 
@@ -457,9 +441,15 @@ impl Checker {
     fn object_name(&mut self, at: &Path, derived: &str, limit: usize) {
         if derived.len() > limit && names::is_dns_subdomain(derived) {
             self.out.push(
-                Diagnostic::error(Code::NameTooLong, format!("the derived object name `{derived}` is {} characters; Kubernetes allows {limit}", derived.len()))
-                    .at(at.clone())
-                    .help("shorten the project or this name"),
+                Diagnostic::error(
+                    Code::NameTooLong,
+                    format!(
+                        "the derived object name `{derived}` is {} characters; Kubernetes allows {limit}",
+                        derived.len()
+                    ),
+                )
+                .at(at.clone())
+                .help("shorten the project or this name"),
             );
         }
     }
@@ -505,13 +495,16 @@ impl Checker {
 
     fn tag(&mut self, at: &Path, tag: &str) {
         if tag == "latest" {
-            self.err(Code::BadValue, at.clone(), "the `latest` tag is not allowed".into(), "use a version such as \"1.4.2\" or a commit id; GitOps needs a tag that names one build");
+            self.err(
+                Code::BadValue,
+                at.clone(),
+                "the `latest` tag is not allowed".into(),
+                "use a version such as \"1.4.2\" or a commit id; GitOps needs a tag that names one build",
+            );
         } else if tag.is_empty()
             || tag.len() > 128
             || !tag.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
-            || !tag
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+            || !tag.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
         {
             self.err(
                 Code::BadValue,
@@ -523,11 +516,9 @@ impl Checker {
     }
 
     fn digest(&mut self, at: &Path, d: &str) {
-        let ok = d.strip_prefix("sha256:").is_some_and(|h| {
-            h.len() == 64
-                && h.chars()
-                    .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
-        });
+        let ok = d
+            .strip_prefix("sha256:")
+            .is_some_and(|h| h.len() == 64 && h.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
         if !ok {
             self.err(
                 Code::BadValue,
@@ -635,10 +626,7 @@ fn find_cycle(steps: &BTreeMap<String, crate::spec::Step>) -> Option<Vec<String>
                 }
                 Some(Mark::Active) => {
                     let from = stack.iter().position(|(n, _)| *n == next).unwrap_or(0);
-                    let mut cycle: Vec<String> = stack[from..]
-                        .iter()
-                        .map(|(n, _)| (*n).to_string())
-                        .collect();
+                    let mut cycle: Vec<String> = stack[from..].iter().map(|(n, _)| (*n).to_string()).collect();
                     if cycle.len() < 2 {
                         continue; // a step needing itself is reported on its own
                     }

@@ -145,11 +145,7 @@ impl Diagnostic {
 /// through an environment merge).
 pub fn normalize(diags: &mut Vec<Diagnostic>) {
     diags.sort_by(|a, b| {
-        (a.span.map(|s| s.start), a.code, &a.message).cmp(&(
-            b.span.map(|s| s.start),
-            b.code,
-            &b.message,
-        ))
+        (a.span.map(|s| s.start), a.code, &a.message).cmp(&(b.span.map(|s| s.start), b.code, &b.message))
     });
     diags.dedup_by(|a, b| a.span == b.span && a.code == b.code && a.message == b.message);
 }
@@ -163,15 +159,10 @@ pub fn render(diag: &Diagnostic, file: &SourceFile, color: bool) -> String {
     };
     let mut labels = Vec::new();
     if let Some(span) = diag.span {
-        labels.push(
-            cs::Label::primary((), span.start..span.end)
-                .with_message(diag.label.clone().unwrap_or_default()),
-        );
+        labels.push(cs::Label::primary((), span.start..span.end).with_message(diag.label.clone().unwrap_or_default()));
     }
     for note in &diag.notes {
-        labels.push(
-            cs::Label::secondary((), note.span.start..note.span.end).with_message(&note.message),
-        );
+        labels.push(cs::Label::secondary((), note.span.start..note.span.end).with_message(&note.message));
     }
     let mut notes = Vec::new();
     if diag.span.is_none() {

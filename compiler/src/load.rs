@@ -56,14 +56,7 @@ fn check_tree(file: &SourceFile, tree: &Node) -> (Option<Loaded>, Vec<Diagnostic
     let mut env_names: Vec<String> = base.environments.keys().cloned().collect();
     for env in &env_names {
         let at = Path::of(&["environments", env]);
-        for section in [
-            "images",
-            "secrets",
-            "volumes",
-            "pipelines",
-            "services",
-            "config",
-        ] {
+        for section in ["images", "secrets", "volumes", "pipelines", "services", "config"] {
             let Some(over) = tree.lookup(&at.key(section)) else {
                 continue;
             };
@@ -73,10 +66,16 @@ fn check_tree(file: &SourceFile, tree: &Node) -> (Option<Loaded>, Vec<Diagnostic
                 let adds_config = section == "config" && !matches!(e.value.value, Value::Null);
                 if !exists && !adds_config {
                     diags.push(
-                        Diagnostic::error(Code::UnknownOverride, format!("environment `{env}` overrides {section} `{}`, which the base spec does not declare", e.key))
-                            .span(e.key_span)
-                            .at(at.key(section).key(&e.key))
-                            .help(format!("declare `{}` under `{section}:` first, or fix the name", e.key)),
+                        Diagnostic::error(
+                            Code::UnknownOverride,
+                            format!(
+                                "environment `{env}` overrides {section} `{}`, which the base spec does not declare",
+                                e.key
+                            ),
+                        )
+                        .span(e.key_span)
+                        .at(at.key(section).key(&e.key))
+                        .help(format!("declare `{}` under `{section}:` first, or fix the name", e.key)),
                     );
                 }
             }
@@ -88,9 +87,7 @@ fn check_tree(file: &SourceFile, tree: &Node) -> (Option<Loaded>, Vec<Diagnostic
     let mut envs = Vec::new();
     for env in env_names {
         let mut merged = tree.clone();
-        let over = merged
-            .remove("environments")
-            .and_then(|e| e.value.get(&env).cloned());
+        let over = merged.remove("environments").and_then(|e| e.value.get(&env).cloned());
         if let Some(over) = over {
             merged.merge(&over);
         }
@@ -117,8 +114,7 @@ fn typed(tree: &Node) -> (Option<Spec>, Vec<Diagnostic>) {
     let spec: Spec = match serde_json::from_value(tree.to_json()) {
         Ok(s) => s,
         Err(e) => {
-            let d = Diagnostic::error(Code::Type, format!("spec does not match the model: {e}"))
-                .span(tree.span);
+            let d = Diagnostic::error(Code::Type, format!("spec does not match the model: {e}")).span(tree.span);
             return (None, vec![d]);
         }
     };
@@ -135,9 +131,7 @@ pub fn locate(d: &mut Diagnostic, tree: &Node) {
         return;
     }
     if let Some(path) = &d.path {
-        let is_named_entry = tree
-            .lookup(path)
-            .is_some_and(|n| matches!(n.value, Value::Map(_)));
+        let is_named_entry = tree.lookup(path).is_some_and(|n| matches!(n.value, Value::Map(_)));
         d.span = Some(tree.span_of(path, is_named_entry));
     }
 }

@@ -109,18 +109,13 @@ pub fn lower(loaded: &Loaded, project: &dyn Project) -> Result<Plan, Vec<Diagnos
         let namespace = s.namespace.clone().unwrap_or_else(|| s.project.clone());
         let Some(tag) = s.tag.clone() else {
             diags.push(
-                Diagnostic::error(
-                    Code::MissingKey,
-                    format!("environment `{}` has no image tag", env.name),
-                )
-                .at(if loaded.spec.environments.is_empty() {
-                    Path::root()
-                } else {
-                    at_env.clone()
-                })
-                .help(
-                    "set `tag:` in the environment (or at the top level), such as tag: \"1.4.2\"",
-                ),
+                Diagnostic::error(Code::MissingKey, format!("environment `{}` has no image tag", env.name))
+                    .at(if loaded.spec.environments.is_empty() {
+                        Path::root()
+                    } else {
+                        at_env.clone()
+                    })
+                    .help("set `tag:` in the environment (or at the top level), such as tag: \"1.4.2\""),
             );
             continue;
         };
@@ -149,8 +144,7 @@ pub fn lower(loaded: &Loaded, project: &dyn Project) -> Result<Plan, Vec<Diagnos
                     secret_name: names::workload(&s.project, name),
                     manifest: None,
                 },
-                (provider, Some(file)) => match read_encrypted(project, file, provider, &namespace)
-                {
+                (provider, Some(file)) => match read_encrypted(project, file, provider, &namespace) {
                     Ok((secret_name, manifest)) => SecretPlan {
                         provider,
                         secret_name,
@@ -240,15 +234,11 @@ fn read_encrypted(
     provider: SecretProvider,
     namespace: &str,
 ) -> Result<(String, serde_json::Value), String> {
-    let bytes = project
-        .read(file)
-        .map_err(|e| format!("cannot read `{file}`: {e}"))?;
+    let bytes = project.read(file).map_err(|e| format!("cannot read `{file}`: {e}"))?;
     let src = syntax::decode(file, &bytes).map_err(|e| format!("`{file}`: {}", e.1.message))?;
-    let tree = syntax::yaml::parse(&src)
-        .map_err(|d| format!("`{file}` is not valid YAML: {}", d[0].message))?;
+    let tree = syntax::yaml::parse(&src).map_err(|d| format!("`{file}` is not valid YAML: {}", d[0].message))?;
     let kind = str_at(&tree, &["kind"]).unwrap_or_default();
-    let name = str_at(&tree, &["metadata", "name"])
-        .ok_or_else(|| format!("`{file}` has no metadata.name"))?;
+    let name = str_at(&tree, &["metadata", "name"]).ok_or_else(|| format!("`{file}` has no metadata.name"))?;
     match str_at(&tree, &["metadata", "namespace"]) {
         Some(ns) if ns != namespace => {
             return Err(format!(
@@ -266,12 +256,8 @@ fn read_encrypted(
     }
     match provider {
         SecretProvider::SealedSecrets => {
-            if kind != "SealedSecret"
-                || tree.lookup(&Path::of(&["spec", "encryptedData"])).is_none()
-            {
-                return Err(format!(
-                    "`{file}` is not a SealedSecret with spec.encryptedData"
-                ));
+            if kind != "SealedSecret" || tree.lookup(&Path::of(&["spec", "encryptedData"])).is_none() {
+                return Err(format!("`{file}` is not a SealedSecret with spec.encryptedData"));
             }
             if ["data", "stringData"].iter().any(|k| tree.get(k).is_some()) {
                 return Err(format!(
@@ -281,13 +267,12 @@ fn read_encrypted(
         }
         SecretProvider::Sops => {
             if kind != "Secret" || tree.get("sops").is_none() {
-                return Err(format!(
-                    "`{file}` is not a SOPS-encrypted Secret (no `sops:` metadata)"
-                ));
+                return Err(format!("`{file}` is not a SOPS-encrypted Secret (no `sops:` metadata)"));
             }
             for section in ["data", "stringData"] {
                 for e in tree.get(section).map(Node::entries).unwrap_or_default() {
-                    let encrypted = matches!(&e.value.value, Value::Str(v) if v.starts_with("ENC[") && v.ends_with(']'));
+                    let encrypted =
+                        matches!(&e.value.value, Value::Str(v) if v.starts_with("ENC[") && v.ends_with(']'));
                     if !encrypted {
                         return Err(format!(
                             "`{file}`: {section}.{} is not encrypted; run `sops --encrypt` on the file",

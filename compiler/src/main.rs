@@ -33,6 +33,9 @@ enum Command {
         /// Output folder.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Build only these environments; the others' files stay as they are.
+        #[arg(long = "env", value_name = "NAME")]
+        envs: Vec<String>,
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
     },
@@ -74,7 +77,12 @@ enum Format {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Build { spec, out, format } => build(spec, out, format),
+        Command::Build {
+            spec,
+            out,
+            envs,
+            format,
+        } => build(spec, out, &envs, format),
         Command::Validate { files, format } => validate(files, format),
         Command::Check { files, out, format } => check(files, &out, format),
         Command::Schema => {
@@ -120,17 +128,13 @@ fn default_spec() -> Result<PathBuf, String> {
         .collect();
     match found.as_slice() {
         [one] => Ok(one.clone()),
-        [] => Err(
-            "no mlship.yaml or mlship.kdl in this folder; name the spec file, or run `mlship init`"
-                .into(),
-        ),
+        [] => Err("no mlship.yaml or mlship.kdl in this folder; name the spec file, or run `mlship init`".into()),
         _ => Err("both mlship.yaml and mlship.kdl are here; name the one to use".into()),
     }
 }
 
 fn read_spec(path: &Path) -> Result<Vec<u8>, String> {
-    let meta =
-        std::fs::metadata(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     if meta.len() > mlship::syntax::LIMITS.max_bytes as u64 {
         // Refuse before reading a huge file into memory; the loader words the error.
         return Ok(vec![b' '; mlship::syntax::LIMITS.max_bytes + 1]);
@@ -154,8 +158,7 @@ fn report(diags: &[Diagnostic], file: &SourceFile, format: Format) {
             for d in diags {
                 println!(
                     "{}",
-                    serde_json::to_string(&JsonDiagnostic::new(d, file))
-                        .expect("diagnostic serializes")
+                    serde_json::to_string(&JsonDiagnostic::new(d, file)).expect("diagnostic serializes")
                 );
             }
         }
@@ -166,11 +169,7 @@ fn summary(diags: &[Diagnostic]) -> String {
     let errors = diags.iter().filter(|d| d.is_error()).count();
     let warnings = diags.len() - errors;
     let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
-    format!(
-        "{}, {}",
-        plural(errors, "error"),
-        plural(warnings, "warning")
-    )
+    format!("{}, {}", plural(errors, "error"), plural(warnings, "warning"))
 }
 
 fn spec_files(files: Vec<PathBuf>) -> Result<Vec<PathBuf>, String> {
@@ -204,34 +203,38 @@ fn validate(files: Vec<PathBuf>, format: Format) -> Result<bool, String> {
         ok &= valid;
         if format == Format::Human {
             let verdict = if valid { "valid" } else { "invalid" };
-            eprintln!(
-                "{}: {verdict} ({})",
-                path.display(),
-                summary(&c.diagnostics)
-            );
+            eprintln!("{}: {verdict} ({})", path.display(), summary(&c.diagnostics));
         }
     }
     Ok(ok)
 }
 
-fn build(spec: Option<PathBuf>, out: Option<PathBuf>, format: Format) -> Result<bool, String> {
+fn build(spec: Option<PathBuf>, out: Option<PathBuf>, envs: &[String], format: Format) -> Result<bool, String> {
     let path = match spec {
         Some(p) => p,
         None => default_spec()?,
     };
     let c = compile_path(&path)?;
     report(&c.diagnostics, &c.file, format);
-    let Some(output) = c.output else {
-        eprintln!(
-            "{}: nothing written ({})",
-            path.display(),
-            summary(&c.diagnostics)
-        );
+    let Some(mut output) = c.output else {
+        eprintln!("{}: nothing written ({})", path.display(), summary(&c.diagnostics));
         return Ok(false);
     };
     let out = out.unwrap_or_else(|| path.parent().unwrap_or(Path::new(".")).join("deploy"));
-    let r = mlship::writer::write(&out, &output)
-        .map_err(|e| format!("writing {}: {e}", out.display()))?;
+    if !envs.is_empty() {
+        let known: std::collections::BTreeSet<&str> =
+            output.files.keys().filter_map(|k| mlship::emit::env_of(k)).collect();
+        if let Some(bad) = envs.iter().find(|e| !known.contains(e.as_str())) {
+            let known: Vec<&str> = known.into_iter().collect();
+            return Err(format!(
+                "{}: no environment `{bad}`; the spec has {}",
+                path.display(),
+                known.join(", ")
+            ));
+        }
+        output.restrict(envs, &mlship::writer::read_previous(&out));
+    }
+    let r = mlship::writer::write(&out, &output).map_err(|e| format!("writing {}: {e}", out.display()))?;
     if format == Format::Human {
         eprintln!(
             "{}: wrote {} files, removed {}, {} unchanged in {}",
@@ -265,10 +268,7 @@ fn check(files: Vec<PathBuf>, out: &Path, format: Format) -> Result<bool, String
         for (file, why) in &stale {
             match format {
                 Format::Human => eprintln!("{}: {file} is stale ({why})", dir.display()),
-                Format::Json => println!(
-                    "{}",
-                    serde_json::json!({ "file": dir.join(file), "stale": why })
-                ),
+                Format::Json => println!("{}", serde_json::json!({ "file": dir.join(file), "stale": why })),
             }
         }
         if stale.is_empty() {
@@ -293,10 +293,7 @@ fn check(files: Vec<PathBuf>, out: &Path, format: Format) -> Result<bool, String
 fn init(dir: &Path, name: Option<String>) -> Result<bool, String> {
     let target = dir.join("mlship.yaml");
     if target.exists() {
-        return Err(format!(
-            "{} already exists; not overwriting it",
-            target.display()
-        ));
+        return Err(format!("{} already exists; not overwriting it", target.display()));
     }
     let name = match name {
         Some(n) => n,

@@ -56,10 +56,7 @@ pub fn short_hash(bytes: &[u8]) -> String {
 
 /// Full hex SHA-256, for the lock file.
 pub fn sha256(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 pub fn workload(project: &str, name: &str) -> String {
@@ -82,14 +79,10 @@ pub fn check_relative_path(path: &str) -> Result<(), String> {
         return Err("the path is empty".into());
     }
     if path.starts_with('/') || path.starts_with('\\') || path.get(1..2) == Some(":") {
-        return Err(format!(
-            "`{path}` is absolute; paths are relative to the spec's folder"
-        ));
+        return Err(format!("`{path}` is absolute; paths are relative to the spec's folder"));
     }
     if path.chars().any(|c| c.is_control() || c == '\\') {
-        return Err(format!(
-            "`{path}` contains control characters or backslashes"
-        ));
+        return Err(format!("`{path}` contains control characters or backslashes"));
     }
     let mut depth: i32 = 0;
     for part in path.split('/') {

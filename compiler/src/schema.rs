@@ -16,8 +16,7 @@ use std::sync::LazyLock;
 pub const SCHEMA_URL: &str = "https://mlship.dev/schemas/v1/mlship.schema.json";
 
 static SCHEMA: LazyLock<Json> = LazyLock::new(|| {
-    let mut schema =
-        serde_json::to_value(schemars::schema_for!(crate::spec::Spec)).expect("schema serializes");
+    let mut schema = serde_json::to_value(schemars::schema_for!(crate::spec::Spec)).expect("schema serializes");
     schema["$id"] = Json::String(SCHEMA_URL.to_string());
     schema["title"] = Json::String("mlship spec v1".to_string());
     schema
@@ -60,36 +59,24 @@ pub fn check(doc: &Node) -> Vec<Diagnostic> {
                 } else {
                     format!("`{path}`")
                 };
-                Diagnostic::error(
-                    Code::MissingKey,
-                    format!("missing required key `{key}` in {what}"),
-                )
-                .span(doc.span_of(&path, true))
-                .label(format!("`{key}` is required here"))
-                .help(format!(
-                    "add `{key}:` ({})",
-                    describe(&subschemas(&path.key(key)))
-                ))
+                Diagnostic::error(Code::MissingKey, format!("missing required key `{key}` in {what}"))
+                    .span(doc.span_of(&path, true))
+                    .label(format!("`{key}` is required here"))
+                    .help(format!("add `{key}:` ({})", describe(&subschemas(&path.key(key)))))
             }
             ValidationErrorKind::Type { .. }
             | ValidationErrorKind::AnyOf { .. }
             | ValidationErrorKind::OneOfNotValid { .. } => {
                 let expected = describe(&subschemas(&path));
-                Diagnostic::error(
-                    Code::Type,
-                    format!("`{path}` must be {expected}, found a {found}"),
-                )
-                .label(format!("expected {expected}"))
-                .help(type_help(here, &expected))
+                Diagnostic::error(Code::Type, format!("`{path}` must be {expected}, found a {found}"))
+                    .label(format!("expected {expected}"))
+                    .help(type_help(here, &expected))
             }
             ValidationErrorKind::Enum { .. } | ValidationErrorKind::Constant { .. } => {
                 let expected = describe(&subschemas(&path));
                 let shown = here.map(|n| n.to_json().to_string()).unwrap_or_default();
-                Diagnostic::error(
-                    Code::BadValue,
-                    format!("`{path}` must be {expected}, found {shown}"),
-                )
-                .label(format!("expected {expected}"))
+                Diagnostic::error(Code::BadValue, format!("`{path}` must be {expected}, found {shown}"))
+                    .label(format!("expected {expected}"))
             }
             _ => Diagnostic::error(Code::Range, format!("`{path}`: {err}")),
         };
@@ -197,9 +184,7 @@ fn expand<'a>(root: &'a Json, s: &'a Json, out: &mut Vec<&'a Json>, depth: usize
 
 /// Whether the schema expects a list at `path` (used by the KDL reader).
 pub fn expects_array(path: &Path) -> bool {
-    subschemas(path)
-        .iter()
-        .any(|s| types_of(s).contains(&"array"))
+    subschemas(path).iter().any(|s| types_of(s).contains(&"array"))
 }
 
 fn types_of(s: &Json) -> Vec<&str> {
@@ -277,13 +262,7 @@ mod tests {
         let p = Path::of(&["services", "api", "command"]);
         assert!(expects_array(&p));
         assert!(!expects_array(&Path::of(&["services", "api", "image"])));
-        assert!(expects_array(&Path::of(&[
-            "pipelines",
-            "p",
-            "steps",
-            "s",
-            "needs"
-        ])));
+        assert!(expects_array(&Path::of(&["pipelines", "p", "steps", "s", "needs"])));
         assert_eq!(
             describe(&subschemas(&Path::of(&["gitops", "engine"]))),
             "one of `argocd`, `flux`"

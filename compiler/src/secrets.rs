@@ -43,10 +43,7 @@ const VALUE_PREFIXES: &[(&str, usize, &str)] = &[
 ];
 
 pub fn looks_like_credential(name: &str, value: &str) -> Option<String> {
-    let words: Vec<String> = name
-        .split(['_', '-', '.'])
-        .map(str::to_ascii_uppercase)
-        .collect();
+    let words: Vec<String> = name.split(['_', '-', '.']).map(str::to_ascii_uppercase).collect();
     if let Some(w) = words.iter().find(|w| NAME_WORDS.contains(&w.as_str())) {
         return Some(format!("its name contains `{w}`"));
     }
@@ -62,9 +59,7 @@ pub fn looks_like_credential(name: &str, value: &str) -> Option<String> {
     for (prefix, min, what) in VALUE_PREFIXES {
         if let Some(rest) = value.strip_prefix(prefix)
             && rest.len() >= *min
-            && rest
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+            && rest.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
         {
             return Some(format!("the value looks like {what}"));
         }

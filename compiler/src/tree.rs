@@ -57,13 +57,11 @@ impl Node {
 
     /// The node at `path`, if the document has it.
     pub fn lookup(&self, path: &Path) -> Option<&Node> {
-        path.0
-            .iter()
-            .try_fold(self, |node, seg| match (seg, &node.value) {
-                (Seg::Key(k), _) => node.get(k),
-                (Seg::Index(i), Value::Seq(items)) => items.get(*i),
-                _ => None,
-            })
+        path.0.iter().try_fold(self, |node, seg| match (seg, &node.value) {
+            (Seg::Key(k), _) => node.get(k),
+            (Seg::Index(i), Value::Seq(items)) => items.get(*i),
+            _ => None,
+        })
     }
 
     /// The best span for a diagnostic at `path`: the value if it exists, else the nearest
@@ -76,11 +74,7 @@ impl Node {
             match (seg, &node.value) {
                 (Seg::Key(k), Value::Map(_)) => match node.entry(k) {
                     Some(e) => {
-                        best = if last && key {
-                            e.key_span
-                        } else {
-                            e.value.span
-                        };
+                        best = if last && key { e.key_span } else { e.value.span };
                         node = &e.value;
                     }
                     None => return best,
@@ -106,12 +100,7 @@ impl Node {
             Value::Float(f) => serde_json::Number::from_f64(*f).map_or(Json::Null, Json::Number),
             Value::Str(s) => Json::String(s.clone()),
             Value::Seq(items) => Json::Array(items.iter().map(Node::to_json).collect()),
-            Value::Map(entries) => Json::Object(
-                entries
-                    .iter()
-                    .map(|e| (e.key.clone(), e.value.to_json()))
-                    .collect(),
-            ),
+            Value::Map(entries) => Json::Object(entries.iter().map(|e| (e.key.clone(), e.value.to_json())).collect()),
         }
     }
 
@@ -139,10 +128,7 @@ impl Node {
     /// Remove the entry `key` from a map node.
     pub fn remove(&mut self, key: &str) -> Option<Entry> {
         match &mut self.value {
-            Value::Map(entries) => entries
-                .iter()
-                .position(|e| e.key == key)
-                .map(|i| entries.remove(i)),
+            Value::Map(entries) => entries.iter().position(|e| e.key == key).map(|i| entries.remove(i)),
             _ => None,
         }
     }
@@ -193,23 +179,14 @@ mod tests {
             ("a", int(5, 10)),
             (
                 "m",
-                map(vec![
-                    ("y", Node::new(Value::Null, Span::default())),
-                    ("z", int(3, 12)),
-                ]),
+                map(vec![("y", Node::new(Value::Null, Span::default())), ("z", int(3, 12))]),
             ),
         ]);
         base.merge(&over);
-        assert_eq!(
-            base.to_json(),
-            serde_json::json!({"a": 5, "m": {"x": 1, "z": 3}})
-        );
+        assert_eq!(base.to_json(), serde_json::json!({"a": 5, "m": {"x": 1, "z": 3}}));
         assert_eq!(base.span_of(&Path::of(&["a"]), false), Span::new(10, 11));
         assert_eq!(base.span_of(&Path::of(&["m", "x"]), false), Span::new(1, 2));
         // A path that goes missing falls back to the nearest ancestor.
-        assert_eq!(
-            base.span_of(&Path::of(&["a", "deeper"]), false),
-            Span::new(10, 11)
-        );
+        assert_eq!(base.span_of(&Path::of(&["a", "deeper"]), false), Span::new(10, 11));
     }
 }

@@ -10,14 +10,7 @@ pub struct Quantity {
     pub binary: bool,
 }
 
-const BINARY: &[(&str, u32)] = &[
-    ("Ki", 10),
-    ("Mi", 20),
-    ("Gi", 30),
-    ("Ti", 40),
-    ("Pi", 50),
-    ("Ei", 60),
-];
+const BINARY: &[(&str, u32)] = &[("Ki", 10), ("Mi", 20), ("Gi", 30), ("Ti", 40), ("Pi", 50), ("Ei", 60)];
 const DECIMAL: &[(&str, i32)] = &[
     ("n", -9),
     ("u", -6),
@@ -35,9 +28,7 @@ impl Quantity {
     /// milli-unit, and absurd sizes.
     pub fn parse(s: &str) -> Result<Quantity, String> {
         let s = s.trim();
-        let split = s
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(s.len());
+        let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
         let (num, suffix) = s.split_at(split);
         if num.is_empty() || num.matches('.').count() > 1 || num == "." {
             return Err(format!("`{s}` is not a quantity"));
@@ -55,17 +46,8 @@ impl Quantity {
         } else if let Some(&(_, exp)) = DECIMAL.iter().find(|(k, _)| *k == suffix) {
             (scale10(nano_num, exp), false)
         } else if let Some(exp) = suffix.strip_prefix(['e', 'E']) {
-            let exp: i32 = exp
-                .parse()
-                .map_err(|_| format!("`{s}` has a bad exponent"))?;
-            (
-                if exp.abs() > 18 {
-                    None
-                } else {
-                    scale10(nano_num, exp)
-                },
-                false,
-            )
+            let exp: i32 = exp.parse().map_err(|_| format!("`{s}` has a bad exponent"))?;
+            (if exp.abs() > 18 { None } else { scale10(nano_num, exp) }, false)
         } else if suffix.is_empty() {
             (Some(nano_num), false)
         } else {
@@ -77,9 +59,7 @@ impl Quantity {
             .filter(|n| *n < 10u128.pow(30))
             .ok_or_else(|| format!("`{s}` is too large"))?;
         if nano % 1_000_000 != 0 {
-            return Err(format!(
-                "`{s}` is finer than 1m, the smallest unit Kubernetes keeps"
-            ));
+            return Err(format!("`{s}` is finer than 1m, the smallest unit Kubernetes keeps"));
         }
         Ok(Quantity {
             milli: nano / 1_000_000,
@@ -175,10 +155,7 @@ pub fn check_cron(s: &str) -> Result<(), String> {
         return if MACROS.contains(&s) {
             Ok(())
         } else {
-            Err(format!(
-                "unknown macro `{s}`; use one of {}",
-                MACROS.join(", ")
-            ))
+            Err(format!("unknown macro `{s}`; use one of {}", MACROS.join(", ")))
         };
     }
     let fields = s.split_whitespace().count();

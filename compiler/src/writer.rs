@@ -49,13 +49,19 @@ pub fn previous_files(out: &Path) -> BTreeMap<String, String> {
         .unwrap_or_default()
 }
 
+/// The bytes of every file the previous build wrote that is still on disk.
+pub fn read_previous(out: &Path) -> BTreeMap<String, Vec<u8>> {
+    previous_files(out)
+        .into_keys()
+        .filter_map(|rel| fs::read(out.join(&rel)).ok().map(|b| (rel, b)))
+        .collect()
+}
+
 /// A generated relative path that stays inside the output folder.
 fn safe_rel(rel: &str) -> bool {
     !rel.is_empty()
         && !rel.starts_with('/')
-        && rel
-            .split('/')
-            .all(|c| !c.is_empty() && c != "." && c != "..")
+        && rel.split('/').all(|c| !c.is_empty() && c != "." && c != "..")
         && !rel.contains('\\')
 }
 
@@ -109,10 +115,7 @@ pub fn write(out: &Path, tree: &Output) -> io::Result<Report> {
         removes: removes.clone(),
     };
     let tmp = out.join(format!("{JOURNAL}.tmp"));
-    write_synced(
-        &tmp,
-        &serde_json::to_vec(&journal).expect("journal serializes"),
-    )?;
+    write_synced(&tmp, &serde_json::to_vec(&journal).expect("journal serializes"))?;
     fs::rename(&tmp, out.join(JOURNAL))?;
     apply(out, &journal)?;
     report.written = moves;
@@ -242,10 +245,7 @@ mod tests {
         assert_eq!(r.written.last().unwrap(), LOCK_FILE);
         let again = write(out, &first).unwrap();
         assert!(again.written.is_empty() && again.removed.is_empty());
-        let second = tree(&[
-            ("envs/a/x.yaml", "1b"),
-            (LOCK_FILE, &lock_of(&["envs/a/x.yaml"])),
-        ]);
+        let second = tree(&[("envs/a/x.yaml", "1b"), (LOCK_FILE, &lock_of(&["envs/a/x.yaml"]))]);
         let r = write(out, &second).unwrap();
         assert_eq!(r.removed, vec!["envs/a/y.yaml".to_string()]);
         assert_eq!(fs::read_to_string(out.join("envs/a/x.yaml")).unwrap(), "1b");
@@ -259,10 +259,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         fs::write(dir.path().join("a.yaml"), "user").unwrap();
         assert!(write(dir.path(), &tree(&[("a.yaml", "ours")])).is_err());
-        assert_eq!(
-            fs::read_to_string(dir.path().join("a.yaml")).unwrap(),
-            "user"
-        );
+        assert_eq!(fs::read_to_string(dir.path().join("a.yaml")).unwrap(), "user");
         assert!(write(dir.path(), &tree(&[("../evil", "x")])).is_err());
     }
 
@@ -279,10 +276,6 @@ mod tests {
         fs::write(out.join(JOURNAL), serde_json::to_vec(&j).unwrap()).unwrap();
         recover(out).unwrap();
         assert_eq!(fs::read_to_string(out.join("new.yaml")).unwrap(), "new");
-        assert!(
-            !out.join("old.yaml").exists()
-                && !out.join(JOURNAL).exists()
-                && !out.join(STAGING).exists()
-        );
+        assert!(!out.join("old.yaml").exists() && !out.join(JOURNAL).exists() && !out.join(STAGING).exists());
     }
 }

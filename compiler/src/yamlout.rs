@@ -120,9 +120,8 @@ pub fn scalar_str(s: &str) -> String {
 }
 
 const YAML11_WORDS: &[&str] = &[
-    "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "true", "True", "TRUE", "false",
-    "False", "FALSE", "on", "On", "ON", "off", "Off", "OFF", "null", "Null", "NULL", "~", "<<",
-    "=",
+    "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "true", "True", "TRUE", "false", "False", "FALSE", "on",
+    "On", "ON", "off", "Off", "OFF", "null", "Null", "NULL", "~", "<<", "=",
 ];
 
 fn is_plain_safe(s: &str) -> bool {
@@ -135,15 +134,9 @@ fn is_plain_safe(s: &str) -> bool {
     // Anything that starts like a number (or .inf/.nan) could be read as one by some reader.
     // Only characters that occur in YAML 1.1 ints, floats, sexagesimals and timestamps.
     let starts_like_number = first.is_ascii_digit()
-        || (matches!(first, '-' | '+' | '.')
-            && s[1..].starts_with(|c: char| c.is_ascii_digit() || c == '.'));
-    let numberish = (starts_like_number
-        && s.chars()
-            .all(|c| c.is_ascii_hexdigit() || "_.:+- xXoOtTzZ".contains(c)))
-        || matches!(
-            s.to_ascii_lowercase().trim_start_matches(['-', '+']),
-            ".inf" | ".nan"
-        );
+        || (matches!(first, '-' | '+' | '.') && s[1..].starts_with(|c: char| c.is_ascii_digit() || c == '.'));
+    let numberish = (starts_like_number && s.chars().all(|c| c.is_ascii_hexdigit() || "_.:+- xXoOtTzZ".contains(c)))
+        || matches!(s.to_ascii_lowercase().trim_start_matches(['-', '+']), ".inf" | ".nan");
     if numberish {
         return false;
     }
@@ -211,6 +204,42 @@ mod tests {
         assert_eq!(scalar_str("a\nb"), "\"a\\nb\"");
         assert_eq!(scalar_str("x\u{2028}y"), "\"x\\u2028y\"");
         assert_eq!(scalar_str("it's"), "'it''s'");
+    }
+
+    #[test]
+    fn output_reads_back_as_the_same_value() {
+        let tricky = [
+            "on",
+            "NO",
+            "0755",
+            "1e3",
+            "1_000",
+            "12:30",
+            "~",
+            "null",
+            "<<",
+            "",
+            " x",
+            "a: b",
+            "it's",
+            "x\u{2028}y",
+            "tab\there",
+            "multi\nline\n",
+            "#c",
+            "- x",
+            "--flag",
+            "é",
+            "\"q\"",
+            "back\\slash",
+            "$(rm -rf /)",
+            "`id`",
+            "2001-12-14",
+        ];
+        let v =
+            json!({"data": tricky, "nested": {"on": "yes", "list": [[1, "2"], {"k": "v"}], "empty": {}, "n": -1.5}});
+        let text = to_yaml(&v);
+        let back = crate::syntax::yaml::parse(&crate::source::SourceFile::new("t.yaml", text.clone())).unwrap();
+        assert_eq!(back.to_json(), v, "{text}");
     }
 
     #[test]

@@ -26,11 +26,7 @@ impl Project for Dir {
 /// Compile a spec file, naming it by its path relative to the repository root.
 pub fn compile(path: &Path) -> mlship::Compiled {
     let bytes = std::fs::read(path).unwrap();
-    let name = path
-        .strip_prefix(root())
-        .unwrap_or(path)
-        .display()
-        .to_string();
+    let name = path.strip_prefix(root()).unwrap_or(path).display().to_string();
     mlship::compile(&name, &bytes, &Dir(path.parent().unwrap().to_path_buf()))
 }
 
@@ -49,19 +45,12 @@ pub fn expect_file(expected: &Path, actual: &[u8]) -> Result<(), String> {
         std::fs::write(expected, actual).unwrap();
         return Ok(());
     }
-    let want = std::fs::read(expected).map_err(|_| {
-        format!(
-            "{} is missing; run UPDATE_GOLDEN=1 cargo test",
-            expected.display()
-        )
-    })?;
+    let want = std::fs::read(expected)
+        .map_err(|_| format!("{} is missing; run UPDATE_GOLDEN=1 cargo test", expected.display()))?;
     if want == actual {
         return Ok(());
     }
-    let (w, a) = (
-        String::from_utf8_lossy(&want),
-        String::from_utf8_lossy(actual),
-    );
+    let (w, a) = (String::from_utf8_lossy(&want), String::from_utf8_lossy(actual));
     let diff = similar::TextDiff::from_lines(w.as_ref(), a.as_ref());
     Err(format!(
         "{} differs (- committed, + now):\n{}",

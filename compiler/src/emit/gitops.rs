@@ -62,14 +62,9 @@ pub fn objects(plan: &Plan, env: &EnvPlan, g: &Gitops) -> Vec<Value> {
                     "wait": true, "timeout": "5m", "sourceRef": source,
                 },
             });
-            if env
-                .secrets
-                .values()
-                .any(|s| s.provider == SecretProvider::Sops)
-            {
+            if env.secrets.values().any(|s| s.provider == SecretProvider::Sops) {
                 // kustomize-controller decrypts SOPS files with the key in this Secret.
-                base["spec"]["decryption"] =
-                    json!({ "provider": "sops", "secretRef": { "name": SOPS_KEY_SECRET } });
+                base["spec"]["decryption"] = json!({ "provider": "sops", "secretRef": { "name": SOPS_KEY_SECRET } });
             }
             docs.push(base);
             let mut previous = name.clone();

@@ -8,26 +8,22 @@
 use crate::lower::{self, Compute, EnvPlan, RUN_AS};
 use crate::names;
 use crate::spec::{Engine, Step};
-use k8s_openapi::api::apps::v1::{
-    Deployment, DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment,
-};
+use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment};
 use k8s_openapi::api::autoscaling::v2::{
-    CrossVersionObjectReference, HorizontalPodAutoscaler, HorizontalPodAutoscalerSpec, MetricSpec,
-    MetricTarget, ResourceMetricSource,
+    CrossVersionObjectReference, HorizontalPodAutoscaler, HorizontalPodAutoscalerSpec, MetricSpec, MetricTarget,
+    ResourceMetricSource,
 };
 use k8s_openapi::api::batch::v1::{CronJob, CronJobSpec, Job, JobSpec, JobTemplateSpec};
 use k8s_openapi::api::core::v1::{
-    Capabilities, ConfigMap, ConfigMapEnvSource, Container, ContainerPort, EmptyDirVolumeSource,
-    EnvFromSource, EnvVar, HTTPGetAction, Namespace, PersistentVolumeClaim,
-    PersistentVolumeClaimSpec, PersistentVolumeClaimVolumeSource, PodSecurityContext, PodSpec,
-    PodTemplateSpec, Probe, ResourceRequirements, SeccompProfile, SecretEnvSource,
-    SecretVolumeSource, SecurityContext, Service, ServiceAccount, ServicePort, ServiceSpec,
-    Toleration, Volume, VolumeMount, VolumeResourceRequirements,
+    Capabilities, ConfigMap, ConfigMapEnvSource, Container, ContainerPort, EmptyDirVolumeSource, EnvFromSource, EnvVar,
+    HTTPGetAction, Namespace, PersistentVolumeClaim, PersistentVolumeClaimSpec, PersistentVolumeClaimVolumeSource,
+    PodSecurityContext, PodSpec, PodTemplateSpec, Probe, ResourceRequirements, SeccompProfile, SecretEnvSource,
+    SecretVolumeSource, SecurityContext, Service, ServiceAccount, ServicePort, ServiceSpec, Toleration, Volume,
+    VolumeMount, VolumeResourceRequirements,
 };
 use k8s_openapi::api::networking::v1::{
-    HTTPIngressPath, HTTPIngressRuleValue, Ingress, IngressBackend, IngressRule,
-    IngressServiceBackend, IngressSpec, IngressTLS, NetworkPolicy, NetworkPolicyIngressRule,
-    NetworkPolicyPort, NetworkPolicySpec, ServiceBackendPort,
+    HTTPIngressPath, HTTPIngressRuleValue, Ingress, IngressBackend, IngressRule, IngressServiceBackend, IngressSpec,
+    IngressTLS, NetworkPolicy, NetworkPolicyIngressRule, NetworkPolicyPort, NetworkPolicySpec, ServiceBackendPort,
 };
 use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
@@ -78,10 +74,7 @@ pub fn objects(env: &EnvPlan, engine: Option<Engine>) -> Vec<Object> {
     };
 
     let mut ns_labels = cx.labels(None, None);
-    ns_labels.insert(
-        "pod-security.kubernetes.io/enforce".into(),
-        "restricted".into(),
-    );
+    ns_labels.insert("pod-security.kubernetes.io/enforce".into(), "restricted".into());
     push(
         "",
         to_value(&Namespace {
@@ -108,8 +101,7 @@ pub fn objects(env: &EnvPlan, engine: Option<Engine>) -> Vec<Object> {
         push("", cx.secret(name, sec));
     }
     for (name, vol) in &s.volumes {
-        let size = crate::units::Quantity::parse(&vol.size.text())
-            .map_or_else(|_| vol.size.text(), |q| q.canonical());
+        let size = crate::units::Quantity::parse(&vol.size.text()).map_or_else(|_| vol.size.text(), |q| q.canonical());
         push(
             "",
             to_value(&PersistentVolumeClaim {
@@ -162,22 +154,13 @@ impl Ctx<'_> {
     /// Recommended labels. `workload` is the service or pipeline; `component` its role.
     fn labels(&self, workload: Option<&str>, component: Option<&str>) -> BTreeMap<String, String> {
         let mut l = BTreeMap::from([
-            (
-                "app.kubernetes.io/managed-by".to_string(),
-                "mlship".to_string(),
-            ),
-            (
-                "app.kubernetes.io/part-of".to_string(),
-                self.project().to_string(),
-            ),
+            ("app.kubernetes.io/managed-by".to_string(), "mlship".to_string()),
+            ("app.kubernetes.io/part-of".to_string(), self.project().to_string()),
             ("mlship.dev/environment".to_string(), self.env.name.clone()),
         ]);
         if let Some(w) = workload {
             l.insert("app.kubernetes.io/name".into(), w.to_string());
-            l.insert(
-                "app.kubernetes.io/instance".into(),
-                names::workload(self.project(), w),
-            );
+            l.insert("app.kubernetes.io/instance".into(), names::workload(self.project(), w));
         }
         if let Some(c) = component {
             l.insert("app.kubernetes.io/component".into(), c.to_string());
@@ -222,8 +205,7 @@ impl Ctx<'_> {
                     .collect();
                 let kind = format!(
                     "{:?}",
-                    spec.store_kind
-                        .unwrap_or(crate::spec::StoreKind::ClusterSecretStore)
+                    spec.store_kind.unwrap_or(crate::spec::StoreKind::ClusterSecretStore)
                 );
                 json!({
                     "apiVersion": "external-secrets.io/v1",
@@ -318,18 +300,11 @@ impl Ctx<'_> {
                 ..Default::default()
             })
             .collect();
-        (
-            (!from.is_empty()).then_some(from),
-            (!vars.is_empty()).then_some(vars),
-        )
+        ((!from.is_empty()).then_some(from), (!vars.is_empty()).then_some(vars))
     }
 
     /// Volumes and mounts: /tmp scratch, persistent volumes, secrets mounted as files.
-    fn volumes_of(
-        &self,
-        mounts: &BTreeMap<String, String>,
-        secrets: &[String],
-    ) -> (Vec<Volume>, Vec<VolumeMount>) {
+    fn volumes_of(&self, mounts: &BTreeMap<String, String>, secrets: &[String]) -> (Vec<Volume>, Vec<VolumeMount>) {
         let mut vols = vec![Volume {
             name: "tmp".into(),
             empty_dir: Some(EmptyDirVolumeSource::default()),
@@ -486,15 +461,7 @@ impl Ctx<'_> {
         let full = names::workload(self.project(), name);
         let c = lower::compute(&svc.resources, lower::SERVICE_CPU, lower::SERVICE_MEMORY);
         let (volumes, mounts) = self.volumes_of(&svc.mounts, &svc.secrets);
-        let mut container = self.container(
-            "server",
-            &svc.image,
-            &svc.command,
-            &c,
-            &svc.env,
-            &svc.secrets,
-            mounts,
-        );
+        let mut container = self.container("server", &svc.image, &svc.command, &c, &svc.env, &svc.secrets, mounts);
         container.ports = Some(vec![ContainerPort {
             name: Some("http".into()),
             container_port: svc.port as i32,
@@ -502,12 +469,8 @@ impl Ctx<'_> {
             ..Default::default()
         }]);
         let health = svc.health.as_ref();
-        let live = health
-            .and_then(|h| h.path.clone())
-            .unwrap_or_else(|| "/healthz".into());
-        let ready = health
-            .and_then(|h| h.ready.clone())
-            .unwrap_or_else(|| live.clone());
+        let live = health.and_then(|h| h.path.clone()).unwrap_or_else(|| "/healthz".into());
+        let ready = health.and_then(|h| h.ready.clone()).unwrap_or_else(|| live.clone());
         let probe = |path: &str, delay: i32| Probe {
             http_get: Some(HTTPGetAction {
                 path: Some(path.to_string()),
@@ -529,10 +492,7 @@ impl Ctx<'_> {
         };
         if let Some(cm) = &self.env.config_map {
             // The ConfigMap's name carries its hash; naming it here rolls the pods on change.
-            template_meta.annotations = Some(BTreeMap::from([(
-                "mlship.dev/config".to_string(),
-                cm.clone(),
-            )]));
+            template_meta.annotations = Some(BTreeMap::from([("mlship.dev/config".to_string(), cm.clone())]));
         }
         let replicas = if svc.autoscale.is_some() {
             None
@@ -558,14 +518,7 @@ impl Ctx<'_> {
                 }),
                 template: PodTemplateSpec {
                     metadata: Some(template_meta),
-                    spec: Some(self.pod(
-                        name,
-                        None,
-                        vec![container],
-                        vec![],
-                        volumes,
-                        &svc.resources,
-                    )),
+                    spec: Some(self.pod(name, None, vec![container], vec![], volumes, &svc.resources)),
                 },
                 ..Default::default()
             }),
@@ -624,10 +577,7 @@ impl Ctx<'_> {
                 ..Default::default()
             }));
         }
-        let min_pods = svc
-            .autoscale
-            .as_ref()
-            .map_or(svc.replicas.unwrap_or(1), |a| a.min);
+        let min_pods = svc.autoscale.as_ref().map_or(svc.replicas.unwrap_or(1), |a| a.min);
         if min_pods > 1 {
             out.push(to_value(&PodDisruptionBudget {
                 metadata: self.meta(&full, Some(name), Some("serving")),
@@ -688,29 +638,14 @@ impl Ctx<'_> {
         let mut env = step.env.clone();
         env.entry("MLSHIP_PIPELINE".into())
             .or_insert_with(|| pipeline.to_string());
-        env.entry("MLSHIP_STEP".into())
-            .or_insert_with(|| name.to_string());
+        env.entry("MLSHIP_STEP".into()).or_insert_with(|| name.to_string());
         (
-            self.container(
-                name,
-                &step.image,
-                &step.run,
-                &c,
-                &env,
-                &step.secrets,
-                mounts,
-            ),
+            self.container(name, &step.image, &step.run, &c, &env, &step.secrets, mounts),
             volumes,
         )
     }
 
-    fn job_template(
-        &self,
-        pipeline: &str,
-        steps: &[(&str, &Step)],
-        timeout: Option<u64>,
-        retries: u32,
-    ) -> JobSpec {
+    fn job_template(&self, pipeline: &str, steps: &[(&str, &Step)], timeout: Option<u64>, retries: u32) -> JobSpec {
         let mut containers = Vec::new();
         let mut volumes: Vec<Volume> = Vec::new();
         let mut merged = crate::spec::Resources::default();
@@ -722,9 +657,7 @@ impl Ctx<'_> {
                     volumes.push(vol);
                 }
             }
-            merged
-                .node_selector
-                .extend(step.resources.node_selector.clone());
+            merged.node_selector.extend(step.resources.node_selector.clone());
             for t in &step.resources.tolerations {
                 if !merged.tolerations.contains(t) {
                     merged.tolerations.push(t.clone());
@@ -740,14 +673,7 @@ impl Ctx<'_> {
                     labels: Some(self.labels(Some(pipeline), Some("pipeline"))),
                     ..Default::default()
                 }),
-                spec: Some(self.pod(
-                    pipeline,
-                    Some("Never"),
-                    vec![main],
-                    containers,
-                    volumes,
-                    &merged,
-                )),
+                spec: Some(self.pod(pipeline, Some("Never"), vec![main], containers, volumes, &merged)),
             },
             ..Default::default()
         }
@@ -760,27 +686,18 @@ impl Ctx<'_> {
             .timeout
             .as_deref()
             .and_then(|t| crate::units::parse_duration(t).ok());
-        let spec = self.job_template(
-            pipeline,
-            &[(step_name, step)],
-            timeout,
-            step.retries.unwrap_or(0),
-        );
+        let spec = self.job_template(pipeline, &[(step_name, step)], timeout, step.retries.unwrap_or(0));
         let hash = names::short_hash(&serde_json::to_vec(&spec).expect("job serializes"));
         let name = names::job(self.project(), pipeline, step_name, &hash);
         let mut meta = self.meta(&name, Some(pipeline), Some("pipeline"));
         meta.labels
             .get_or_insert_default()
             .insert("mlship.dev/step".into(), step_name.to_string());
-        let mut annotations =
-            BTreeMap::from([("mlship.dev/needs".to_string(), step.needs.join(","))]);
+        let mut annotations = BTreeMap::from([("mlship.dev/needs".to_string(), step.needs.join(","))]);
         if self.engine != Some(Engine::Flux) {
             // Argo CD applies wave N only once every object of earlier waves is healthy,
             // and a Job is healthy when it has completed.
-            annotations.insert(
-                "argocd.argoproj.io/sync-wave".into(),
-                (depth + 1).to_string(),
-            );
+            annotations.insert("argocd.argoproj.io/sync-wave".into(), (depth + 1).to_string());
         }
         annotations.retain(|_, v| !v.is_empty());
         meta.annotations = Some(annotations);
@@ -796,23 +713,12 @@ impl Ctx<'_> {
     fn cron_job(&self, pipeline: &str) -> Value {
         let pipe = &self.env.spec.pipelines[pipeline];
         let order = lower::depths(&pipe.steps);
-        let steps: Vec<(&str, &Step)> = order
-            .iter()
-            .map(|(n, _)| (n.as_str(), &pipe.steps[n]))
-            .collect();
+        let steps: Vec<(&str, &Step)> = order.iter().map(|(n, _)| (n.as_str(), &pipe.steps[n])).collect();
         let timeout: Option<u64> = steps
             .iter()
-            .map(|(_, s)| {
-                s.timeout
-                    .as_deref()
-                    .and_then(|t| crate::units::parse_duration(t).ok())
-            })
+            .map(|(_, s)| s.timeout.as_deref().and_then(|t| crate::units::parse_duration(t).ok()))
             .sum();
-        let retries = steps
-            .iter()
-            .filter_map(|(_, s)| s.retries)
-            .max()
-            .unwrap_or(0);
+        let retries = steps.iter().filter_map(|(_, s)| s.retries).max().unwrap_or(0);
         let job = self.job_template(pipeline, &steps, timeout, retries);
         to_value(&CronJob {
             metadata: self.meta(

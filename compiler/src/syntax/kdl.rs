@@ -27,10 +27,7 @@ pub fn parse(file: &SourceFile) -> Result<Node, Vec<Diagnostic>> {
                 let start = d.span.offset().min(file.text.len());
                 let mut diag = Diagnostic::error(
                     Code::Syntax,
-                    format!(
-                        "invalid KDL: {}",
-                        d.message.as_deref().unwrap_or("syntax error")
-                    ),
+                    format!("invalid KDL: {}", d.message.as_deref().unwrap_or("syntax error")),
                 )
                 .span(Span::new(start, start + d.span.len().max(1)));
                 if let Some(label) = &d.label {
@@ -45,8 +42,7 @@ pub fn parse(file: &SourceFile) -> Result<Node, Vec<Diagnostic>> {
     })?;
     let mut conv = Converter { nodes: 0 };
     let span = Span::new(0, file.text.len());
-    conv.document(&doc, &Path::root(), span, 0)
-        .map_err(|d| vec![*d])
+    conv.document(&doc, &Path::root(), span, 0).map_err(|d| vec![*d])
 }
 
 /// The KDL parser recurses per block; refuse absurd nesting before it runs.
@@ -61,11 +57,8 @@ fn depth_guard(file: &SourceFile) -> Result<(), Vec<Diagnostic>> {
                 depth += 1;
                 if depth > LIMITS.max_depth {
                     return Err(vec![
-                        Diagnostic::error(
-                            Code::Limit,
-                            format!("nesting deeper than {} levels", LIMITS.max_depth),
-                        )
-                        .span(Span::new(i, i + 1)),
+                        Diagnostic::error(Code::Limit, format!("nesting deeper than {} levels", LIMITS.max_depth))
+                            .span(Span::new(i, i + 1)),
                     ]);
                 }
             }
@@ -104,11 +97,7 @@ impl Converter {
     fn document(&mut self, doc: &KdlDocument, path: &Path, span: Span, depth: usize) -> R<Node> {
         if depth > LIMITS.max_depth {
             return Err(Box::new(
-                Diagnostic::error(
-                    Code::Limit,
-                    format!("nesting deeper than {} levels", LIMITS.max_depth),
-                )
-                .span(span),
+                Diagnostic::error(Code::Limit, format!("nesting deeper than {} levels", LIMITS.max_depth)).span(span),
             ));
         }
         let nodes = doc.nodes();
@@ -125,12 +114,9 @@ impl Converter {
             let name_span = span_of(n.name().span());
             if name == "-" {
                 return Err(Box::new(
-                    Diagnostic::error(
-                        Code::Syntax,
-                        "`-` list items cannot be mixed with named entries",
-                    )
-                    .span(name_span)
-                    .help("put the list items in a block of their own: `name { - ...; - ... }`"),
+                    Diagnostic::error(Code::Syntax, "`-` list items cannot be mixed with named entries")
+                        .span(name_span)
+                        .help("put the list items in a block of their own: `name { - ...; - ... }`"),
                 ));
             }
             let args: Vec<_> = n.entries().iter().filter(|e| e.name().is_none()).collect();
@@ -165,15 +151,8 @@ impl Converter {
                         first.key_span,
                     )));
                 }
-                inner.push(Entry {
-                    key,
-                    key_span,
-                    value,
-                });
-                outer.value.span = Span::new(
-                    outer.value.span.start.min(value_start(n)),
-                    span_of(n.span()).end,
-                );
+                inner.push(Entry { key, key_span, value });
+                outer.value.span = Span::new(outer.value.span.start.min(value_start(n)), span_of(n.span()).end);
                 continue;
             }
             if let Some(first) = entries.iter().find(|e| e.key == name) {
@@ -231,8 +210,7 @@ impl Converter {
         let Value::Map(mut entries) = children.value else {
             if has_props(n) {
                 return Err(Box::new(
-                    Diagnostic::error(Code::Syntax, "a list block cannot have properties")
-                        .span(span),
+                    Diagnostic::error(Code::Syntax, "a list block cannot have properties").span(span),
                 ));
             }
             return Ok(children);
@@ -285,9 +263,7 @@ fn duplicate(name: &str, at: Span, first: Span) -> Diagnostic {
 fn scalar(v: &KdlValue) -> Value {
     match v {
         KdlValue::String(s) => Value::Str(s.clone()),
-        KdlValue::Integer(i) => {
-            i64::try_from(*i).map_or_else(|_| Value::Float(*i as f64), Value::Int)
-        }
+        KdlValue::Integer(i) => i64::try_from(*i).map_or_else(|_| Value::Float(*i as f64), Value::Int),
         KdlValue::Float(f) if f.is_finite() => Value::Float(*f),
         KdlValue::Float(f) => Value::Str(f.to_string()),
         KdlValue::Bool(b) => Value::Bool(*b),
@@ -337,8 +313,7 @@ mod tests {
 
     #[test]
     fn one_argument_is_a_list_where_the_schema_wants_one() {
-        let v =
-            to_json("pipelines \"p\" { steps \"s\" image=\"i\" { run \"train\"; needs \"a\" } }");
+        let v = to_json("pipelines \"p\" { steps \"s\" image=\"i\" { run \"train\"; needs \"a\" } }");
         assert_eq!(v["pipelines"]["p"]["steps"]["s"]["run"], json!(["train"]));
         assert_eq!(v["pipelines"]["p"]["steps"]["s"]["needs"], json!(["a"]));
     }
@@ -356,9 +331,6 @@ mod tests {
     #[test]
     fn deep_nesting_is_refused_before_parsing() {
         let s = format!("a {}{}", "{ b ".repeat(10_000), "}".repeat(10_000));
-        assert_eq!(
-            parse(&SourceFile::new("t.kdl", &s)).unwrap_err()[0].code,
-            Code::Limit
-        );
+        assert_eq!(parse(&SourceFile::new("t.kdl", &s)).unwrap_err()[0].code, Code::Limit);
     }
 }

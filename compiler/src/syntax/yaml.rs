@@ -43,11 +43,8 @@ impl<'a> Builder<'a> {
         let at = self.file.offset_of(m.line(), m.col());
         if e.info().contains("recursion limit") {
             return Box::new(
-                Diagnostic::error(
-                    Code::Limit,
-                    format!("nesting deeper than {} levels", LIMITS.max_depth),
-                )
-                .span(Span::new(at, at + 1)),
+                Diagnostic::error(Code::Limit, format!("nesting deeper than {} levels", LIMITS.max_depth))
+                    .span(Span::new(at, at + 1)),
             );
         }
         Box::new(
@@ -67,8 +64,7 @@ impl<'a> Builder<'a> {
             None => {
                 let end = self.file.text.len();
                 Err(Box::new(
-                    Diagnostic::error(Code::Syntax, "unexpected end of YAML")
-                        .span(Span::new(end, end)),
+                    Diagnostic::error(Code::Syntax, "unexpected end of YAML").span(Span::new(end, end)),
                 ))
             }
         }
@@ -86,9 +82,7 @@ impl<'a> Builder<'a> {
                         Diagnostic::error(Code::Syntax, "a spec file holds one YAML document")
                             .span(sp)
                             .label("second document starts here")
-                            .help(
-                                "remove the `---` line and everything after it, or split the file",
-                            ),
+                            .help("remove the `---` line and everything after it, or split the file"),
                     ));
                 }
                 Event::DocumentStart(_) => {
@@ -105,8 +99,7 @@ impl<'a> Builder<'a> {
         match root {
             Some(
                 n @ Node {
-                    value: Value::Map(_),
-                    ..
+                    value: Value::Map(_), ..
                 },
             ) => Ok(n),
             Some(n) if matches!(n.value, Value::Null) => Err(Box::new(
@@ -146,11 +139,7 @@ impl<'a> Builder<'a> {
     fn node(&mut self, ev: Event<'a>, sp: Span, depth: usize) -> R<Node> {
         if depth > LIMITS.max_depth {
             return Err(Box::new(
-                Diagnostic::error(
-                    Code::Limit,
-                    format!("nesting deeper than {} levels", LIMITS.max_depth),
-                )
-                .span(sp),
+                Diagnostic::error(Code::Limit, format!("nesting deeper than {} levels", LIMITS.max_depth)).span(sp),
             ));
         }
         self.count(1, sp)?;
@@ -158,11 +147,8 @@ impl<'a> Builder<'a> {
             Event::Scalar(text, style, anchor, tag) => {
                 if text.len() > LIMITS.max_string {
                     return Err(Box::new(
-                        Diagnostic::error(
-                            Code::Limit,
-                            format!("string longer than {} bytes", LIMITS.max_string),
-                        )
-                        .span(sp),
+                        Diagnostic::error(Code::Limit, format!("string longer than {} bytes", LIMITS.max_string))
+                            .span(sp),
                     ));
                 }
                 let tag = tag.map(|t| {
@@ -172,10 +158,7 @@ impl<'a> Builder<'a> {
                         format!("{}{}", t.handle, t.suffix)
                     }
                 });
-                (
-                    Node::new(self.scalar(&text, style, tag.as_deref(), sp)?, sp),
-                    anchor,
-                )
+                (Node::new(self.scalar(&text, style, tag.as_deref(), sp)?, sp), anchor)
             }
             Event::SequenceStart(anchor, _) => {
                 let mut items = Vec::new();
@@ -186,10 +169,7 @@ impl<'a> Builder<'a> {
                     }
                     items.push(self.node(ev, isp, depth + 1)?);
                 };
-                (
-                    Node::new(Value::Seq(items), Span::new(sp.start, end)),
-                    anchor,
-                )
+                (Node::new(Value::Seq(items), Span::new(sp.start, end)), anchor)
             }
             Event::MappingStart(anchor, _) => {
                 let mut entries: Vec<Entry> = Vec::new();
@@ -200,18 +180,14 @@ impl<'a> Builder<'a> {
                         Event::Scalar(text, ..) => text.into_owned(),
                         Event::Alias(_) => {
                             return Err(Box::new(
-                                Diagnostic::error(Code::Syntax, "an alias cannot be a mapping key")
-                                    .span(ksp),
+                                Diagnostic::error(Code::Syntax, "an alias cannot be a mapping key").span(ksp),
                             ));
                         }
                         _ => {
                             return Err(Box::new(
-                                Diagnostic::error(
-                                    Code::Syntax,
-                                    "mapping keys must be plain strings",
-                                )
-                                .span(ksp)
-                                .help("write the key as a simple word such as `name:`"),
+                                Diagnostic::error(Code::Syntax, "mapping keys must be plain strings")
+                                    .span(ksp)
+                                    .help("write the key as a simple word such as `name:`"),
                             ));
                         }
                     };
@@ -232,10 +208,7 @@ impl<'a> Builder<'a> {
                         value,
                     });
                 };
-                (
-                    Node::new(Value::Map(entries), Span::new(sp.start, end)),
-                    anchor,
-                )
+                (Node::new(Value::Map(entries), Span::new(sp.start, end)), anchor)
             }
             Event::Alias(id) => {
                 let Some(target) = self.anchors.get(&id).cloned() else {
@@ -359,7 +332,9 @@ mod tests {
         let mut s = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
         for i in 1..12 {
             let p = i - 1;
-            s.push_str(&format!("a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"));
+            s.push_str(&format!(
+                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+            ));
         }
         let e = parse_str(&s).unwrap_err();
         assert_eq!(e[0].code, Code::Limit);
@@ -373,9 +348,6 @@ mod tests {
 
     #[test]
     fn several_documents_are_refused() {
-        assert_eq!(
-            parse_str("a: 1\n---\nb: 2\n").unwrap_err()[0].code,
-            Code::Syntax
-        );
+        assert_eq!(parse_str("a: 1\n---\nb: 2\n").unwrap_err()[0].code, Code::Syntax);
     }
 }
