@@ -31,7 +31,9 @@ PY="${PYTHON:-python3}"
 want="$("$PY" -c 'import sys; print("python %d.%d" % sys.version_info[:2])')
 $(printf '%s\n' "${PINS[@]}")"
 
-if [[ -x "$VENV/bin/python" && -f "$STAMP" && "$(cat "$STAMP")" == "$want" ]]; then
+installed=1
+for t in python "${TOOLS[@]}"; do [[ -x "$VENV/bin/$t" ]] || installed=0; done
+if ((installed)) && [[ -f "$STAMP" && "$(cat "$STAMP")" == "$want" ]]; then
     if ((!quiet)); then echo "tools: $VENV up to date"; fi
 else
     echo "tools: installing pinned tools into $VENV (takes about a minute)"

@@ -41,7 +41,7 @@ impl Checker {
                 Code::InvalidName,
                 p(&["project"]),
                 format!("project `{}` must start with a letter", s.project),
-                "Service names derived from it must start with a letter (DNS-1035)",
+                "start the project name with a letter; Kubernetes Service names derived from it must (DNS-1035)",
             );
         }
         if let Some(ns) = &s.namespace {
@@ -189,7 +189,7 @@ impl Checker {
                         Code::Autoscale,
                         aat.key("min"),
                         "autoscale `min` must be at least 1".into(),
-                        "use `replicas: 0` semantics through an environment that removes the service instead",
+                        "use 1 or more; to run no pods in an environment, remove the service there with `services: {name: null}`",
                     );
                 }
                 if a.min > a.max {
@@ -264,7 +264,7 @@ impl Checker {
                     Code::Schedule,
                     at.key("schedule"),
                     e,
-                    "write five fields, e.g. \"0 3 * * 0\" for Sundays at 03:00",
+                    "for example \"0 3 * * 0\" runs on Sundays at 03:00, \"@daily\" at midnight",
                 );
             }
             self.object_name(&at, &names::cronjob(&s.project, pname), 52);
@@ -272,7 +272,9 @@ impl Checker {
         for (sname, step) in &pipe.steps {
             let sat = at.key("steps").key(sname);
             self.name(&sat, sname, "step");
-            self.object_name(&sat, &names::job(&s.project, pname, sname, "00000000"), 63);
+            if pipe.schedule.is_none() {
+                self.object_name(&sat, &names::job(&s.project, pname, sname, "00000000"), 63);
+            }
             self.image_ref(s, &sat.key("image"), &step.image);
             self.resources(s, &sat, &step.image, &step.resources);
             self.refs(s, &sat, &step.secrets, &step.mounts);
@@ -407,13 +409,8 @@ impl Checker {
 
     fn unresolved<'a>(&mut self, at: Path, what: &str, name: &str, known: impl Iterator<Item = &'a String>) {
         let known: Vec<&String> = known.collect();
-        let best = known
-            .iter()
-            .map(|k| (strsim::normalized_damerau_levenshtein(name, k), k))
-            .filter(|(s, _)| *s >= 0.5)
-            .max_by(|a, b| a.0.total_cmp(&b.0));
-        let help = match (best, known.is_empty()) {
-            (Some((_, k)), _) => format!("did you mean `{k}`?"),
+        let help = match (closest(name, known.iter().map(|k| k.as_str())), known.is_empty()) {
+            (Some(k), _) => format!("did you mean `{k}`?"),
             (None, true) => format!("declare it under `{what}s:` first"),
             (None, false) => format!(
                 "known {what}s: {}",
@@ -592,6 +589,15 @@ impl Checker {
             }
         }
     }
+}
+
+/// The known name closest to `name`, if any is close enough to suggest.
+pub fn closest<'a>(name: &str, known: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    known
+        .map(|k| (strsim::normalized_damerau_levenshtein(name, k), k))
+        .filter(|(score, _)| *score >= 0.5)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, k)| k)
 }
 
 /// A cycle in the step graph, as the list of steps around it (first repeated at the end).

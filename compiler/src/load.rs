@@ -52,35 +52,7 @@ fn check_tree(file: &SourceFile, tree: &Node) -> (Option<Loaded>, Vec<Diagnostic
     let Some(base) = base else {
         return (None, diags);
     };
-    // Overrides must name what the base declares.
     let mut env_names: Vec<String> = base.environments.keys().cloned().collect();
-    for env in &env_names {
-        let at = Path::of(&["environments", env]);
-        for section in ["images", "secrets", "volumes", "pipelines", "services", "config"] {
-            let Some(over) = tree.lookup(&at.key(section)) else {
-                continue;
-            };
-            for e in over.entries() {
-                let exists = tree.get(section).and_then(|s| s.get(&e.key)).is_some();
-                // New config keys are allowed; anything else must exist in the base.
-                let adds_config = section == "config" && !matches!(e.value.value, Value::Null);
-                if !exists && !adds_config {
-                    diags.push(
-                        Diagnostic::error(
-                            Code::UnknownOverride,
-                            format!(
-                                "environment `{env}` overrides {section} `{}`, which the base spec does not declare",
-                                e.key
-                            ),
-                        )
-                        .span(e.key_span)
-                        .at(at.key(section).key(&e.key))
-                        .help(format!("declare `{}` under `{section}:` first, or fix the name", e.key)),
-                    );
-                }
-            }
-        }
-    }
     if env_names.is_empty() {
         env_names.push(DEFAULT_ENV.to_string());
     }
@@ -88,7 +60,8 @@ fn check_tree(file: &SourceFile, tree: &Node) -> (Option<Loaded>, Vec<Diagnostic
     for env in env_names {
         let mut merged = tree.clone();
         let over = merged.remove("environments").and_then(|e| e.value.get(&env).cloned());
-        if let Some(over) = over {
+        if let Some(mut over) = over {
+            diags.extend(drop_unknown_overrides(tree, &env, &mut over));
             merged.merge(&over);
         }
         let (spec, more) = typed(&merged);
@@ -103,6 +76,51 @@ fn check_tree(file: &SourceFile, tree: &Node) -> (Option<Loaded>, Vec<Diagnostic
         envs,
     };
     (Some(loaded), diags)
+}
+
+/// Overrides must name what the base declares (new config keys excepted). Each one that
+/// does not is reported and left out of the merge, so it cannot hide other problems.
+fn drop_unknown_overrides(base: &Node, env: &str, over: &mut Node) -> Vec<Diagnostic> {
+    let mut diags = Vec::new();
+    let at = Path::of(&["environments", env]);
+    for section in ["images", "secrets", "volumes", "pipelines", "services", "config"] {
+        let declared: Vec<&str> = base
+            .get(section)
+            .map(|s| s.entries().iter().map(|e| e.key.as_str()).collect())
+            .unwrap_or_default();
+        let Some(Node {
+            value: Value::Map(entries),
+            ..
+        }) = over.entry_mut(section).map(|e| &mut e.value)
+        else {
+            continue;
+        };
+        entries.retain(|e| {
+            let adds_config = section == "config" && !matches!(e.value.value, Value::Null);
+            if declared.contains(&e.key.as_str()) || adds_config {
+                return true;
+            }
+            let what = section.trim_end_matches('s');
+            let help = match crate::check::closest(&e.key, declared.iter().copied()) {
+                Some(name) => format!("did you mean `{name}`?"),
+                None => format!("declare `{}` under `{section}:` first, or fix the name", e.key),
+            };
+            diags.push(
+                Diagnostic::error(
+                    Code::UnknownOverride,
+                    format!(
+                        "environment `{env}` overrides {what} `{}`, which the base spec does not declare",
+                        e.key
+                    ),
+                )
+                .span(e.key_span)
+                .at(at.key(section).key(&e.key))
+                .help(help),
+            );
+            false
+        });
+    }
+    diags
 }
 
 /// Schema check, typing and semantic checks of one tree, with every diagnostic located.

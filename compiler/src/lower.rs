@@ -234,7 +234,10 @@ fn read_encrypted(
     provider: SecretProvider,
     namespace: &str,
 ) -> Result<(String, serde_json::Value), String> {
-    let bytes = project.read(file).map_err(|e| format!("cannot read `{file}`: {e}"))?;
+    let bytes = project.read(file).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => format!("`{file}` does not exist"),
+        _ => format!("cannot read `{file}`: {}", e.kind()),
+    })?;
     let src = syntax::decode(file, &bytes).map_err(|e| format!("`{file}`: {}", e.1.message))?;
     let tree = syntax::yaml::parse(&src).map_err(|d| format!("`{file}` is not valid YAML: {}", d[0].message))?;
     let kind = str_at(&tree, &["kind"]).unwrap_or_default();

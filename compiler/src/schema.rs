@@ -17,6 +17,7 @@ pub const SCHEMA_URL: &str = "https://mlship.dev/schemas/v1/mlship.schema.json";
 
 static SCHEMA: LazyLock<Json> = LazyLock::new(|| {
     let mut schema = serde_json::to_value(schemars::schema_for!(crate::spec::Spec)).expect("schema serializes");
+    strip_null(&mut schema);
     schema["$id"] = Json::String(SCHEMA_URL.to_string());
     schema["title"] = Json::String("mlship spec v1".to_string());
     schema
@@ -24,6 +25,34 @@ static SCHEMA: LazyLock<Json> = LazyLock::new(|| {
 
 static VALIDATOR: LazyLock<jsonschema::Validator> =
     LazyLock::new(|| jsonschema::validator_for(&SCHEMA).expect("generated schema compiles"));
+
+/// Optional fields may be left out but not set to null: schemars writes `Option<T>` as
+/// "T or null", which would turn every error inside an optional field into an unlocated
+/// "matches no alternative". (Environments remove keys with null; they are typed as any.)
+fn strip_null(s: &mut Json) {
+    if let Json::Object(map) = s {
+        if let Some(Json::Array(alts)) = map.get("anyOf") {
+            let is_null = |a: &Json| a.get("type").and_then(Json::as_str) == Some("null");
+            if alts.len() == 2 && alts.iter().any(is_null) {
+                let keep = alts.iter().find(|a| !is_null(a)).cloned().unwrap_or_default();
+                map.remove("anyOf");
+                if let Json::Object(k) = keep {
+                    map.extend(k);
+                }
+            }
+        }
+        if let Some(Json::Array(types)) = map.get_mut("type") {
+            types.retain(|t| t != "null");
+            if types.len() == 1 {
+                let only = types[0].clone();
+                map.insert("type".into(), only);
+            }
+        }
+        map.values_mut().for_each(strip_null);
+    } else if let Json::Array(items) = s {
+        items.iter_mut().for_each(strip_null);
+    }
+}
 
 /// The spec's JSON Schema.
 pub fn schema() -> &'static Json {
@@ -78,9 +107,20 @@ pub fn check(doc: &Node) -> Vec<Diagnostic> {
                 Diagnostic::error(Code::BadValue, format!("`{path}` must be {expected}, found {shown}"))
                     .label(format!("expected {expected}"))
             }
+            ValidationErrorKind::Minimum { limit } | ValidationErrorKind::Maximum { limit } => {
+                let shown = here.map(|n| n.to_json().to_string()).unwrap_or_default();
+                let bound = if matches!(err.kind(), ValidationErrorKind::Minimum { .. }) {
+                    "at least"
+                } else {
+                    "at most"
+                };
+                Diagnostic::error(Code::Range, format!("`{path}` must be {bound} {limit}, found {shown}"))
+                    .label(format!("{bound} {limit}"))
+            }
             _ => Diagnostic::error(Code::Range, format!("`{path}`: {err}")),
         };
-        out.push(d.span(doc.span_of(&path, false)).at(path));
+        let span = d.span.unwrap_or_else(|| doc.span_of(&path, false));
+        out.push(d.span(span).at(path));
     }
     out
 }
@@ -134,7 +174,8 @@ fn unknown_key(doc: &Node, parent: &Path, key: &str) -> Diagnostic {
 fn type_help(here: Option<&Node>, expected: &str) -> String {
     match here.map(|n| &n.value) {
         Some(Value::Int(_) | Value::Float(_) | Value::Bool(_)) if expected.contains("string") => {
-            "quote the value to make it a string, e.g. \"3.11\"".into()
+            let text = here.map(|n| n.to_json().to_string()).unwrap_or_default();
+            format!("quote the value to make it a string: \"{text}\"")
         }
         Some(Value::Str(_)) if expected.starts_with("a list") => "write a list: `[a, b]`".into(),
         _ => format!("see `mlship schema` for the shape of this field; expected {expected}"),

@@ -362,7 +362,8 @@ pub struct Environment {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tag: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub config: Option<BTreeMap<String, Option<String>>>,
+    /// Config overrides; `null` removes a key.
+    pub config: Option<BTreeMap<String, serde_json::Value>>,
     /// Partial image overrides by name (typically `digest`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub images: Option<BTreeMap<String, serde_json::Value>>,

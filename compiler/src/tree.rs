@@ -48,6 +48,13 @@ impl Node {
         }
     }
 
+    pub fn entry_mut(&mut self, key: &str) -> Option<&mut Entry> {
+        match &mut self.value {
+            Value::Map(entries) => entries.iter_mut().find(|e| e.key == key),
+            _ => None,
+        }
+    }
+
     pub fn entries(&self) -> &[Entry] {
         match &self.value {
             Value::Map(entries) => entries,
@@ -68,7 +75,8 @@ impl Node {
     /// ancestor that does. `key` asks for the key's span instead of the value's.
     pub fn span_of(&self, path: &Path, key: bool) -> Span {
         let mut node = self;
-        let mut best = self.span;
+        // The whole document is no useful place to point: use its first line instead.
+        let mut best = self.entries().first().map_or(Span::new(0, 0), |e| e.key_span);
         for (i, seg) in path.0.iter().enumerate() {
             let last = i + 1 == path.0.len();
             match (seg, &node.value) {
@@ -97,6 +105,8 @@ impl Node {
             Value::Null => Json::Null,
             Value::Bool(b) => Json::Bool(*b),
             Value::Int(i) => Json::from(*i),
+            // 8080.0 is the integer 8080, as JSON Schema says; serde would refuse it otherwise.
+            Value::Float(f) if f.fract() == 0.0 && f.abs() < 9e15 => Json::from(*f as i64),
             Value::Float(f) => serde_json::Number::from_f64(*f).map_or(Json::Null, Json::Number),
             Value::Str(s) => Json::String(s.clone()),
             Value::Seq(items) => Json::Array(items.iter().map(Node::to_json).collect()),

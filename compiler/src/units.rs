@@ -120,6 +120,12 @@ pub fn parse_duration(s: &str) -> Result<u64, String> {
             'm' => 60,
             'h' => 3600,
             'd' => 86400,
+            ' ' => {
+                return Err(format!(
+                    "`{s}` has a space; write units right after numbers, such as 2h"
+                ));
+            }
+            '.' => return Err(format!("`{s}` has a fraction; write 1h30m rather than 1.5h")),
             _ => return Err(format!("`{s}` has an unknown unit `{c}`; use s, m, h or d")),
         };
         let n: u64 = num
@@ -168,7 +174,11 @@ pub fn check_cron(s: &str) -> Result<(), String> {
         .build()
         .parse(s)
         .map(|_| ())
-        .map_err(|e| format!("invalid schedule: {e}"))
+        .map_err(|e| {
+            format!(
+                "invalid schedule `{s}` ({e}); fields are minute 0-59, hour 0-23, day 1-31, month 1-12, weekday 0-6"
+            )
+        })
 }
 
 #[cfg(test)]

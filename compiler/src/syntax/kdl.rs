@@ -40,6 +40,9 @@ pub fn parse(file: &SourceFile) -> Result<Node, Vec<Diagnostic>> {
             })
             .collect::<Vec<_>>()
     })?;
+    if doc.nodes().is_empty() {
+        return Err(vec![super::no_content(Span::new(0, 0))]);
+    }
     let mut conv = Converter { nodes: 0 };
     let span = Span::new(0, file.text.len());
     conv.document(&doc, &Path::root(), span, 0).map_err(|d| vec![*d])

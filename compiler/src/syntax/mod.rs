@@ -88,6 +88,13 @@ pub fn decode(name: &str, bytes: &[u8]) -> Result<SourceFile, Box<(SourceFile, D
     }
 }
 
+/// The error for a file that holds only comments or white space.
+pub fn no_content(span: Span) -> Diagnostic {
+    Diagnostic::error(Code::Encoding, "spec file has no content")
+        .span(span)
+        .help("run `mlship init` to write a starter spec")
+}
+
 /// Parse a decoded file with the syntax its name implies.
 pub fn parse(file: &SourceFile) -> Result<Node, Vec<Diagnostic>> {
     match Syntax::of(&file.name) {

@@ -102,11 +102,7 @@ impl<'a> Builder<'a> {
                     value: Value::Map(_), ..
                 },
             ) => Ok(n),
-            Some(n) if matches!(n.value, Value::Null) => Err(Box::new(
-                Diagnostic::error(Code::Encoding, "spec file has no content")
-                    .span(n.span)
-                    .help("run `mlship init` to write a starter spec"),
-            )),
+            Some(n) if matches!(n.value, Value::Null) => Err(Box::new(super::no_content(n.span))),
             Some(n) => Err(Box::new(
                 Diagnostic::error(
                     Code::Type,
@@ -115,9 +111,7 @@ impl<'a> Builder<'a> {
                 .span(n.span)
                 .help("start the file with `apiVersion: mlship/v1`"),
             )),
-            None => Err(Box::new(
-                Diagnostic::error(Code::Encoding, "spec file has no content").span(Span::new(0, 0)),
-            )),
+            None => Err(Box::new(super::no_content(Span::new(0, 0)))),
         }
     }
 
@@ -307,7 +301,7 @@ mod tests {
         let n = parse_str("a: on\nb: 1\nc: '1'\nd: 1.5\ne: ~\nf: true\ng: 0755\nh: 1e3\n").unwrap();
         assert_eq!(
             n.to_json(),
-            serde_json::json!({"a": "on", "b": 1, "c": "1", "d": 1.5, "e": null, "f": true, "g": 755, "h": 1000.0})
+            serde_json::json!({"a": "on", "b": 1, "c": "1", "d": 1.5, "e": null, "f": true, "g": 755, "h": 1000})
         );
     }
 
