@@ -72,6 +72,43 @@ impl Checker {
             if let Some(d) = &img.digest {
                 self.digest(&at.key("digest"), d);
             }
+            if let Some(t) = &img.template {
+                self.rel_path(&at.key("template"), t);
+            }
+            for (i, pkg) in img.system_packages.iter().enumerate() {
+                if !names::is_debian_package(pkg) {
+                    self.err(
+                        Code::BadValue,
+                        at.key("system_packages").index(i),
+                        format!("`{pkg}` is not a Debian package name"),
+                        "use a name such as libgomp1, optionally pinned as libgomp1=12.2.0-14",
+                    );
+                }
+            }
+            if let Some(url) = &img.index_url {
+                if !url.starts_with("https://")
+                    || !url
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || ":/._~%-?=&+@".contains(c))
+                {
+                    self.err(
+                        Code::BadValue,
+                        at.key("index_url"),
+                        format!("`{url}` is not an https URL"),
+                        "use https://host/simple; credentials come from the build secret `netrc`",
+                    );
+                } else if let Some(why) = crate::secrets::looks_like_credential("index_url", url) {
+                    self.err(
+                        Code::Credential,
+                        at.key("index_url"),
+                        format!("`index_url` carries a credential ({why})"),
+                        "remove the user and password; give them to the build as the secret `netrc`",
+                    );
+                }
+            }
+            for (i, arg) in img.command.iter().enumerate() {
+                self.plain_text(&at.key("command").index(i), arg);
+            }
             self.env_values(&at.key("env"), &img.env);
         }
         self.env_values(&p(&["config"]), &s.config);
@@ -227,6 +264,17 @@ impl Checker {
             if let Some(tag) = &env.tag {
                 self.tag(&p(&["environments", name, "tag"]), tag);
             }
+        }
+        if let Some(dir) = &s.stdlib {
+            self.rel_path(&p(&["stdlib"]), dir);
+        }
+        if !names::is_registry(&s.registry) {
+            self.err(
+                Code::BadValue,
+                p(&["registry"]),
+                format!("`{}` is not an image repository", s.registry),
+                "write host/path in lowercase, such as ghcr.io/acme/fraud",
+            );
         }
         if let Some(g) = &s.gitops {
             if let Some(path) = &g.path {
@@ -527,12 +575,12 @@ impl Checker {
     }
 
     fn url_path(&mut self, at: &Path, path: &str) {
-        if !path.starts_with('/') || path.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        if !path.starts_with('/') || !path.chars().all(|c| c.is_ascii_alphanumeric() || "/._~-".contains(c)) {
             self.err(
                 Code::Path,
                 at.clone(),
                 format!("`{path}` is not an HTTP path"),
-                "start with `/`, such as /healthz",
+                "start with `/` and use letters, digits and / . _ ~ -, such as /healthz",
             );
         }
     }
@@ -563,6 +611,18 @@ impl Checker {
         }
     }
 
+    /// Text that reaches a Dockerfile or a manifest: no control or line-separator characters.
+    fn plain_text(&mut self, at: &Path, text: &str) {
+        if !names::is_plain_text(text) {
+            self.err(
+                Code::BadValue,
+                at.clone(),
+                "the value contains a newline or another control character".into(),
+                "write it on one line; control characters could inject Dockerfile instructions",
+            );
+        }
+    }
+
     fn env_name(&mut self, at: &Path, name: &str) {
         let ok = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
             && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
@@ -580,6 +640,7 @@ impl Checker {
         for (k, v) in vars {
             let here = at.key(k);
             self.env_name(&here, k);
+            self.plain_text(&here, v);
             if let Some(why) = crate::secrets::looks_like_credential(k, v) {
                 self.out.push(
                     Diagnostic::error(Code::Credential, format!("`{k}` looks like a credential ({why}); plain config is not the place for it"))

@@ -50,7 +50,7 @@ pub enum Code {
     Quantity = 24,
     /// A cron schedule does not parse.
     Schedule = 25,
-    /// A port is out of range or used twice.
+    /// A port is out of range.
     Port = 26,
     /// Autoscale bounds are inconsistent.
     Autoscale = 27,
@@ -68,6 +68,8 @@ pub enum Code {
     Duration = 33,
     /// A value is valid alone but conflicts with another.
     Conflict = 34,
+    /// A stack, framework, CUDA and Python combination the stdlib does not have.
+    Stack = 35,
     /// A file the spec names cannot be read.
     Io = 40,
 }

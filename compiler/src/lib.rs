@@ -24,6 +24,7 @@ pub mod schema;
 pub mod secrets;
 pub mod source;
 pub mod spec;
+pub mod stdlib;
 pub mod syntax;
 pub mod tree;
 pub mod units;
@@ -50,29 +51,27 @@ pub fn compile(name: &str, bytes: &[u8], project: &dyn lower::Project) -> Compil
             diagnostics,
         };
     };
-    let plan = match lower::lower(&loaded, project) {
-        Ok(plan) => plan,
+    let spec_hash = names::sha256(&serde_json::to_vec(&loaded.spec).expect("spec serializes"));
+    match lower::lower(&loaded, project).and_then(|plan| emit::emit(&plan, &spec_hash)) {
+        Ok(output) => Compiled {
+            file,
+            output: Some(output),
+            diagnostics,
+        },
         Err(more) => {
-            diagnostics.extend(more);
-            // Lowering diagnostics carry paths into the base document; locate them there.
+            // Later stages report document paths; locate them in the base document.
             if let Ok(tree) = syntax::parse(&file) {
-                for d in &mut diagnostics {
-                    load::locate(d, &tree);
+                for mut d in more {
+                    load::locate(&mut d, &tree);
+                    diagnostics.push(d);
                 }
             }
             diag::normalize(&mut diagnostics);
-            return Compiled {
+            Compiled {
                 file,
                 output: None,
                 diagnostics,
-            };
+            }
         }
-    };
-    let spec_hash = names::sha256(&serde_json::to_vec(&loaded.spec).expect("spec serializes"));
-    let output = emit::emit(&plan, &spec_hash);
-    Compiled {
-        file,
-        output: Some(output),
-        diagnostics,
     }
 }

@@ -10,6 +10,7 @@ use crate::load::Loaded;
 use crate::names;
 use crate::source::Path;
 use crate::spec::{Engine, Gitops, Resources, SecretProvider, Spec};
+use crate::stdlib::{self, Install, Stack};
 use crate::syntax;
 use crate::tree::{Node, Value};
 use crate::units::Quantity;
@@ -47,7 +48,29 @@ pub struct Plan {
     pub project: String,
     pub kubernetes: String,
     pub gitops: Option<Gitops>,
+    pub images: Vec<ImagePlan>,
     pub envs: Vec<EnvPlan>,
+}
+
+/// One image to build: its stack resolved against the stdlib and the CUDA matrix.
+#[derive(Debug, Clone)]
+pub struct ImagePlan {
+    pub name: String,
+    pub spec: crate::spec::Image,
+    pub stack_name: String,
+    pub stack: Stack,
+    pub python: String,
+    /// How to install the framework for this image's target (CPU or CUDA), if any.
+    pub framework: Option<Install>,
+    pub builder: String,
+    pub runtime: String,
+    /// Ports and health paths of the services that run this image.
+    pub serves: Vec<(u32, String)>,
+    /// The project's Dockerfile templates by name: its `Dockerfile` override and this
+    /// image's own template.
+    pub templates: Vec<(String, String)>,
+    /// Every tag the environments deploy, for the bake file.
+    pub tags: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -171,6 +194,7 @@ pub fn lower(loaded: &Loaded, project: &dyn Project) -> Result<Plan, Vec<Diagnos
             levels,
         });
     }
+    let images = images(&loaded.spec, &envs, project, &mut diags);
     if !diags.is_empty() {
         return Err(diags);
     }
@@ -182,8 +206,205 @@ pub fn lower(loaded: &Loaded, project: &dyn Project) -> Result<Plan, Vec<Diagnos
             .clone()
             .unwrap_or_else(|| DEFAULT_KUBERNETES.to_string()),
         gitops: loaded.spec.gitops.clone(),
+        images,
         envs,
     })
+}
+
+/// Resolve every image of the base spec against the stdlib (Dockerfiles do not vary by
+/// environment; environments choose tags and digests).
+fn images(s: &Spec, envs: &[EnvPlan], project: &dyn Project, diags: &mut Vec<Diagnostic>) -> Vec<ImagePlan> {
+    let m = stdlib::matrix();
+    let mut out = Vec::new();
+    for (name, img) in &s.images {
+        let at = Path::of(&["images", name]);
+        let mut fail =
+            |path: Path, msg: String, help: String| diags.push(Diagnostic::error(Code::Stack, msg).at(path).help(help));
+        let stack = match stdlib::stack(&img.stack, s.stdlib.as_deref(), project) {
+            Ok(st) => st,
+            Err(e) => {
+                let names = stdlib::stack_names().join(", ");
+                let help = match crate::check::closest(&img.stack, stdlib::stack_names().into_iter()) {
+                    Some(n) => format!("did you mean `{n}`? The stacks are {names}"),
+                    None => format!(
+                        "use one of {names}, or add stacks/{}.yaml to the project's `stdlib` folder",
+                        img.stack
+                    ),
+                };
+                fail(at.key("stack"), e, help);
+                continue;
+            }
+        };
+        let python = img.python.clone().unwrap_or_else(|| stack.python.default.clone());
+        if !stack.python.supported.contains(&python) {
+            let help = format!("use one of {}", stack.python.supported.join(", "));
+            fail(
+                at.key("python"),
+                format!("stack `{}` does not support Python {python}", img.stack),
+                help,
+            );
+            continue;
+        }
+        let Some(framework) = resolve_framework(img, &stack, &python, &at, &mut fail) else {
+            continue;
+        };
+        let (builder, runtime) = match &img.cuda {
+            Some(c) => match m.cuda_images.get(c) {
+                Some(ci) => (ci.devel.clone(), ci.runtime.clone()),
+                None => {
+                    let help = format!(
+                        "use one of {}",
+                        m.cuda_images.keys().cloned().collect::<Vec<_>>().join(", ")
+                    );
+                    fail(
+                        at.key("cuda"),
+                        format!("the stdlib has no base image for CUDA {c}"),
+                        help,
+                    );
+                    continue;
+                }
+            },
+            None => {
+                let py = m.python_images[&python].clone();
+                (py.clone(), py)
+            }
+        };
+        let mut templates = Vec::new();
+        let mut reads = Vec::new();
+        if let Some(dir) = &s.stdlib {
+            reads.push((
+                "Dockerfile".to_string(),
+                format!("{}/templates/Dockerfile.j2", dir.trim_end_matches('/')),
+                false,
+            ));
+        }
+        if let Some(t) = &img.template {
+            reads.push((t.clone(), t.clone(), true));
+        }
+        for (tname, path, required) in reads {
+            match project.read(&path).map(String::from_utf8) {
+                Ok(Ok(text)) => templates.push((tname, text)),
+                Ok(Err(_)) => fail(
+                    at.key("template"),
+                    format!("`{path}` is not UTF-8"),
+                    "save the template as UTF-8".into(),
+                ),
+                Err(_) if !required => {}
+                Err(_) => fail(
+                    at.key("template"),
+                    format!("`{path}` does not exist"),
+                    "create it, or remove `template`".into(),
+                ),
+            }
+        }
+        let mut serves: Vec<(u32, String)> = s
+            .services
+            .values()
+            .filter(|svc| svc.image == *name)
+            .map(|svc| {
+                (
+                    svc.port,
+                    svc.health
+                        .as_ref()
+                        .and_then(|h| h.path.clone())
+                        .unwrap_or_else(|| "/healthz".into()),
+                )
+            })
+            .collect();
+        serves.sort();
+        serves.dedup();
+        let mut tags: Vec<String> = envs
+            .iter()
+            .filter_map(|e| e.images.get(name))
+            .map(|r| r.split('@').next().unwrap_or(r).to_string())
+            .collect();
+        tags.sort();
+        tags.dedup();
+        out.push(ImagePlan {
+            name: name.clone(),
+            spec: img.clone(),
+            stack_name: img.stack.clone(),
+            stack,
+            python,
+            framework,
+            builder,
+            runtime,
+            serves,
+            templates,
+            tags,
+        });
+    }
+    out
+}
+
+/// The framework install for an image: `Some(None)` when the stack has no framework,
+/// `None` after reporting a conflict with the CUDA matrix.
+fn resolve_framework(
+    img: &crate::spec::Image,
+    stack: &Stack,
+    python: &str,
+    at: &Path,
+    fail: &mut impl FnMut(Path, String, String),
+) -> Option<Option<Install>> {
+    let m = stdlib::matrix();
+    let Some(f) = &stack.framework else {
+        if img.framework.is_some() {
+            fail(
+                at.key("framework"),
+                format!("stack `{}` has no framework to pin", img.stack),
+                "remove `framework`".into(),
+            );
+            return None;
+        }
+        return Some(None);
+    };
+    let version = img.framework.clone().unwrap_or_else(|| f.version.clone());
+    let releases = &m.frameworks[&f.name];
+    let Some(rel) = releases.get(&version) else {
+        let known: Vec<&str> = releases.keys().map(String::as_str).collect();
+        fail(
+            at.key("framework"),
+            format!("{} {version} is not in the stdlib matrix", f.name),
+            format!("use one of {}", known.join(", ")),
+        );
+        return None;
+    };
+    if !rel.python.iter().any(|p| p == python) {
+        fail(
+            at.key("python"),
+            format!("{} {version} has no wheels for Python {python}", f.name),
+            format!("use Python {}", rel.python.join(", ")),
+        );
+        return None;
+    }
+    let Some(cuda) = &img.cuda else {
+        return Some(Some(rel.cpu.clone()));
+    };
+    if let Some(install) = rel.cuda.get(cuda) {
+        return Some(Some(install.clone()));
+    }
+    let others: Vec<String> = releases
+        .iter()
+        .filter(|(v, r)| **v != version && r.cuda.contains_key(cuda) && r.python.iter().any(|p| p == python))
+        .map(|(v, _)| format!("{} {v}", f.name))
+        .collect();
+    let mut help = format!(
+        "{} {version} supports CUDA {}",
+        f.name,
+        rel.cuda.keys().cloned().collect::<Vec<_>>().join(", ")
+    );
+    if !others.is_empty() {
+        help.push_str(&format!(
+            "; CUDA {cuda} works with {} (set `framework:`)",
+            others.join(", ")
+        ));
+    }
+    fail(
+        at.key("cuda"),
+        format!("CUDA {cuda} is not available for {} {version}", f.name),
+        help,
+    );
+    None
 }
 
 /// Unscheduled steps grouped by depth in their pipeline's graph (0 = no `needs`).

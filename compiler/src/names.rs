@@ -73,6 +73,37 @@ pub fn cronjob(project: &str, pipeline: &str) -> String {
     format!("{project}-{pipeline}")
 }
 
+/// A Debian package name, optionally pinned: `libgomp1`, `libpq5=15.8-0+deb12u1`.
+pub fn is_debian_package(s: &str) -> bool {
+    let (name, version) = s.split_once('=').map_or((s, None), |(n, v)| (n, Some(v)));
+    let name_ok = name.len() >= 2
+        && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+-.".contains(c));
+    name_ok
+        && version.is_none_or(|v| !v.is_empty() && v.chars().all(|c| c.is_ascii_alphanumeric() || "+-.:~".contains(c)))
+}
+
+/// An image repository: `host[:port]/path` in lowercase, no tag.
+pub fn is_registry(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 200
+        && s.split('/').all(|part| {
+            !part.is_empty()
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-:".contains(c))
+        })
+        && !s.contains("::")
+}
+
+/// No control characters and no Unicode line or paragraph separators.
+pub fn is_plain_text(s: &str) -> bool {
+    !s.chars()
+        .any(|c| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{85}' | '\u{feff}'))
+}
+
 /// Check a path that must stay inside the project: relative, no `..` escape, no odd bytes.
 pub fn check_relative_path(path: &str) -> Result<(), String> {
     if path.is_empty() {
@@ -81,8 +112,10 @@ pub fn check_relative_path(path: &str) -> Result<(), String> {
     if path.starts_with('/') || path.starts_with('\\') || path.get(1..2) == Some(":") {
         return Err(format!("`{path}` is absolute; paths are relative to the spec's folder"));
     }
-    if path.chars().any(|c| c.is_control() || c == '\\') {
-        return Err(format!("`{path}` contains control characters or backslashes"));
+    if !path.chars().all(|c| c.is_ascii_alphanumeric() || "/._-@+".contains(c)) {
+        return Err(format!(
+            "`{path}` has characters other than letters, digits and / . _ - @ +"
+        ));
     }
     let mut depth: i32 = 0;
     for part in path.split('/') {

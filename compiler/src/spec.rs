@@ -50,6 +50,10 @@ pub struct Spec {
     /// Default: one environment named `default` with no overrides.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub environments: BTreeMap<String, Environment>,
+    /// A project folder with stack and template overrides: `stacks/<name>.yaml`,
+    /// `templates/Dockerfile.j2`. Relative to the spec's folder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stdlib: Option<String>,
     /// How Argo CD or Flux applies the rendered tree.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gitops: Option<Gitops>,
@@ -73,6 +77,9 @@ pub struct Image {
     /// CUDA version for a GPU image, such as "12.4". Absent: a CPU image.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cuda: Option<String>,
+    /// Version of the stack's framework (torch, tensorflow, xgboost). Default: the stack's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub framework: Option<String>,
     /// Requirements or lock file, relative to the spec's folder.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requirements: Option<String>,
@@ -82,6 +89,17 @@ pub struct Image {
     /// Files and folders copied into the image, relative to the spec's folder.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub copy: Vec<String>,
+    /// Default command of the image. Default: the stack's. Services and steps set their own.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub command: Vec<String>,
+    /// A private package index (https). Credentials come from a build secret `netrc`,
+    /// never from the spec: `docker buildx bake --set '*.secrets=id=netrc,src=$HOME/.netrc'`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index_url: Option<String>,
+    /// A Dockerfile template of the project's that `{% extends "Dockerfile" %}` and fills
+    /// its blocks. Relative to the spec's folder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<String>,
     /// Build-time environment variables baked into the image.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub env: BTreeMap<String, String>,
