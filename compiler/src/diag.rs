@@ -78,6 +78,39 @@ impl Code {
     pub fn as_str(self) -> String {
         format!("E{:03}", self as u16)
     }
+
+    /// The one-line meaning of a code, as in docs/diagnostics.md.
+    pub fn describe(code: &str) -> &'static str {
+        match code {
+            "E001" => "The file is not valid YAML or KDL.",
+            "E002" => "The file breaks a size, depth or expansion limit.",
+            "E003" => "A mapping key appears twice.",
+            "E004" => "The file is not UTF-8 or is empty.",
+            "E010" => "A value has the wrong type.",
+            "E011" => "A key the spec does not know.",
+            "E012" => "A required key is missing.",
+            "E013" => "A value is not one of the allowed values.",
+            "E014" => "A number or string is out of the allowed range or shape.",
+            "E020" => "A reference names an image, secret, volume or step that does not exist.",
+            "E021" => "Pipeline steps depend on each other in a cycle.",
+            "E022" => "A name is not a DNS-1123 label.",
+            "E023" => "A derived Kubernetes object name is too long.",
+            "E024" => "A CPU or memory quantity does not parse.",
+            "E025" => "A cron schedule does not parse.",
+            "E026" => "A port is out of range.",
+            "E027" => "Autoscale bounds are inconsistent.",
+            "E028" => "A GPU workload runs an image without CUDA.",
+            "E029" => "An environment overrides something the base spec does not declare.",
+            "E030" => "A config or env value looks like a credential.",
+            "E031" => "The target Kubernetes version is not supported.",
+            "E032" => "A path leaves the project or is malformed.",
+            "E033" => "A duration does not parse.",
+            "E034" => "A value is valid alone but conflicts with another.",
+            "E035" => "A stack, framework, CUDA and Python combination the stdlib does not have.",
+            "E040" => "A file the spec names cannot be read.",
+            _ => "An mlship diagnostic.",
+        }
+    }
 }
 
 /// A secondary location with its own message.

@@ -16,10 +16,13 @@
 
 pub mod check;
 pub mod diag;
+pub mod diff;
 pub mod emit;
+pub mod graph;
 pub mod load;
 pub mod lower;
 pub mod names;
+pub mod report;
 pub mod schema;
 pub mod secrets;
 pub mod source;

@@ -1,7 +1,9 @@
-//! The `mlship` command line. The only place that prints, reads arguments, or calls the writer.
+//! The `mlship` command line. The only place that prints, reads arguments, runs git, or
+//! calls the writer.
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use mlship::diag::{self, Diagnostic, JsonDiagnostic};
+use mlship::emit::Output;
 use mlship::lower::Project;
 use mlship::source::SourceFile;
 use std::io::IsTerminal;
@@ -15,9 +17,9 @@ use std::process::ExitCode;
     about = "Compile an ML project spec into Dockerfiles and a GitOps-ready Kubernetes tree"
 )]
 #[command(
-    long_about = "mlship compiles one spec file per ML project (mlship.yaml or mlship.kdl) into a rendered \
-Kubernetes tree per environment, with the kustomization and the Argo CD or Flux objects that apply it from git.\n\n\
-Exit codes: 0 ok, 1 invalid spec or stale tree, 2 usage or I/O error."
+    long_about = "mlship compiles one spec file per ML project (mlship.yaml or mlship.kdl) into Dockerfiles and a \
+rendered Kubernetes tree per environment, with the kustomization and the Argo CD or Flux objects that apply it from git.\n\n\
+Exit codes: 0 ok, 1 invalid spec, stale tree or differences found, 2 usage or I/O error. NO_COLOR turns colour off."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -46,15 +48,41 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
     },
-    /// Validate specs, compile them, and fail when the committed tree is stale.
+    /// Validate specs, compile them, and fail when the committed tree is stale (CI, pre-commit).
     Check {
-        /// Spec files. Default: mlship.yaml or mlship.kdl in the current folder.
+        /// Spec files. Default: every mlship.yaml / mlship.kdl under the current folder
+        /// that git does not ignore.
         files: Vec<PathBuf>,
         /// Output folder, relative to each spec's folder.
         #[arg(long, default_value = "deploy")]
         out: PathBuf,
-        #[arg(long, value_enum, default_value_t = Format::Human)]
-        format: Format,
+        #[arg(long, value_enum, default_value_t = CheckFormat::Human)]
+        format: CheckFormat,
+    },
+    /// Show what a spec change does to the rendered tree, object by object.
+    Diff {
+        /// The spec file. Default: mlship.yaml or mlship.kdl in the current folder.
+        spec: Option<PathBuf>,
+        /// Compare with the spec as it was at this git revision instead of the tree on disk.
+        #[arg(long, value_name = "REF")]
+        against: Option<String>,
+        /// Only these environments.
+        #[arg(long = "env", value_name = "NAME")]
+        envs: Vec<String>,
+        /// Output folder (when comparing with the tree on disk).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Show a unified YAML diff under each object.
+        #[arg(long)]
+        unified: bool,
+        #[arg(long, value_enum, default_value_t = DiffFormat::Human)]
+        format: DiffFormat,
+    },
+    /// Draw the pipelines and services as Mermaid or Graphviz DOT.
+    Graph {
+        spec: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = GraphFormat::Mermaid)]
+        format: GraphFormat,
     },
     /// Print the spec's JSON Schema.
     Schema,
@@ -66,12 +94,40 @@ enum Command {
         #[arg(long)]
         name: Option<String>,
     },
+    /// Print shell completions.
+    Completions { shell: clap_complete::Shell },
+    /// Print the man page (roff).
+    Man,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Format {
     Human,
     Json,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum CheckFormat {
+    Human,
+    Json,
+    /// GitHub Actions annotations.
+    Github,
+    /// SARIF 2.1.0 for code scanning.
+    Sarif,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum DiffFormat {
+    Human,
+    Json,
+    /// Markdown for a pull-request comment.
+    Markdown,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum GraphFormat {
+    Mermaid,
+    Dot,
 }
 
 fn main() -> ExitCode {
@@ -85,11 +141,28 @@ fn main() -> ExitCode {
         } => build(spec, out, &envs, format),
         Command::Validate { files, format } => validate(files, format),
         Command::Check { files, out, format } => check(files, &out, format),
+        Command::Diff {
+            spec,
+            against,
+            envs,
+            out,
+            unified,
+            format,
+        } => diff(spec, against, &envs, out, unified, format),
+        Command::Graph { spec, format } => graph(spec, format),
         Command::Schema => {
             print!("{}", mlship::schema::schema_text());
             Ok(true)
         }
         Command::Init { dir, name } => init(&dir, name),
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "mlship", &mut std::io::stdout());
+            Ok(true)
+        }
+        Command::Man => clap_mangen::Man::new(Cli::command())
+            .render(&mut std::io::stdout())
+            .map(|_| true)
+            .map_err(|e| e.to_string()),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,
@@ -120,6 +193,39 @@ impl Project for DirProject {
     }
 }
 
+/// Reads files as they were at a git revision, through `git show` (no checkout).
+struct GitProject {
+    dir: PathBuf,
+    rev: String,
+    /// The spec folder's path from the repository root, with a trailing `/` (or empty).
+    prefix: String,
+}
+
+impl GitProject {
+    fn show(&self, rel: &str) -> std::io::Result<Vec<u8>> {
+        let out = std::process::Command::new("git")
+            .arg("-C")
+            .arg(&self.dir)
+            .arg("show")
+            .arg(format!("{}:{}{rel}", self.rev, self.prefix))
+            .output()?;
+        if out.status.success() {
+            Ok(out.stdout)
+        } else {
+            Err(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            ))
+        }
+    }
+}
+
+impl Project for GitProject {
+    fn read(&self, rel: &str) -> std::io::Result<Vec<u8>> {
+        self.show(rel)
+    }
+}
+
 fn default_spec() -> Result<PathBuf, String> {
     let found: Vec<PathBuf> = ["mlship.yaml", "mlship.yml", "mlship.kdl"]
         .iter()
@@ -146,21 +252,18 @@ fn color() -> bool {
     std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
 }
 
-fn report(diags: &[Diagnostic], file: &SourceFile, format: Format) {
-    match format {
-        Format::Human => {
-            let color = color();
-            for d in diags {
-                eprint!("{}", diag::render(d, file, color));
-            }
+fn report(diags: &[Diagnostic], file: &SourceFile, json: bool) {
+    if json {
+        for d in diags {
+            println!(
+                "{}",
+                serde_json::to_string(&JsonDiagnostic::new(d, file)).expect("diagnostic serializes")
+            );
         }
-        Format::Json => {
-            for d in diags {
-                println!(
-                    "{}",
-                    serde_json::to_string(&JsonDiagnostic::new(d, file)).expect("diagnostic serializes")
-                );
-            }
+    } else {
+        let color = color();
+        for d in diags {
+            eprint!("{}", diag::render(d, file, color));
         }
     }
 }
@@ -172,33 +275,32 @@ fn summary(diags: &[Diagnostic]) -> String {
     format!("{}, {}", plural(errors, "error"), plural(warnings, "warning"))
 }
 
-fn spec_files(files: Vec<PathBuf>) -> Result<Vec<PathBuf>, String> {
-    if files.is_empty() {
-        Ok(vec![default_spec()?])
-    } else {
-        Ok(files)
-    }
+fn spec_or_default(spec: Option<PathBuf>) -> Result<PathBuf, String> {
+    spec.map_or_else(default_spec, Ok)
+}
+
+fn spec_dir(path: &Path) -> PathBuf {
+    path.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .to_path_buf()
 }
 
 fn compile_path(path: &Path) -> Result<mlship::Compiled, String> {
     let bytes = read_spec(path)?;
-    let root = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."))
-        .to_path_buf();
     Ok(mlship::compile(
         &path.display().to_string(),
         &bytes,
-        &DirProject { root },
+        &DirProject { root: spec_dir(path) },
     ))
 }
 
 fn validate(files: Vec<PathBuf>, format: Format) -> Result<bool, String> {
+    let files = if files.is_empty() { vec![default_spec()?] } else { files };
     let mut ok = true;
-    for path in spec_files(files)? {
+    for path in files {
         let c = compile_path(&path)?;
-        report(&c.diagnostics, &c.file, format);
+        report(&c.diagnostics, &c.file, format == Format::Json);
         let valid = c.output.is_some();
         ok &= valid;
         if format == Format::Human {
@@ -210,28 +312,16 @@ fn validate(files: Vec<PathBuf>, format: Format) -> Result<bool, String> {
 }
 
 fn build(spec: Option<PathBuf>, out: Option<PathBuf>, envs: &[String], format: Format) -> Result<bool, String> {
-    let path = match spec {
-        Some(p) => p,
-        None => default_spec()?,
-    };
+    let path = spec_or_default(spec)?;
     let c = compile_path(&path)?;
-    report(&c.diagnostics, &c.file, format);
+    report(&c.diagnostics, &c.file, format == Format::Json);
     let Some(mut output) = c.output else {
         eprintln!("{}: nothing written ({})", path.display(), summary(&c.diagnostics));
         return Ok(false);
     };
-    let out = out.unwrap_or_else(|| path.parent().unwrap_or(Path::new(".")).join("deploy"));
+    let out = out.unwrap_or_else(|| spec_dir(&path).join("deploy"));
     if !envs.is_empty() {
-        let known: std::collections::BTreeSet<&str> =
-            output.files.keys().filter_map(|k| mlship::emit::env_of(k)).collect();
-        if let Some(bad) = envs.iter().find(|e| !known.contains(e.as_str())) {
-            let known: Vec<&str> = known.into_iter().collect();
-            return Err(format!(
-                "{}: no environment `{bad}`; the spec has {}",
-                path.display(),
-                known.join(", ")
-            ));
-        }
+        check_envs(&output, envs, &path)?;
         output.restrict(envs, &mlship::writer::read_previous(&out));
     }
     let r = mlship::writer::write(&out, &output).map_err(|e| format!("writing {}: {e}", out.display()))?;
@@ -253,41 +343,223 @@ fn build(spec: Option<PathBuf>, out: Option<PathBuf>, envs: &[String], format: F
     Ok(true)
 }
 
-fn check(files: Vec<PathBuf>, out: &Path, format: Format) -> Result<bool, String> {
+fn check_envs(output: &Output, envs: &[String], path: &Path) -> Result<(), String> {
+    let known: std::collections::BTreeSet<&str> = output.files.keys().filter_map(|k| mlship::emit::env_of(k)).collect();
+    match envs.iter().find(|e| !known.contains(e.as_str())) {
+        Some(bad) => {
+            let known: Vec<&str> = known.into_iter().collect();
+            Err(format!(
+                "{}: no environment `{bad}`; the spec has {}",
+                path.display(),
+                known.join(", ")
+            ))
+        }
+        None => Ok(()),
+    }
+}
+
+/// Spec files under the current folder: the ones git tracks or would track, else a walk.
+fn discover() -> Result<Vec<PathBuf>, String> {
+    let is_spec = |p: &Path| {
+        matches!(
+            p.file_name().and_then(|n| n.to_str()),
+            Some("mlship.yaml" | "mlship.yml" | "mlship.kdl")
+        )
+    };
+    let git = std::process::Command::new("git")
+        .args(["ls-files", "-co", "--exclude-standard", "-z"])
+        .output();
+    let mut found: Vec<PathBuf> = match git {
+        Ok(o) if o.status.success() => o
+            .stdout
+            .split(|b| *b == 0)
+            .filter(|s| !s.is_empty())
+            .map(|s| PathBuf::from(String::from_utf8_lossy(s).into_owned()))
+            .filter(|p| is_spec(p) && p.exists())
+            .collect(),
+        _ => {
+            let mut found = Vec::new();
+            let mut stack = vec![PathBuf::from(".")];
+            while let Some(dir) = stack.pop() {
+                for e in std::fs::read_dir(&dir).map_err(|e| e.to_string())?.flatten() {
+                    let p = e.path();
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    if p.is_dir()
+                        && !name.starts_with('.')
+                        && !matches!(name.as_str(), "target" | "node_modules" | "deploy")
+                    {
+                        stack.push(p);
+                    } else if is_spec(&p) {
+                        found.push(p.strip_prefix("./").unwrap_or(&p).to_path_buf());
+                    }
+                }
+            }
+            found
+        }
+    };
+    found.sort();
+    if found.is_empty() {
+        return Err("no mlship.yaml or mlship.kdl under this folder".into());
+    }
+    Ok(found)
+}
+
+fn check(files: Vec<PathBuf>, out: &Path, format: CheckFormat) -> Result<bool, String> {
+    let files = if files.is_empty() { discover()? } else { files };
     let mut ok = true;
-    for path in spec_files(files)? {
-        let c = compile_path(&path)?;
-        report(&c.diagnostics, &c.file, format);
-        let Some(output) = c.output else {
-            eprintln!("{}: invalid ({})", path.display(), summary(&c.diagnostics));
-            ok = false;
-            continue;
-        };
-        let dir = path.parent().unwrap_or(Path::new(".")).join(out);
-        let stale = mlship::writer::stale(&dir, &output);
-        for (file, why) in &stale {
-            match format {
-                Format::Human => eprintln!("{}: {file} is stale ({why})", dir.display()),
-                Format::Json => println!("{}", serde_json::json!({ "file": dir.join(file), "stale": why })),
+    let mut results = Vec::new();
+    for path in &files {
+        let c = compile_path(path)?;
+        let dir = spec_dir(path).join(out);
+        let stale = c
+            .output
+            .as_ref()
+            .map(|o| mlship::writer::stale(&dir, o))
+            .unwrap_or_default();
+        ok &= c.output.is_some() && stale.is_empty();
+        match format {
+            CheckFormat::Human => {
+                report(&c.diagnostics, &c.file, false);
+                for (file, why) in &stale {
+                    let shown = dir.join(file);
+                    eprintln!("{} is {why}", shown.strip_prefix(".").unwrap_or(&shown).display());
+                }
+                match (&c.output, stale.is_empty()) {
+                    (None, _) => eprintln!("{}: invalid ({})", path.display(), summary(&c.diagnostics)),
+                    (Some(_), true) => eprintln!("{}: up to date", path.display()),
+                    (Some(_), false) => eprintln!(
+                        "{}: {} stale files; run `mlship build {}` to update them",
+                        path.display(),
+                        stale.len(),
+                        path.display()
+                    ),
+                }
             }
+            CheckFormat::Json => {
+                report(&c.diagnostics, &c.file, true);
+                for (file, why) in &stale {
+                    println!(
+                        "{}",
+                        serde_json::json!({ "spec": c.file.name, "file": dir.join(file), "stale": why })
+                    );
+                }
+            }
+            CheckFormat::Github | CheckFormat::Sarif => {}
         }
-        if stale.is_empty() {
-            if format == Format::Human {
-                eprintln!("{}: up to date", path.display());
-            }
-        } else {
-            ok = false;
-            if format == Format::Human {
-                eprintln!(
-                    "{}: {} stale files; run `mlship build {}` to update them",
-                    path.display(),
-                    stale.len(),
-                    path.display()
-                );
-            }
-        }
+        results.push((c, stale));
+    }
+    let checked: Vec<mlship::report::Checked> = results
+        .iter()
+        .map(|(c, stale)| mlship::report::Checked {
+            file: &c.file,
+            diagnostics: &c.diagnostics,
+            stale,
+        })
+        .collect();
+    match format {
+        CheckFormat::Github => print!("{}", mlship::report::github(&checked)),
+        CheckFormat::Sarif => print!("{}", mlship::report::sarif(&checked)),
+        _ => {}
     }
     Ok(ok)
+}
+
+/// The tree on disk as the last build wrote it (the files its lock lists).
+fn tree_on_disk(out: &Path) -> Output {
+    Output {
+        files: mlship::writer::read_previous(out),
+    }
+}
+
+fn diff(
+    spec: Option<PathBuf>,
+    against: Option<String>,
+    envs: &[String],
+    out: Option<PathBuf>,
+    unified: bool,
+    format: DiffFormat,
+) -> Result<bool, String> {
+    let path = spec_or_default(spec)?;
+    let c = compile_path(&path)?;
+    report(&c.diagnostics, &c.file, false);
+    let Some(new) = c.output else {
+        eprintln!("{}: invalid ({})", path.display(), summary(&c.diagnostics));
+        return Err("the spec does not compile; fix it first".into());
+    };
+    let old = match &against {
+        None => tree_on_disk(&out.unwrap_or_else(|| spec_dir(&path).join("deploy"))),
+        Some(rev) => compile_at(&path, rev)?,
+    };
+    if !envs.is_empty() {
+        check_envs(&new, envs, &path)?;
+    }
+    let only = (!envs.is_empty()).then_some(envs);
+    let r = mlship::diff::diff(&old, &new, only);
+    match format {
+        DiffFormat::Json => println!("{}", serde_json::to_string_pretty(&r).expect("report serializes")),
+        DiffFormat::Markdown => print!("{}", mlship::diff::render(&r, mlship::diff::Style::Markdown, unified)),
+        DiffFormat::Human => {
+            let style = if std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
+            {
+                mlship::diff::Style::Color
+            } else {
+                mlship::diff::Style::Plain
+            };
+            print!("{}", mlship::diff::render(&r, style, unified));
+        }
+    }
+    Ok(r.is_empty())
+}
+
+/// Compile the spec as it was at a git revision, reading every file through git.
+fn compile_at(path: &Path, rev: &str) -> Result<Output, String> {
+    let dir = spec_dir(path);
+    let git = |args: &[&str]| -> Result<String, String> {
+        let o = std::process::Command::new("git")
+            .arg("-C")
+            .arg(&dir)
+            .args(args)
+            .output()
+            .map_err(|e| format!("cannot run git: {e}"))?;
+        if o.status.success() {
+            Ok(String::from_utf8_lossy(&o.stdout).trim().to_string())
+        } else {
+            Err(String::from_utf8_lossy(&o.stderr).trim().to_string())
+        }
+    };
+    let commit = git(&["rev-parse", "--verify", &format!("{rev}^{{commit}}")])
+        .map_err(|e| format!("unknown revision `{rev}`: {e}"))?;
+    let prefix = git(&["rev-parse", "--show-prefix"])?;
+    let project = GitProject {
+        dir: dir.clone(),
+        rev: commit,
+        prefix,
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let bytes = project
+        .show(&name)
+        .map_err(|e| format!("{} at {rev}: {e}", path.display()))?;
+    let c = mlship::compile(&format!("{}@{rev}", path.display()), &bytes, &project);
+    report(&c.diagnostics, &c.file, false);
+    c.output
+        .ok_or_else(|| format!("{} does not compile at {rev}", path.display()))
+}
+
+fn graph(spec: Option<PathBuf>, format: GraphFormat) -> Result<bool, String> {
+    let path = spec_or_default(spec)?;
+    let bytes = read_spec(&path)?;
+    let (file, loaded, diags) = mlship::load::load(&path.display().to_string(), &bytes);
+    report(&diags, &file, false);
+    let Some(loaded) = loaded else { return Ok(false) };
+    let kind = match format {
+        GraphFormat::Mermaid => mlship::graph::Kind::Mermaid,
+        GraphFormat::Dot => mlship::graph::Kind::Dot,
+    };
+    print!("{}", mlship::graph::render(&loaded, kind));
+    Ok(true)
 }
 
 fn init(dir: &Path, name: Option<String>) -> Result<bool, String> {

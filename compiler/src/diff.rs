@@ -1,0 +1,520 @@
+//! Diffs between two rendered trees, object by object.
+//!
+//! Takes: the old and the new [`Output`] (the tree on disk and the compiled one, or two
+//! compilations of the spec at different revisions). Gives: per environment the objects
+//! added, changed and removed, each change as field paths with old and new values (secret
+//! data masked), the rollout impact of each, and plain-file changes (Dockerfiles, bake).
+//! Objects pair by apiVersion, kind, namespace and name; content-hashed names (ConfigMaps
+//! and Jobs) pair by their name without the hash, and show as a replacement.
+
+use crate::emit::{LOCK_FILE, Output, env_of};
+use crate::source::SourceFile;
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Report {
+    pub environments: Vec<EnvDiff>,
+    /// Files that are not Kubernetes objects (Dockerfiles, bake file), by path.
+    pub files: Vec<FileDiff>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct EnvDiff {
+    pub name: String,
+    pub objects: Vec<ObjectDiff>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ObjectDiff {
+    pub kind: String,
+    /// The new name (the old one for removals).
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<String>,
+    pub change: Change,
+    pub fields: Vec<FieldChange>,
+    pub impact: String,
+    /// Unified YAML diff of the object.
+    #[serde(skip)]
+    pub unified: String,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Change {
+    Added,
+    Changed,
+    Removed,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct FieldChange {
+    pub path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub old: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new: Option<Value>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct FileDiff {
+    pub path: String,
+    pub change: Change,
+    #[serde(skip)]
+    pub unified: String,
+}
+
+impl Report {
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty() && self.environments.iter().all(|e| e.objects.is_empty())
+    }
+
+    /// (added, changed, removed) objects of one environment.
+    pub fn counts(env: &EnvDiff) -> (usize, usize, usize) {
+        let n = |c| env.objects.iter().filter(|o| o.change == c).count();
+        (n(Change::Added), n(Change::Changed), n(Change::Removed))
+    }
+}
+
+/// An object read from a rendered file, with the key it pairs by.
+struct Obj {
+    key: (String, String, String),
+    name: String,
+    value: Value,
+}
+
+/// Names ending in `-<8 hex>` are content-hashed; they pair by the name without it.
+fn stable_name(kind: &str, name: &str) -> String {
+    if matches!(kind, "ConfigMap" | "Job") {
+        if let Some((base, hash)) = name.rsplit_once('-') {
+            if hash.len() == 8 && hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return base.to_string();
+            }
+        }
+    }
+    name.to_string()
+}
+
+fn objects(out: &Output, only: Option<&[String]>) -> BTreeMap<String, Vec<Obj>> {
+    let mut by_env: BTreeMap<String, Vec<Obj>> = BTreeMap::new();
+    for (path, bytes) in &out.files {
+        let Some(env) = env_of(path) else { continue };
+        if path.ends_with("kustomization.yaml") || only.is_some_and(|o| !o.iter().any(|e| e == env)) {
+            continue;
+        }
+        let text = String::from_utf8_lossy(bytes);
+        for doc in text.split("\n---\n") {
+            let Ok(tree) = crate::syntax::yaml::parse(&SourceFile::new(path.as_str(), doc)) else {
+                continue;
+            };
+            let value = tree.to_json();
+            let s = |v: &Value| v.as_str().unwrap_or_default().to_string();
+            let kind = s(&value["kind"]);
+            let name = s(&value["metadata"]["name"]);
+            let key = (
+                format!("{}/{kind}", s(&value["apiVersion"])),
+                s(&value["metadata"]["namespace"]),
+                stable_name(&kind, &name),
+            );
+            by_env
+                .entry(env.to_string())
+                .or_default()
+                .push(Obj { key, name, value });
+        }
+    }
+    by_env
+}
+
+/// Compare two trees; `only` limits the environments compared.
+pub fn diff(old: &Output, new: &Output, only: Option<&[String]>) -> Report {
+    let (mut olds, mut news) = (objects(old, only), objects(new, only));
+    let envs: std::collections::BTreeSet<String> = olds.keys().chain(news.keys()).cloned().collect();
+    let mut environments = Vec::new();
+    for env in envs {
+        let mut before: BTreeMap<_, Obj> = olds
+            .remove(&env)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|o| (o.key.clone(), o))
+            .collect();
+        let after: Vec<Obj> = news.remove(&env).unwrap_or_default();
+        let mut out = Vec::new();
+        for o in after {
+            let kind = o.value["kind"].as_str().unwrap_or_default().to_string();
+            match before.remove(&o.key) {
+                None => out.push(object_diff(&kind, None, Some(&o))),
+                Some(b) if b.value != o.value => out.push(object_diff(&kind, Some(&b), Some(&o))),
+                Some(_) => {}
+            }
+        }
+        for b in before.into_values() {
+            let kind = b.value["kind"].as_str().unwrap_or_default().to_string();
+            out.push(object_diff(&kind, Some(&b), None));
+        }
+        out.sort_by(|a, b| (a.change, &a.kind, &a.name).cmp(&(b.change, &b.kind, &b.name)));
+        environments.push(EnvDiff {
+            name: env,
+            objects: out,
+        });
+    }
+    let mut files = Vec::new();
+    let paths: std::collections::BTreeSet<&String> = old.files.keys().chain(new.files.keys()).collect();
+    for path in paths.into_iter().filter(|p| env_of(p).is_none() && *p != LOCK_FILE) {
+        let (a, b) = (old.files.get(path), new.files.get(path));
+        if a == b {
+            continue;
+        }
+        let change = match (a, b) {
+            (None, _) => Change::Added,
+            (_, None) => Change::Removed,
+            _ => Change::Changed,
+        };
+        let text = |f: Option<&Vec<u8>>| f.map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default();
+        let unified = unified(&text(a), &text(b), path);
+        files.push(FileDiff {
+            path: path.clone(),
+            change,
+            unified,
+        });
+    }
+    Report { environments, files }
+}
+
+fn unified(a: &str, b: &str, name: &str) -> String {
+    similar::TextDiff::from_lines(a, b)
+        .unified_diff()
+        .context_radius(3)
+        .header(name, name)
+        .to_string()
+}
+
+fn object_diff(kind: &str, old: Option<&Obj>, new: Option<&Obj>) -> ObjectDiff {
+    let ov = old.map(|o| mask_secrets(kind, &o.value, None));
+    let nv = new.map(|o| mask_secrets(kind, &o.value, old.map(|o| &o.value)));
+    let mut fields = Vec::new();
+    if let (Some(a), Some(b)) = (&ov, &nv) {
+        fields_of(a, b, String::new(), &mut fields);
+        // A replacement already says the name changed.
+        fields.retain(|f| f.path != "metadata.name");
+    }
+    let change = match (old, new) {
+        (None, _) => Change::Added,
+        (_, None) => Change::Removed,
+        _ => Change::Changed,
+    };
+    let name = new.or(old).map(|o| o.name.clone()).unwrap_or_default();
+    let replaces = match (old, new) {
+        (Some(a), Some(b)) if a.name != b.name => Some(a.name.clone()),
+        _ => None,
+    };
+    let yaml = |v: &Option<Value>| v.as_ref().map(crate::yamlout::to_yaml).unwrap_or_default();
+    let unified = unified(&yaml(&ov), &yaml(&nv), &format!("{}/{name}", kind.to_ascii_lowercase()));
+    let impact = impact(kind, &name, change, replaces.is_some(), &fields);
+    ObjectDiff {
+        kind: kind.to_string(),
+        name,
+        replaces,
+        change,
+        fields,
+        impact,
+        unified,
+    }
+}
+
+/// Secret values never appear in a diff, not even encrypted ones: each shows as `***`, or
+/// `*** (changed)` where it differs from the value in `before`.
+fn mask_secrets(kind: &str, v: &Value, before: Option<&Value>) -> Value {
+    let mut v = v.clone();
+    let sections: &[&[&str]] = match kind {
+        "Secret" => &[&["data"], &["stringData"]],
+        "SealedSecret" => &[&["spec", "encryptedData"]],
+        _ => &[],
+    };
+    for path in sections {
+        let previous = before.map(|b| path.iter().fold(b, |n, k| &n[*k]));
+        let mut node = &mut v;
+        for key in *path {
+            node = &mut node[*key];
+        }
+        if let Value::Object(m) = node {
+            for (k, val) in m.iter_mut() {
+                let same = previous.is_none_or(|p| p.get(k) == Some(val));
+                *val = Value::String(if same { "***" } else { "*** (changed)" }.into());
+            }
+        }
+    }
+    v
+}
+
+fn fields_of(a: &Value, b: &Value, path: String, out: &mut Vec<FieldChange>) {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+            for k in keys {
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                match (x.get(k), y.get(k)) {
+                    (Some(va), Some(vb)) => fields_of(va, vb, p, out),
+                    (va, vb) => out.push(FieldChange {
+                        path: p,
+                        old: va.cloned(),
+                        new: vb.cloned(),
+                    }),
+                }
+            }
+        }
+        (Value::Array(x), Value::Array(y)) if named(x) && named(y) => {
+            // List items with a `name` pair by it: containers, env, ports, volumes.
+            let name = |v: &Value| v["name"].as_str().unwrap_or_default().to_string();
+            let mut names: Vec<String> = Vec::new();
+            for n in x.iter().chain(y).map(name) {
+                if !names.contains(&n) {
+                    names.push(n);
+                }
+            }
+            for n in names {
+                let p = format!("{path}[{n}]");
+                match (x.iter().find(|v| name(v) == n), y.iter().find(|v| name(v) == n)) {
+                    (Some(va), Some(vb)) => fields_of(va, vb, p, out),
+                    (va, vb) => out.push(FieldChange {
+                        path: p,
+                        old: va.cloned(),
+                        new: vb.cloned(),
+                    }),
+                }
+            }
+        }
+        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => {
+            for (i, (va, vb)) in x.iter().zip(y).enumerate() {
+                fields_of(va, vb, format!("{path}[{i}]"), out);
+            }
+        }
+        _ if a != b => out.push(FieldChange {
+            path,
+            old: Some(a.clone()),
+            new: Some(b.clone()),
+        }),
+        _ => {}
+    }
+}
+
+fn named(items: &[Value]) -> bool {
+    !items.is_empty() && items.iter().all(|v| v.get("name").is_some_and(Value::is_string))
+}
+
+/// What applying the change does to running workloads.
+fn impact(kind: &str, name: &str, change: Change, replaced: bool, fields: &[FieldChange]) -> String {
+    let touches = |prefix: &str| fields.iter().any(|f| f.path.starts_with(prefix));
+    match (kind, change) {
+        ("Deployment", Change::Added) => format!("pods of Deployment {name} start"),
+        ("Deployment", Change::Removed) => format!("pods of Deployment {name} stop"),
+        ("Deployment", _) if touches("spec.template") => format!("pods of Deployment {name} restart (rolling update)"),
+        ("Deployment", _) if touches("spec.replicas") => format!("Deployment {name} scales; nothing restarts"),
+        ("Job", Change::Added) => format!("Job {name} runs"),
+        ("Job", Change::Removed) => format!("Job {name} and its pods are deleted"),
+        ("Job", _) if replaced => format!("Job {name} replaces the old one and runs (its spec changed)"),
+        ("Job", _) => format!("Job {name} changes in metadata only; it does not run again"),
+        ("CronJob", Change::Removed) => format!("CronJob {name} no longer runs"),
+        ("CronJob", _) => format!("the next run of CronJob {name} uses the new spec"),
+        ("HorizontalPodAutoscaler", Change::Changed) => format!("autoscaling bounds or targets of {name} change"),
+        ("ConfigMap", _) if replaced => "new ConfigMap; the workloads that read it restart".to_string(),
+        ("PersistentVolumeClaim", Change::Removed) => format!("volume {name} is deleted with its data"),
+        (_, Change::Added) => "created; nothing restarts".to_string(),
+        (_, Change::Removed) => "deleted".to_string(),
+        _ => "nothing restarts".to_string(),
+    }
+}
+
+/// Output formats of a report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    Plain,
+    Color,
+    Markdown,
+}
+
+fn short(v: &Option<Value>) -> String {
+    match v {
+        None => "(none)".into(),
+        Some(Value::String(s)) => crate::yamlout::scalar_str(s),
+        Some(other) => {
+            let text = other.to_string();
+            if text.len() > 80 {
+                format!("{}…", &text[..text.char_indices().nth(77).map_or(text.len(), |c| c.0)])
+            } else {
+                text
+            }
+        }
+    }
+}
+
+/// Render a report as text (optionally coloured) or Markdown for a pull-request comment.
+pub fn render(r: &Report, style: Style, unified: bool) -> String {
+    let paint = |code: &str, s: &str| {
+        if style == Style::Color {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    };
+    let sign = |c: Change| match c {
+        Change::Added => paint("32", "+"),
+        Change::Changed => paint("33", "~"),
+        Change::Removed => paint("31", "-"),
+    };
+    let mut out = String::new();
+    if style == Style::Markdown {
+        out.push_str("### mlship diff\n\n");
+    }
+    for env in r.environments.iter().filter(|e| !e.objects.is_empty()) {
+        let (a, c, d) = Report::counts(env);
+        if style == Style::Markdown {
+            out.push_str(&format!(
+                "**{}**: {a} added, {c} changed, {d} removed\n\n| | kind | name | impact |\n|---|---|---|---|\n",
+                env.name
+            ));
+            for o in &env.objects {
+                let name = match &o.replaces {
+                    Some(old) => format!("`{}` (replaces `{old}`)", o.name),
+                    None => format!("`{}`", o.name),
+                };
+                out.push_str(&format!(
+                    "| {} | {} | {name} | {} |\n",
+                    sign(o.change),
+                    o.kind,
+                    o.impact
+                ));
+            }
+            let changed: Vec<&ObjectDiff> = env.objects.iter().filter(|o| !o.fields.is_empty()).collect();
+            if !changed.is_empty() {
+                out.push_str("\n<details><summary>Field changes</summary>\n\n```diff\n");
+                for o in changed {
+                    out.push_str(&format!("# {} {}\n", o.kind, o.name));
+                    for f in &o.fields {
+                        out.push_str(&format!(
+                            "- {}: {}\n+ {}: {}\n",
+                            f.path,
+                            short(&f.old),
+                            f.path,
+                            short(&f.new)
+                        ));
+                    }
+                }
+                out.push_str("```\n\n</details>\n");
+            }
+            out.push('\n');
+            continue;
+        }
+        out.push_str(&format!(
+            "{}: {a} added, {c} changed, {d} removed\n",
+            paint("1", &format!("environment {}", env.name))
+        ));
+        for o in &env.objects {
+            let replaces = o
+                .replaces
+                .as_ref()
+                .map(|r| format!(" (replaces {r})"))
+                .unwrap_or_default();
+            out.push_str(&format!("  {} {} {}{replaces}\n", sign(o.change), o.kind, o.name));
+            for f in &o.fields {
+                out.push_str(&format!("      {}: {} -> {}\n", f.path, short(&f.old), short(&f.new)));
+            }
+            out.push_str(&format!("      impact: {}\n", o.impact));
+            if unified {
+                for line in o.unified.lines() {
+                    out.push_str(&format!("      {line}\n"));
+                }
+            }
+        }
+    }
+    if !r.files.is_empty() {
+        out.push_str(if style == Style::Markdown {
+            "**files**\n\n"
+        } else {
+            "files:\n"
+        });
+        for f in &r.files {
+            out.push_str(&format!("  {} {}\n", sign(f.change), f.path));
+            if unified {
+                for line in f.unified.lines() {
+                    out.push_str(&format!("      {line}\n"));
+                }
+            }
+        }
+    }
+    if r.is_empty() {
+        out.push_str("no differences\n");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tree(files: &[(&str, &str)]) -> Output {
+        Output {
+            files: files
+                .iter()
+                .map(|(k, v)| ((*k).to_string(), v.as_bytes().to_vec()))
+                .collect(),
+        }
+    }
+
+    const CM_A: &str =
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: p-config-aaaaaaaa\n  namespace: n\ndata:\n  X: '1'\n";
+    const CM_B: &str =
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: p-config-bbbbbbbb\n  namespace: n\ndata:\n  X: '2'\n";
+
+    #[test]
+    fn hashed_names_pair_as_replacements() {
+        let r = diff(
+            &tree(&[("envs/prod/configmap-a.yaml", CM_A)]),
+            &tree(&[("envs/prod/configmap-b.yaml", CM_B)]),
+            None,
+        );
+        let o = &r.environments[0].objects[0];
+        assert_eq!(
+            (o.change, o.replaces.as_deref()),
+            (Change::Changed, Some("p-config-aaaaaaaa"))
+        );
+        assert!(o.fields.iter().any(|f| f.path == "data.X"));
+        assert!(o.impact.contains("restart"));
+    }
+
+    #[test]
+    fn secret_values_are_masked() {
+        let a = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\ndata:\n  K: ENC[old]\n";
+        let b = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\ndata:\n  K: ENC[new]\n";
+        let r = diff(&tree(&[("envs/e/s.yaml", a)]), &tree(&[("envs/e/s.yaml", b)]), None);
+        let text = render(&r, Style::Plain, true);
+        assert!(!text.contains("ENC["), "{text}");
+        assert!(text.contains("data.K: '***' -> '*** (changed)'"), "{text}");
+    }
+
+    #[test]
+    fn list_items_pair_by_name() {
+        let a = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\nspec:\n  replicas: 1\n  template:\n    spec:\n      containers:\n      - name: a\n        image: x:1\n      - name: b\n        image: y:1\n";
+        let b = a
+            .replace("- name: a\n        image: x:1\n      ", "")
+            .replace("y:1", "y:2");
+        let r = diff(&tree(&[("envs/e/d.yaml", a)]), &tree(&[("envs/e/d.yaml", &b)]), None);
+        let paths: Vec<&str> = r.environments[0].objects[0]
+            .fields
+            .iter()
+            .map(|f| f.path.as_str())
+            .collect();
+        assert_eq!(
+            paths,
+            [
+                "spec.template.spec.containers[a]",
+                "spec.template.spec.containers[b].image"
+            ]
+        );
+    }
+}
