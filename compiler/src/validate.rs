@@ -1,0 +1,984 @@
+//! Kubernetes objects against Kubernetes' own schemas: offline, in process, strict.
+//!
+//! Takes: a Kubernetes version and objects (JSON values, or YAML text of one or more
+//! documents). Gives: the [`Violation`]s of each object, located at a document path and, for
+//! YAML, at a line and column: unknown fields, wrong types, missing required fields and values
+//! outside an enum (`apiVersion` and `kind`). Objects of kinds the bundle has no schema for
+//! (custom resources) come back as [`UnknownKind`] so callers can skip or report them.
+//!
+//! The schemas are those `kubernetes-validate --strict` uses (every object schema closed with
+//! `additionalProperties: false`), one bundle per version under `schemas/k8s/`, embedded at
+//! compile time and rebuilt by `scripts/k8s-schemas.py` (docs/validation.md). A version's
+//! bundle is parsed the first time it is used and each kind's validator compiled the first
+//! time an object of that kind is seen, once per process.
+//!
+//! Pure: no file system. [`validate_files`] takes `(name, text)` pairs the caller read.
+
+use crate::diag::Code;
+use crate::source::{Path, Seg, SourceFile, Span};
+use jsonschema::error::ValidationErrorKind;
+use jsonschema::paths::LocationSegment;
+use jsonschema::{Draft, Registry, Validator};
+use serde_json::Value as Json;
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::{Arc, OnceLock};
+
+/// The Kubernetes versions with a bundled schema, oldest first.
+pub const SUPPORTED: &[&str] = &["1.33", "1.34", "1.35", "1.36", "1.37"];
+
+/// The embedded bundles, in the order of [`SUPPORTED`].
+const BUNDLES: [&str; 5] = [
+    include_str!("../../schemas/k8s/v1.33.json"),
+    include_str!("../../schemas/k8s/v1.34.json"),
+    include_str!("../../schemas/k8s/v1.35.json"),
+    include_str!("../../schemas/k8s/v1.36.json"),
+    include_str!("../../schemas/k8s/v1.37.json"),
+];
+
+static LOADED: [OnceLock<Schemas>; 5] = [const { OnceLock::new() }; 5];
+
+/// One problem in one object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    /// Where in the object, such as `spec.template.spec.containers[0].image`; keys that are
+    /// not plain words are quoted (`metadata.labels["app.kubernetes.io/name"]`); `""` is the
+    /// object itself. For a missing field, the object that misses it.
+    pub path: String,
+    /// Short and human: "unknown field `replica`", "expected integer, found string".
+    pub message: String,
+    /// A hint when there is one, such as "did you mean `replicas`?".
+    pub help: Option<String>,
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !self.path.is_empty() {
+            write!(f, "{}: ", self.path)?;
+        }
+        f.write_str(&self.message)?;
+        if let Some(help) = &self.help {
+            write!(f, " ({help})")?;
+        }
+        Ok(())
+    }
+}
+
+/// The object's kind has no schema in the bundle: a custom resource (ExternalSecret,
+/// SealedSecret, Argo CD, Flux, ...) or a `List`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownKind {
+    pub api_version: String,
+    pub kind: String,
+}
+
+impl fmt::Display for UnknownKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "no schema for {} `{}`", self.kind, self.api_version)
+    }
+}
+
+/// The Kubernetes version has no bundle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnsupportedVersion(pub String);
+
+impl fmt::Display for UnsupportedVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Kubernetes `{}` is not supported; supported versions: {}",
+            self.0,
+            SUPPORTED.join(", ")
+        )
+    }
+}
+
+/// Why an object was not validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NoSchema {
+    Version(UnsupportedVersion),
+    Kind(UnknownKind),
+}
+
+impl From<UnsupportedVersion> for NoSchema {
+    fn from(v: UnsupportedVersion) -> Self {
+        NoSchema::Version(v)
+    }
+}
+
+impl From<UnknownKind> for NoSchema {
+    fn from(k: UnknownKind) -> Self {
+        NoSchema::Kind(k)
+    }
+}
+
+impl fmt::Display for NoSchema {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NoSchema::Version(v) => v.fmt(f),
+            NoSchema::Kind(k) => k.fmt(f),
+        }
+    }
+}
+
+/// Validate one object for a Kubernetes version ("1.33"; "v1.33" and "1.33.2" work too).
+pub fn validate(version: &str, obj: &Json) -> Result<Vec<Violation>, NoSchema> {
+    Ok(schemas(version)?.validate(obj)?)
+}
+
+/// Validate every document of one YAML file. See [`Schemas::validate_yaml`].
+pub fn validate_yaml(version: &str, name: &str, text: &str) -> Result<Vec<Document>, UnsupportedVersion> {
+    Ok(schemas(version)?.validate_yaml(name, text))
+}
+
+/// Validate the manifests among files read from directories. See [`Schemas::validate_files`].
+pub fn validate_files<'a>(
+    version: &str,
+    files: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Result<Vec<Document>, UnsupportedVersion> {
+    Ok(schemas(version)?.validate_files(files))
+}
+
+/// The canonical form of a supported version: `v1.33`, `1.33.4` → `1.33`.
+pub fn supported(version: &str) -> Option<&'static str> {
+    let v = version.trim().strip_prefix('v').unwrap_or(version.trim());
+    let mut parts = v.split('.');
+    let (major, minor) = (parts.next()?, parts.next()?);
+    if parts.next().is_some_and(|patch| patch.parse::<u32>().is_err()) || parts.next().is_some() {
+        return None;
+    }
+    SUPPORTED.iter().copied().find(|s| *s == format!("{major}.{minor}"))
+}
+
+/// Whether a file found while walking a directory is a manifest to validate: `*.yaml` and
+/// `*.yml`, except kustomization files.
+pub fn is_manifest(name: &str) -> bool {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
+    let lower = base.to_ascii_lowercase();
+    (lower.ends_with(".yaml") || lower.ends_with(".yml")) && !matches!(base, "kustomization.yaml" | "kustomization.yml")
+}
+
+/// The schemas of one Kubernetes version, loaded on first use.
+pub fn schemas(version: &str) -> Result<&'static Schemas, UnsupportedVersion> {
+    let canonical = supported(version).ok_or_else(|| UnsupportedVersion(version.to_string()))?;
+    let i = SUPPORTED
+        .iter()
+        .position(|s| *s == canonical)
+        .expect("supported version");
+    Ok(LOADED[i].get_or_init(|| Schemas::load(canonical, BUNDLES[i])))
+}
+
+/// One version's bundle: the kind index, the definitions and the compiled validators.
+pub struct Schemas {
+    version: &'static str,
+    uri: String,
+    doc: Arc<Json>,
+    registry: Registry<'static>,
+    kinds: Vec<Kind>,
+}
+
+struct Kind {
+    api_version: String,
+    kind: String,
+    def: String,
+    validator: OnceLock<Validator>,
+}
+
+/// One problem found inside one object (internal: path as segments, and where to point).
+struct Found {
+    path: Path,
+    message: String,
+    help: Option<String>,
+    /// Point at the key (unknown or missing fields) rather than at the value.
+    key: bool,
+}
+
+impl Found {
+    fn new(path: Path, message: impl Into<String>) -> Self {
+        Found {
+            path,
+            message: message.into(),
+            help: None,
+            key: false,
+        }
+    }
+}
+
+impl Schemas {
+    fn load(version: &'static str, text: &str) -> Schemas {
+        let mut doc: Json = serde_json::from_str(text).expect("embedded Kubernetes schema bundle is JSON");
+        let uri = doc["$id"].as_str().expect("bundle has an $id").to_string();
+        let index = doc
+            .as_object_mut()
+            .and_then(|o| o.remove("x-mlship-kinds"))
+            .expect("bundle has x-mlship-kinds");
+        let mut kinds = Vec::new();
+        for (api_version, by_kind) in index.as_object().into_iter().flatten() {
+            for (kind, def) in by_kind.as_object().into_iter().flatten() {
+                kinds.push(Kind {
+                    api_version: api_version.clone(),
+                    kind: kind.clone(),
+                    def: def.as_str().unwrap_or_default().to_string(),
+                    validator: OnceLock::new(),
+                });
+            }
+        }
+        let doc = Arc::new(doc);
+        let registry = Registry::new()
+            .draft(Draft::Draft202012)
+            .retrieve_known_draft_meta_schemas(false)
+            .add(&uri, Arc::clone(&doc))
+            .and_then(|b| b.prepare())
+            .expect("embedded Kubernetes schema bundle registers");
+        Schemas {
+            version,
+            uri,
+            doc,
+            registry,
+            kinds,
+        }
+    }
+
+    /// The Kubernetes version, such as "1.33".
+    pub fn version(&self) -> &'static str {
+        self.version
+    }
+
+    /// Every `(apiVersion, kind)` the bundle has a schema for.
+    pub fn kinds(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.kinds.iter().map(|k| (k.api_version.as_str(), k.kind.as_str()))
+    }
+
+    fn validator<'a>(&self, kind: &'a Kind) -> &'a Validator {
+        kind.validator.get_or_init(|| {
+            // The root is an object, as in kubernetes-validate's per-kind files (the
+            // definitions themselves also admit null).
+            let root = serde_json::json!({"$ref": format!("{}#/$defs/{}", self.uri, kind.def), "type": "object"});
+            jsonschema::options()
+                .with_draft(Draft::Draft202012)
+                .with_registry(&self.registry)
+                .build(&root)
+                .unwrap_or_else(|e| panic!("schema of {} {} compiles: {e}", kind.api_version, kind.kind))
+        })
+    }
+
+    /// Validate one object. `Ok(vec![])` means valid; `Err` means the bundle has no schema
+    /// for its kind. Missing or malformed `apiVersion`/`kind`, a built-in kind under a wrong
+    /// or removed `apiVersion` (`batch/v1beta1` CronJob) and unknown kinds in built-in API
+    /// groups are violations, not unknown kinds. A top-level `sops` mapping (SOPS metadata,
+    /// removed when Flux or KSOPS decrypt) is ignored.
+    pub fn validate(&self, obj: &Json) -> Result<Vec<Violation>, UnknownKind> {
+        Ok(self
+            .check(obj)?
+            .into_iter()
+            .map(|f| Violation {
+                path: path_string(&f.path),
+                message: f.message,
+                help: f.help,
+            })
+            .collect())
+    }
+
+    fn check(&self, obj: &Json) -> Result<Vec<Found>, UnknownKind> {
+        let Json::Object(map) = obj else {
+            return Ok(vec![Found::new(
+                Path::root(),
+                format!("expected object, found {}", type_of(obj)),
+            )]);
+        };
+        let mut found = Vec::new();
+        for field in ["apiVersion", "kind"] {
+            match map.get(field) {
+                None => found.push(Found {
+                    key: true,
+                    ..Found::new(Path::root(), format!("missing required field `{field}`"))
+                }),
+                Some(Json::String(_)) => {}
+                Some(other) => found.push(Found::new(
+                    Path::of(&[field]),
+                    format!("expected string, found {}", type_of(other)),
+                )),
+            }
+        }
+        let (Some(Json::String(api)), Some(Json::String(kind))) = (map.get("apiVersion"), map.get("kind")) else {
+            return Ok(found);
+        };
+        let (schema, wrong) = match self.resolve(api, kind) {
+            Resolved::Exact(k) => (k, Vec::new()),
+            Resolved::Near(k, wrong) => (k, wrong),
+            Resolved::NoSuchKind(f) => return Ok(vec![f]),
+            Resolved::Custom => {
+                return Err(UnknownKind {
+                    api_version: api.clone(),
+                    kind: kind.clone(),
+                });
+            }
+        };
+        found.extend(wrong);
+        let instance: Cow<Json> = if map.get("sops").is_some_and(Json::is_object) {
+            let mut m = map.clone();
+            m.remove("sops");
+            Cow::Owned(Json::Object(m))
+        } else {
+            Cow::Borrowed(obj)
+        };
+        let near = !found.is_empty();
+        for err in self.validator(schema).iter_errors(&instance) {
+            let path = to_path(&instance, err.instance_path().iter());
+            let here = lookup(&instance, &path);
+            match err.kind() {
+                ValidationErrorKind::AdditionalProperties { unexpected } => {
+                    let allowed = property_names(&self.schemas_at(&schema.def, &path));
+                    for name in unexpected {
+                        found.push(Found {
+                            help: suggest(name, &allowed).map(|s| format!("did you mean `{s}`?")),
+                            key: true,
+                            ..Found::new(path.key(name), format!("unknown field `{name}`"))
+                        });
+                    }
+                }
+                ValidationErrorKind::Required { property } => {
+                    let name = property.as_str().map_or_else(|| property.to_string(), str::to_string);
+                    found.push(Found {
+                        key: true,
+                        ..Found::new(path, format!("missing required field `{name}`"))
+                    });
+                }
+                ValidationErrorKind::Enum { options } => {
+                    // Already reported, with every apiVersion that serves the kind.
+                    if near && matches!(path.0.as_slice(), [Seg::Key(k)] if k == "apiVersion" || k == "kind") {
+                        continue;
+                    }
+                    let values: Vec<String> = options.as_array().into_iter().flatten().map(show).collect();
+                    found.push(Found::new(path, expected_values(&values, here)));
+                }
+                ValidationErrorKind::Constant { expected_value } => {
+                    found.push(Found::new(path, expected_values(&[show(expected_value)], here)));
+                }
+                ValidationErrorKind::Type { .. }
+                | ValidationErrorKind::OneOfNotValid { .. }
+                | ValidationErrorKind::OneOfMultipleValid { .. }
+                | ValidationErrorKind::AnyOf { .. } => {
+                    let types = expected_types(&self.schemas_at(&schema.def, &path));
+                    let found_type = here.map_or("nothing", type_of);
+                    let message = if types.is_empty() {
+                        format!("matches none of the allowed forms, found {found_type}")
+                    } else {
+                        format!("expected {}, found {found_type}", types.join(" or "))
+                    };
+                    found.push(Found::new(path, message));
+                }
+                _ => {
+                    let mut f = Found::new(path, err.to_string());
+                    f.message.truncate(200);
+                    found.push(f);
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    fn resolve(&self, api: &str, kind: &str) -> Resolved<'_> {
+        if let Some(k) = self.kinds.iter().find(|k| k.api_version == api && k.kind == kind) {
+            return Resolved::Exact(k);
+        }
+        let group = group_of(api);
+        let builtin_group = self.kinds.iter().any(|k| group_of(&k.api_version) == group);
+        let mut candidates: Vec<&Kind> = self
+            .kinds
+            .iter()
+            .filter(|k| k.kind.eq_ignore_ascii_case(kind))
+            .collect();
+        if candidates.is_empty() {
+            if builtin_group && !kind.ends_with("List") {
+                let served = self.kinds.iter().any(|k| k.api_version == api);
+                let f = if served {
+                    Found::new(
+                        Path::of(&["kind"]),
+                        format!("unknown kind `{kind}` in `{api}` (Kubernetes {})", self.version),
+                    )
+                } else {
+                    Found::new(
+                        Path::of(&["apiVersion"]),
+                        format!(
+                            "`{api}` is not served by Kubernetes {} (no kind `{kind}` there)",
+                            self.version
+                        ),
+                    )
+                };
+                return Resolved::NoSuchKind(f);
+            }
+            return Resolved::Custom;
+        }
+        // A CRD's group has a dot and is not one of Kubernetes' own: `serving.knative.dev`
+        // may well have a `Service`. An undotted group, a built-in group or a `*.k8s.io` group
+        // with a built-in kind's name is a mistake (`networking/v1`, `autoscaling.k8s.io/v2`).
+        if !(builtin_group || !group.contains('.') || group.ends_with(".k8s.io")) {
+            return Resolved::Custom;
+        }
+        let label = group.split('.').next().unwrap_or_default();
+        candidates.sort_by_key(|k| {
+            let g = group_of(&k.api_version);
+            (
+                g != group,
+                g.split('.').next().unwrap_or_default() != label,
+                k.kind != kind,
+                std::cmp::Reverse(version_priority(&k.api_version)),
+            )
+        });
+        let best = candidates[0];
+        let mut wrong = Vec::new();
+        if best.api_version != api {
+            let mut served: Vec<&Kind> = self.kinds.iter().filter(|k| k.kind == best.kind).collect();
+            served.sort_by_key(|k| std::cmp::Reverse(version_priority(&k.api_version)));
+            let values: Vec<String> = served.iter().map(|k| format!("`{}`", k.api_version)).collect();
+            wrong.push(Found {
+                help: Some(format!(
+                    "Kubernetes {} serves {} as {}",
+                    self.version,
+                    best.kind,
+                    values.join(", ")
+                )),
+                ..Found::new(
+                    Path::of(&["apiVersion"]),
+                    expected_values(&values, Some(&Json::String(api.to_string()))),
+                )
+            });
+        }
+        if best.kind != kind {
+            wrong.push(Found::new(
+                Path::of(&["kind"]),
+                expected_values(&[format!("`{}`", best.kind)], Some(&Json::String(kind.to_string()))),
+            ));
+        }
+        Resolved::Near(best, wrong)
+    }
+
+    /// The schemas that apply at `path` inside definition `def` (`$ref` and `oneOf` followed).
+    fn schemas_at(&self, def: &str, path: &Path) -> Vec<&Json> {
+        let defs = &self.doc["$defs"];
+        let mut current = Vec::new();
+        self.expand(&defs[def], &mut current, 0);
+        for seg in &path.0 {
+            let mut next = Vec::new();
+            for s in &current {
+                let child = match seg {
+                    Seg::Key(k) => s
+                        .get("properties")
+                        .and_then(|p| p.get(k.as_str()))
+                        .or_else(|| s.get("additionalProperties").filter(|a| a.is_object())),
+                    Seg::Index(_) => s.get("items"),
+                };
+                if let Some(c) = child {
+                    self.expand(c, &mut next, 0);
+                }
+            }
+            current = next;
+        }
+        current
+    }
+
+    fn expand<'a>(&'a self, s: &'a Json, out: &mut Vec<&'a Json>, depth: usize) {
+        if depth > 16 {
+            return;
+        }
+        if let Some(r) = s.get("$ref").and_then(Json::as_str)
+            && let Some(name) = r.strip_prefix("#/$defs/")
+        {
+            self.expand(&self.doc["$defs"][name], out, depth + 1);
+        }
+        for key in ["oneOf", "anyOf", "allOf"] {
+            for sub in s.get(key).and_then(Json::as_array).into_iter().flatten() {
+                self.expand(sub, out, depth + 1);
+            }
+        }
+        out.push(s);
+    }
+
+    /// Validate every document of one YAML file (`---` separated). Empty documents are
+    /// skipped; a document that is not valid YAML is an invalid document with the parser's
+    /// error. Line and column are 1-based, in `text`.
+    pub fn validate_yaml(&self, name: &str, text: &str) -> Vec<Document> {
+        let file = SourceFile::new(name, text);
+        let mut out = Vec::new();
+        for (offset, chunk) in split_documents(text) {
+            if is_blank(chunk) {
+                continue;
+            }
+            let sub = SourceFile::new(name, chunk);
+            let at = |span: Span| file.line_col(offset + span.start);
+            let number = out.len() + 1;
+            let first_line = file.line_col(offset + first_content(chunk)).0;
+            let doc = match crate::syntax::yaml::parse(&sub) {
+                Err(diags) if diags.iter().all(|d| d.code == Code::Encoding) => continue,
+                Err(diags) => Document {
+                    file: name.to_string(),
+                    number,
+                    line: first_line,
+                    object: None,
+                    outcome: Outcome::Invalid(
+                        diags
+                            .into_iter()
+                            .map(|d| {
+                                let (line, column) = at(d.span.unwrap_or_default());
+                                let (message, help) = match d.code {
+                                    Code::Type => (d.message.replace("the spec must be", "an object must be"), None),
+                                    Code::Syntax => (d.message, d.help),
+                                    _ => (d.message, None),
+                                };
+                                Problem {
+                                    line,
+                                    column,
+                                    path: String::new(),
+                                    message,
+                                    help,
+                                }
+                            })
+                            .collect(),
+                    ),
+                },
+                Ok(tree) => {
+                    let json = tree.to_json();
+                    let outcome = match self.check(&json) {
+                        Err(unknown) => Outcome::Skipped(unknown),
+                        Ok(found) if found.is_empty() => Outcome::Valid,
+                        Ok(found) => {
+                            let mut problems: Vec<(Span, Problem)> = found
+                                .into_iter()
+                                .map(|f| {
+                                    let span = tree.span_of(&f.path, f.key);
+                                    let (line, column) = at(span);
+                                    let problem = Problem {
+                                        line,
+                                        column,
+                                        path: path_string(&f.path),
+                                        message: f.message,
+                                        help: f.help,
+                                    };
+                                    (span, problem)
+                                })
+                                .collect();
+                            problems.sort_by_key(|(span, p)| (span.start, p.path.clone(), p.message.clone()));
+                            Outcome::Invalid(problems.into_iter().map(|(_, p)| p).collect())
+                        }
+                    };
+                    Document {
+                        file: name.to_string(),
+                        number,
+                        line: first_line,
+                        object: ObjectRef::of(&json),
+                        outcome,
+                    }
+                }
+            };
+            out.push(doc);
+        }
+        out
+    }
+
+    /// Validate the manifests among `(name, text)` pairs, in the order given: files for which
+    /// [`is_manifest`] is false (kustomization files, non-YAML) are left out. Meant for the
+    /// files found by walking directories; the caller reads and sorts them.
+    pub fn validate_files<'a>(&self, files: impl IntoIterator<Item = (&'a str, &'a str)>) -> Vec<Document> {
+        files
+            .into_iter()
+            .filter(|(name, _)| is_manifest(name))
+            .flat_map(|(name, text)| self.validate_yaml(name, text))
+            .collect()
+    }
+}
+
+enum Resolved<'a> {
+    Exact(&'a Kind),
+    /// A built-in kind under a wrong apiVersion or kind spelling: the violations that say so.
+    Near(&'a Kind, Vec<Found>),
+    /// A built-in API group without that kind.
+    NoSuchKind(Found),
+    Custom,
+}
+
+/// One YAML document's result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Document {
+    /// The file name as given.
+    pub file: String,
+    /// 1-based position among the file's non-empty documents.
+    pub number: usize,
+    /// 1-based line of the document's first content.
+    pub line: usize,
+    /// Its apiVersion, kind, namespace and name, when they are strings.
+    pub object: Option<ObjectRef>,
+    pub outcome: Outcome,
+}
+
+impl Document {
+    pub fn problems(&self) -> &[Problem] {
+        match &self.outcome {
+            Outcome::Invalid(p) => p,
+            _ => &[],
+        }
+    }
+}
+
+impl fmt::Display for Document {
+    /// One line per problem (`file:line:col: Kind/name: path: message`), or one line saying
+    /// the document is valid or skipped.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = self
+            .object
+            .as_ref()
+            .map_or_else(|| format!("document {}", self.number), ObjectRef::to_string);
+        match &self.outcome {
+            Outcome::Valid => write!(f, "{}:{}: {what}: valid", self.file, self.line),
+            Outcome::Skipped(u) => write!(f, "{}:{}: {what}: skipped: {u}", self.file, self.line),
+            Outcome::Invalid(problems) => {
+                for (i, p) in problems.iter().enumerate() {
+                    if i > 0 {
+                        writeln!(f)?;
+                    }
+                    write!(f, "{}:{}:{}: {what}: {p}", self.file, p.line, p.column)?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Valid,
+    Invalid(Vec<Problem>),
+    /// No schema for the kind (custom resources).
+    Skipped(UnknownKind),
+}
+
+/// A [`Violation`] (or a YAML error, with an empty path) at a line and column of the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub line: usize,
+    pub column: usize,
+    pub path: String,
+    pub message: String,
+    pub help: Option<String>,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !self.path.is_empty() {
+            write!(f, "{}: ", self.path)?;
+        }
+        f.write_str(&self.message)?;
+        if let Some(help) = &self.help {
+            write!(f, " ({help})")?;
+        }
+        Ok(())
+    }
+}
+
+/// Which object a document holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectRef {
+    pub api_version: String,
+    pub kind: String,
+    pub namespace: Option<String>,
+    pub name: Option<String>,
+}
+
+impl ObjectRef {
+    fn of(obj: &Json) -> Option<ObjectRef> {
+        let s = |v: Option<&Json>| v.and_then(Json::as_str).map(str::to_string);
+        Some(ObjectRef {
+            api_version: s(obj.get("apiVersion"))?,
+            kind: s(obj.get("kind"))?,
+            namespace: s(obj.pointer("/metadata/namespace")),
+            name: s(obj.pointer("/metadata/name")),
+        })
+    }
+}
+
+impl fmt::Display for ObjectRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.kind, self.name.as_deref().unwrap_or("(no name)"))
+    }
+}
+
+/// Counts over documents, for a summary line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub valid: usize,
+    pub invalid: usize,
+    pub skipped: usize,
+}
+
+pub fn summary(docs: &[Document]) -> Summary {
+    let mut s = Summary::default();
+    for d in docs {
+        match d.outcome {
+            Outcome::Valid => s.valid += 1,
+            Outcome::Invalid(_) => s.invalid += 1,
+            Outcome::Skipped(_) => s.skipped += 1,
+        }
+    }
+    s
+}
+
+/// Split YAML text into documents at `---` and after `...` lines: `(byte offset, text)`.
+/// Document markers at the start of a line end any scalar, so a line split is exact.
+fn split_documents(text: &str) -> Vec<(usize, &str)> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut pos = 0;
+    for line in text.split_inclusive('\n') {
+        let marker = |m: &str| {
+            line.strip_prefix(m)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t', '\r', '\n']))
+        };
+        if marker("---") && pos > start {
+            out.push((start, &text[start..pos]));
+            start = pos;
+        }
+        pos += line.len();
+        if marker("...") {
+            out.push((start, &text[start..pos]));
+            start = pos;
+        }
+    }
+    if pos > start {
+        out.push((start, &text[start..pos]));
+    }
+    out
+}
+
+/// Nothing but blank lines, comments, directives and document markers.
+fn is_blank(chunk: &str) -> bool {
+    chunk.lines().all(|line| {
+        let rest = line
+            .strip_prefix("---")
+            .or_else(|| line.strip_prefix("..."))
+            .unwrap_or(line)
+            .trim();
+        rest.is_empty() || rest.starts_with('#') || line.starts_with('%')
+    })
+}
+
+/// Byte offset of the first line with content (not blank, comment or directive).
+fn first_content(chunk: &str) -> usize {
+    let mut pos = 0;
+    for line in chunk.split_inclusive('\n') {
+        let t = line.trim();
+        if !(t.is_empty() || t.starts_with('#') || line.starts_with('%')) {
+            return pos + (line.len() - line.trim_start().len());
+        }
+        pos += line.len();
+    }
+    0
+}
+
+fn group_of(api_version: &str) -> &str {
+    api_version.rsplit_once('/').map_or("", |(g, _)| g)
+}
+
+/// Kubernetes' version order: GA before beta before alpha, higher numbers first.
+fn version_priority(api_version: &str) -> (u8, u32, u32) {
+    let v = api_version.rsplit('/').next().unwrap_or_default();
+    let Some(rest) = v.strip_prefix('v') else {
+        return (0, 0, 0);
+    };
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    let major = rest[..digits].parse().unwrap_or(0);
+    let tail = &rest[digits..];
+    let (stage, minor) = if tail.is_empty() {
+        (3, 0)
+    } else if let Some(n) = tail.strip_prefix("beta") {
+        (2, n.parse().unwrap_or(0))
+    } else if let Some(n) = tail.strip_prefix("alpha") {
+        (1, n.parse().unwrap_or(0))
+    } else {
+        (0, 0)
+    };
+    (stage, major, minor)
+}
+
+fn to_path<'a>(instance: &Json, segs: impl Iterator<Item = LocationSegment<'a>>) -> Path {
+    let mut path = Path::root();
+    for seg in segs {
+        let parent_is_map = lookup(instance, &path).is_some_and(Json::is_object);
+        path = match seg {
+            LocationSegment::Property(k) => path.key(&k),
+            // All-digit keys come back as indexes; a mapping here means it was a key.
+            LocationSegment::Index(i) if parent_is_map => path.key(&i.to_string()),
+            LocationSegment::Index(i) => path.index(i),
+        };
+    }
+    path
+}
+
+fn lookup<'a>(instance: &'a Json, path: &Path) -> Option<&'a Json> {
+    path.0.iter().try_fold(instance, |v, seg| match seg {
+        Seg::Key(k) => v.get(k.as_str()),
+        Seg::Index(i) => v.get(*i),
+    })
+}
+
+/// `spec.template.spec.containers[0].image`; keys other than plain words are quoted.
+pub fn path_string(path: &Path) -> String {
+    let mut s = String::new();
+    for seg in &path.0 {
+        match seg {
+            Seg::Key(k) if !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') => {
+                if !s.is_empty() {
+                    s.push('.');
+                }
+                s.push_str(k);
+            }
+            Seg::Key(k) => {
+                s.push('[');
+                s.push_str(&Json::String(k.clone()).to_string());
+                s.push(']');
+            }
+            Seg::Index(i) => s.push_str(&format!("[{i}]")),
+        }
+    }
+    s
+}
+
+fn type_of(v: &Json) -> &'static str {
+    match v {
+        Json::Null => "null",
+        Json::Bool(_) => "boolean",
+        Json::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Json::Number(n) if n.as_f64().is_some_and(|f| f.fract() == 0.0) => "integer",
+        Json::Number(_) => "number",
+        Json::String(_) => "string",
+        Json::Array(_) => "array",
+        Json::Object(_) => "object",
+    }
+}
+
+/// A value as shown in a message: strings in backticks, anything else as JSON.
+fn show(v: &Json) -> String {
+    match v {
+        Json::String(s) => format!("`{s}`"),
+        other => format!("`{other}`"),
+    }
+}
+
+fn expected_values(values: &[String], found: Option<&Json>) -> String {
+    let expected = match values {
+        [one] => one.clone(),
+        many => format!("one of {}", many.join(", ")),
+    };
+    match found {
+        Some(v) => format!("expected {expected}, found {}", show(v)),
+        None => format!("expected {expected}"),
+    }
+}
+
+/// The JSON types the schemas accept, without null (every optional field admits it).
+fn expected_types(schemas: &[&Json]) -> Vec<&'static str> {
+    const ORDER: [&str; 7] = ["object", "array", "string", "integer", "number", "boolean", "null"];
+    let mut types: Vec<&'static str> = Vec::new();
+    for s in schemas {
+        let listed: Vec<&str> = match s.get("type") {
+            Some(Json::String(t)) => vec![t.as_str()],
+            Some(Json::Array(ts)) => ts.iter().filter_map(Json::as_str).collect(),
+            _ => Vec::new(),
+        };
+        for t in listed {
+            if let Some(known) = ORDER.iter().find(|o| **o == t)
+                && *known != "null"
+                && !types.contains(known)
+            {
+                types.push(known);
+            }
+        }
+    }
+    types.sort_by_key(|t| ORDER.iter().position(|o| o == t));
+    types
+}
+
+fn property_names(schemas: &[&Json]) -> Vec<String> {
+    let mut names: Vec<String> = schemas
+        .iter()
+        .filter_map(|s| s.get("properties").and_then(Json::as_object))
+        .flat_map(|p| p.keys().cloned())
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+fn suggest<'a>(name: &str, allowed: &'a [String]) -> Option<&'a str> {
+    allowed
+        .iter()
+        .map(|a| {
+            (
+                strsim::normalized_damerau_levenshtein(&name.to_lowercase(), &a.to_lowercase()),
+                a,
+            )
+        })
+        .filter(|(score, _)| *score >= 0.6)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, a)| a.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn versions_normalize() {
+        assert_eq!(supported("v1.35"), Some("1.35"));
+        assert_eq!(supported("1.37.2"), Some("1.37"));
+        assert_eq!(supported("1.32"), None);
+        assert_eq!(supported("1.33.x"), None);
+        assert_eq!(supported("latest"), None);
+    }
+
+    #[test]
+    fn documents_split_at_markers() {
+        let text = "# head\na: 1\n---\nb: 2\n...\n--- # c\nc: 3\n---\n";
+        let docs: Vec<&str> = split_documents(text).into_iter().map(|(_, t)| t).collect();
+        assert_eq!(docs, ["# head\na: 1\n", "---\nb: 2\n...\n", "--- # c\nc: 3\n", "---\n"]);
+        assert!(is_blank("---\n"));
+        assert!(is_blank("--- # only a comment\n\n"));
+        assert!(!is_blank("--- {a: 1}\n"));
+        // A line that merely starts with dashes is content.
+        assert_eq!(split_documents("a: |\n  ---x\n----\n").len(), 1);
+    }
+
+    #[test]
+    fn paths_quote_keys_that_are_not_words() {
+        let p = Path::of(&["metadata", "labels", "app.kubernetes.io/name"]);
+        assert_eq!(path_string(&p), r#"metadata.labels["app.kubernetes.io/name"]"#);
+        assert_eq!(
+            path_string(&Path::of(&["spec"]).key("containers").index(0)),
+            "spec.containers[0]"
+        );
+    }
+
+    #[test]
+    fn version_order() {
+        let mut v = ["x/v1beta1", "x/v1", "x/v2", "x/v1alpha1", "x/v2beta2"];
+        v.sort_by_key(|a| std::cmp::Reverse(version_priority(a)));
+        assert_eq!(v, ["x/v2", "x/v1", "x/v2beta2", "x/v1beta1", "x/v1alpha1"]);
+    }
+
+    #[test]
+    fn manifests_among_files() {
+        assert!(is_manifest("envs/dev/deployment-api.yaml"));
+        assert!(is_manifest("a.YML"));
+        assert!(!is_manifest("envs/dev/kustomization.yaml"));
+        assert!(!is_manifest("README.md"));
+    }
+
+    #[test]
+    fn digit_keys_stay_keys() {
+        let obj = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}, "data": {"1": 2}});
+        let v = validate("1.33", &obj).unwrap();
+        assert_eq!(v.len(), 1);
+        assert_eq!(v[0].path, "data.1");
+        assert_eq!(v[0].message, "expected string, found integer");
+    }
+}
