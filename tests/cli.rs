@@ -218,3 +218,21 @@ fn check_discovers_specs_under_the_current_folder() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("a/mlship.yaml: up to date"), "{}", stderr(&o));
 }
+
+#[test]
+fn symlinks_out_of_the_project_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("p");
+    std::fs::create_dir_all(&project).unwrap();
+    copy_example("minimal", &project);
+    std::fs::remove_dir_all(project.join("app")).unwrap();
+    std::fs::create_dir_all(dir.path().join("outside")).unwrap();
+    std::os::unix::fs::symlink(dir.path().join("outside"), project.join("app")).unwrap();
+    let o = mlship(&project, &["validate", "mlship.yaml"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("error[E032]: `app/` leads outside the project (through a symlink)"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -10,7 +10,14 @@ fn spec(image: &str) -> String {
 }
 
 fn build(image: &str) -> mlship::Compiled {
-    mlship::compile("mlship.yaml", spec(image).as_bytes(), &MemProject::default())
+    let files = [("requirements.txt", "fastapi==0.115.6\n"), ("src/app.py", "")];
+    let project = MemProject(
+        files
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), v.as_bytes().to_vec()))
+            .collect(),
+    );
+    mlship::compile("mlship.yaml", spec(image).as_bytes(), &project)
 }
 
 fn dockerfile(image: &str) -> String {
@@ -137,6 +144,11 @@ fn injection_attempts_are_located_errors() {
     assert!(e.contains("error[E032]"), "{e}");
     let e = error("    stack: python\n    copy: [../secrets]");
     assert!(e.contains("leaves the project folder"), "{e}");
+    let e = error("    stack: python\n    copy: [src/, data/]");
+    assert!(
+        e.contains("error[E040]: `data/` does not exist") && e.contains("mlship.yaml:8:18"),
+        "{e}"
+    );
     let e = error("    stack: python\n    index_url: https://user:hunter2@pypi.example.com/simple");
     assert!(e.contains("error[E030]: `index_url` carries a credential"), "{e}");
     let e = error("    stack: python\n    env:\n      X: \"a\\u2028b\"");

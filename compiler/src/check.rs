@@ -35,6 +35,24 @@ impl Checker {
     }
 
     fn spec(&mut self, s: &Spec) {
+        use crate::syntax::{MAX_ENVIRONMENTS, MAX_IMAGES, MAX_SERVICES, MAX_STEPS};
+        let steps: usize = s.pipelines.values().map(|p| p.steps.len()).sum();
+        for (key, count, max) in [
+            ("images", s.images.len(), MAX_IMAGES),
+            ("services", s.services.len(), MAX_SERVICES),
+            ("pipelines", steps, MAX_STEPS),
+            ("environments", s.environments.len(), MAX_ENVIRONMENTS),
+        ] {
+            if count > max {
+                let what = if key == "pipelines" { "pipeline steps" } else { key };
+                self.err(
+                    Code::Limit,
+                    p(&[key]),
+                    format!("{count} {what}; the limit is {max}"),
+                    "split the project into several specs",
+                );
+            }
+        }
         self.name(&p(&["project"]), &s.project, "project");
         if !s.project.starts_with(|c: char| c.is_ascii_lowercase()) && names::is_dns_label(&s.project) {
             self.err(

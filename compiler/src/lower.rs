@@ -18,7 +18,11 @@ use std::collections::BTreeMap;
 
 /// Read access to files next to the spec. Paths are relative and already checked.
 pub trait Project {
+    /// The bytes of a file.
     fn read(&self, rel: &str) -> std::io::Result<Vec<u8>>;
+    /// Whether a file or folder exists inside the project: `NotFound` when it does not,
+    /// `PermissionDenied` when it (through a symlink) leads outside.
+    fn exists(&self, rel: &str) -> std::io::Result<()>;
 }
 
 /// Files held in memory, for tests and the fuzzers.
@@ -31,6 +35,15 @@ impl Project for MemProject {
             .get(rel)
             .cloned()
             .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "not found"))
+    }
+
+    fn exists(&self, rel: &str) -> std::io::Result<()> {
+        let dir = format!("{}/", rel.trim_end_matches('/'));
+        if self.0.contains_key(rel) || self.0.keys().any(|k| k.starts_with(&dir)) {
+            Ok(())
+        } else {
+            Err(std::io::Error::new(std::io::ErrorKind::NotFound, "not found"))
+        }
     }
 }
 
@@ -218,6 +231,28 @@ fn images(s: &Spec, envs: &[EnvPlan], project: &dyn Project, diags: &mut Vec<Dia
     let mut out = Vec::new();
     for (name, img) in &s.images {
         let at = Path::of(&["images", name]);
+        let paths = img
+            .requirements
+            .iter()
+            .map(|r| ("requirements", None, r))
+            .chain(img.copy.iter().enumerate().map(|(i, c)| ("copy", Some(i), c)));
+        for (key, index, rel) in paths {
+            if let Err(e) = project.exists(rel) {
+                let path = index.map_or_else(|| at.key(key), |i| at.key(key).index(i));
+                let (code, msg) = match e.kind() {
+                    std::io::ErrorKind::PermissionDenied => (
+                        Code::Path,
+                        format!("`{rel}` leads outside the project (through a symlink)"),
+                    ),
+                    _ => (Code::Io, format!("`{rel}` does not exist")),
+                };
+                diags.push(
+                    Diagnostic::error(code, msg)
+                        .at(path)
+                        .help("paths are relative to the spec's folder; the Dockerfile copies them from there"),
+                );
+            }
+        }
         let mut fail =
             |path: Path, msg: String, help: String| diags.push(Diagnostic::error(Code::Stack, msg).at(path).help(help));
         let stack = match stdlib::stack(&img.stack, s.stdlib.as_deref(), project) {

@@ -179,8 +179,8 @@ struct DirProject {
     root: PathBuf,
 }
 
-impl Project for DirProject {
-    fn read(&self, rel: &str) -> std::io::Result<Vec<u8>> {
+impl DirProject {
+    fn resolve(&self, rel: &str) -> std::io::Result<PathBuf> {
         let root = self.root.canonicalize()?;
         let path = root.join(rel).canonicalize()?;
         if !path.starts_with(&root) {
@@ -189,7 +189,17 @@ impl Project for DirProject {
                 "the path leads outside the project",
             ));
         }
-        std::fs::read(path)
+        Ok(path)
+    }
+}
+
+impl Project for DirProject {
+    fn read(&self, rel: &str) -> std::io::Result<Vec<u8>> {
+        std::fs::read(self.resolve(rel)?)
+    }
+
+    fn exists(&self, rel: &str) -> std::io::Result<()> {
+        self.resolve(rel).map(|_| ())
     }
 }
 
@@ -223,6 +233,11 @@ impl GitProject {
 impl Project for GitProject {
     fn read(&self, rel: &str) -> std::io::Result<Vec<u8>> {
         self.show(rel)
+    }
+
+    fn exists(&self, rel: &str) -> std::io::Result<()> {
+        // `git show REV:dir` lists a tree, so it answers for files and folders alike.
+        self.show(rel.trim_end_matches('/')).map(|_| ())
     }
 }
 
@@ -586,9 +601,25 @@ fn init(dir: &Path, name: Option<String>) -> Result<bool, String> {
     }
     std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
     let text = include_str!("../../stdlib/init/mlship.yaml").replace("{{project}}", &name);
-    std::fs::write(&target, text).map_err(|e| format!("writing {}: {e}", target.display()))?;
+    // The files the starter spec names, unless the project has them already.
+    let starters = [
+        ("mlship.yaml", text.as_str()),
+        ("requirements.txt", include_str!("../../stdlib/init/requirements.txt")),
+        ("app/main.py", include_str!("../../stdlib/init/app/main.py")),
+    ];
+    for (rel, body) in starters {
+        let path = dir.join(rel);
+        if path.exists() {
+            continue;
+        }
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
+        }
+        std::fs::write(&path, body).map_err(|e| format!("writing {}: {e}", path.display()))?;
+        eprintln!("wrote {}", path.display());
+    }
     eprintln!(
-        "wrote {}; next: edit it, then run `mlship build {}`",
+        "next: edit {}, then run `mlship build {}`",
         target.display(),
         target.display()
     );

@@ -71,7 +71,39 @@ pub fn looks_like_credential(name: &str, value: &str) -> Option<String> {
     {
         return Some("the URL carries a password".into());
     }
+    if high_entropy(value) {
+        return Some("the value is a long random-looking string".into());
+    }
     None
+}
+
+/// Long tokens of mixed letters and digits whose characters are close to uniformly random:
+/// API keys and passwords, not paths, URLs, model names or hex digests (hex carries at most
+/// 4 bits per character, under the threshold).
+fn high_entropy(value: &str) -> bool {
+    if value.len() < 24
+        || value.len() > 512
+        || value.contains(char::is_whitespace)
+        || value.contains("://")
+        || value.starts_with('/')
+    {
+        return false;
+    }
+    let classes = [
+        value.chars().any(|c| c.is_ascii_lowercase()),
+        value.chars().any(|c| c.is_ascii_uppercase()),
+        value.chars().any(|c| c.is_ascii_digit()),
+    ];
+    if classes.iter().filter(|c| **c).count() < 3 {
+        return false;
+    }
+    let mut counts = std::collections::HashMap::new();
+    for c in value.chars() {
+        *counts.entry(c).or_insert(0usize) += 1;
+    }
+    let n = value.chars().count() as f64;
+    let entropy: f64 = counts.values().map(|&k| -(k as f64 / n) * (k as f64 / n).log2()).sum();
+    entropy > 4.3
 }
 
 #[cfg(test)]
@@ -88,5 +120,22 @@ mod tests {
         assert!(looks_like_credential("X", &format!("AKIA{}", "A".repeat(16))).is_some());
         assert!(looks_like_credential("DB_URL", "postgres://u:p@db:5432/x").is_some());
         assert!(looks_like_credential("DB_URL", "postgres://db:5432/x").is_none());
+    }
+
+    #[test]
+    fn high_entropy_values() {
+        assert!(looks_like_credential("X", "q8Zr2LmT9vXk4WbN7cYp3JdF6hGs1QaE").is_some());
+        for fine in [
+            "Qwen/Qwen2.5-0.5B-Instruct",
+            "sha256:4b825dc642cb6eb9a060e54bf8d69288fbee4904b5f1a3e0f8c2d1e0a9b8c7d6",
+            "4b825dc642cb6eb9a060e54bf8d69288fbee4904",
+            "meta-llama/Llama-3.1-8B-Instruct",
+            "s3://bucket/path/to/Data2024",
+            "/artifacts/model.json",
+            "fraud-detection-config-d0f705ff",
+            "FeatureStoreV2ClientTimeout30Seconds",
+        ] {
+            assert!(looks_like_credential("X", fine).is_none(), "{fine}");
+        }
     }
 }

@@ -21,6 +21,10 @@ impl Project for Dir {
     fn read(&self, rel: &str) -> std::io::Result<Vec<u8>> {
         std::fs::read(self.0.join(rel))
     }
+
+    fn exists(&self, rel: &str) -> std::io::Result<()> {
+        std::fs::metadata(self.0.join(rel)).map(|_| ())
+    }
 }
 
 /// Compile a spec file, naming it by its path relative to the repository root.
