@@ -142,3 +142,47 @@ fn walk(dir: &std::path::Path) -> BTreeSet<String> {
     }
     out
 }
+
+/// No string in any golden file looks like a credential (key names, known key formats,
+/// high-entropy tokens), except the ciphertext of sealed and SOPS secrets.
+#[test]
+fn no_secret_shaped_strings_in_golden_trees() {
+    fn walk_json(v: &serde_json::Value, key: &str, path: &str, hits: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, child) in m {
+                    if k == "encryptedData" || (path.is_empty() && k == "sops") {
+                        continue;
+                    }
+                    walk_json(child, k, &format!("{path}.{k}"), hits);
+                }
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|i| walk_json(i, key, path, hits)),
+            serde_json::Value::String(s) if !s.starts_with("ENC[") => {
+                if let Some(why) = mlship::secrets::looks_like_credential(key, s) {
+                    hits.push(format!("{path} = {s:?}: {why}"));
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut hits = Vec::new();
+    let mut scanned = 0;
+    for name in examples() {
+        let golden = root().join("golden").join(&name);
+        for rel in walk(&golden).into_iter().filter(|r| r.ends_with(".yaml")) {
+            let text = std::fs::read_to_string(golden.join(&rel)).unwrap();
+            for doc in text.split("\n---\n") {
+                let tree = mlship::syntax::yaml::parse(&mlship::source::SourceFile::new(rel.as_str(), doc)).unwrap();
+                walk_json(&tree.to_json(), "", "", &mut hits);
+                scanned += 1;
+            }
+        }
+    }
+    assert!(scanned > 50, "scanned only {scanned} documents");
+    assert!(
+        hits.is_empty(),
+        "secret-shaped strings in golden/:\n{}",
+        hits.join("\n")
+    );
+}

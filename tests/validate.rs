@@ -167,13 +167,14 @@ fn deployment() -> Value {
 /// Set (Some) or remove (None) the value at a JSON pointer.
 fn with(mut v: Value, pointer: &str, new: Option<Value>) -> Value {
     let (parent, last) = pointer.rsplit_once('/').unwrap();
+    let last = last.replace("~1", "/").replace("~0", "~");
     let target = v.pointer_mut(parent).unwrap_or_else(|| panic!("no {parent}"));
     match (target, new) {
         (Value::Object(m), Some(n)) => {
-            m.insert(last.to_string(), n);
+            m.insert(last, n);
         }
         (Value::Object(m), None) => {
-            m.remove(last).unwrap_or_else(|| panic!("no {pointer}"));
+            m.remove(&last).unwrap_or_else(|| panic!("no {pointer}"));
         }
         (Value::Array(a), Some(n)) => a[last.parse::<usize>().unwrap()] = n,
         (Value::Array(a), None) => {
@@ -208,15 +209,15 @@ fn corrupted_objects_are_caught_with_path_and_message() {
     let c = "/spec/template/spec/containers/0";
     #[rustfmt::skip]
     let table: Vec<(&str, Value, &str, &str)> = vec![
-        // Unknown fields, at every depth.
+        // Unknown fields, at every depth: the path is the field's.
         ("unknown top-level field", with(deployment(), "/status2", Some(json!({}))),
-            "", "unknown field `status2`"),
+            "status2", "unknown field `status2`"),
         ("unknown field in spec", with(deployment(), "/spec/replica", Some(json!(2))),
-            "spec", "unknown field `replica`"),
+            "spec.replica", "unknown field `replica`"),
         ("unknown field in a container", with(deployment(), &format!("{c}/imagePulPolicy"), Some(json!("Always"))),
-            "spec.template.spec.containers[0]", "unknown field `imagePulPolicy`"),
+            "spec.template.spec.containers[0].imagePulPolicy", "unknown field `imagePulPolicy`"),
         ("unknown field in metadata", with(deployment(), "/metadata/annotaions", Some(json!({}))),
-            "metadata", "unknown field `annotaions`"),
+            "metadata.annotaions", "unknown field `annotaions`"),
         // Wrong types.
         ("string for integer", with(deployment(), "/spec/replicas", Some(json!("2"))),
             "spec.replicas", "expected integer, found string"),
@@ -289,7 +290,7 @@ fn unknown_fields_suggest_the_known_one() {
     assert_eq!(v[0].help.as_deref(), Some("did you mean `replicas`?"));
     assert_eq!(
         v[0].to_string(),
-        "spec: unknown field `replica` (did you mean `replicas`?)"
+        "spec.replica: unknown field `replica` (did you mean `replicas`?)"
     );
 }
 
@@ -487,11 +488,11 @@ metadata: {name: broken
         [
             "objects.yaml:3: ConfigMap/ok: valid",
             "objects.yaml:18:11: Service/api: spec.ports[0].port: expected integer, found string\n\
-             objects.yaml:20:3: Service/api: spec: unknown field `selectr` (did you mean `selector`?)",
+             objects.yaml:20:3: Service/api: spec.selectr: unknown field `selectr` (did you mean `selector`?)",
             "objects.yaml:24: ExternalSecret/db: skipped: no schema for ExternalSecret `external-secrets.io/v1`",
-            "objects.yaml:33:1: document 4: invalid YAML: while parsing a flow mapping, did not find expected ',' or '}' \
+            "objects.yaml:31:24: document 4: invalid YAML: while parsing a flow mapping, did not find expected ',' or '}' \
              (check indentation, quoting and the `key: value` shape around this point)",
-            "objects.yaml:34:1: document 5: an object must be a mapping, found a list",
+            "objects.yaml:33:1: document 5: an object must be a mapping, found a list",
         ]
     );
     assert_eq!(
@@ -520,4 +521,32 @@ fn directories_skip_kustomizations_and_other_files() {
     assert_eq!(docs.len(), 1);
     assert_eq!(docs[0].file, "envs/dev/ns.yml");
     assert_eq!(docs[0].outcome, Outcome::Valid);
+}
+
+#[test]
+fn every_bundled_kind_compiles_and_checks_a_skeleton() {
+    // Each kind's validator compiles on first use; this compiles all of them once.
+    for v in validate::SUPPORTED {
+        let s = validate::schemas(v).unwrap();
+        for (api, kind) in s.kinds().collect::<Vec<_>>() {
+            let obj = json!({"apiVersion": api, "kind": kind, "metadata": {"name": "x"}});
+            for violation in s.validate(&obj).unwrap() {
+                assert!(
+                    violation.message.starts_with("missing required field"),
+                    "{v} {api} {kind}: {violation}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn valid_manifests_pass() {
+    let dir = root().join("tests/manifests/valid");
+    let tree = read_tree(&dir);
+    assert!(tree.len() >= 2);
+    let docs = validate::validate_files("1.33", files(&tree)).unwrap();
+    let s = validate::summary(&docs);
+    let lines: Vec<String> = docs.iter().map(|d| d.to_string()).collect();
+    assert_eq!((s.valid, s.invalid, s.skipped), (4, 0, 1), "{lines:#?}");
 }

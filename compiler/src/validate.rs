@@ -177,6 +177,15 @@ pub struct Schemas {
     kinds: Vec<Kind>,
 }
 
+impl fmt::Debug for Schemas {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Schemas")
+            .field("version", &self.version)
+            .field("kinds", &self.kinds.len())
+            .finish_non_exhaustive()
+    }
+}
+
 struct Kind {
     api_version: String,
     kind: String,
@@ -314,6 +323,7 @@ impl Schemas {
                 });
             }
         };
+        let near = !wrong.is_empty();
         found.extend(wrong);
         let instance: Cow<Json> = if map.get("sops").is_some_and(Json::is_object) {
             let mut m = map.clone();
@@ -322,7 +332,6 @@ impl Schemas {
         } else {
             Cow::Borrowed(obj)
         };
-        let near = !found.is_empty();
         for err in self.validator(schema).iter_errors(&instance) {
             let path = to_path(&instance, err.instance_path().iter());
             let here = lookup(&instance, &path);
@@ -368,11 +377,7 @@ impl Schemas {
                     };
                     found.push(Found::new(path, message));
                 }
-                _ => {
-                    let mut f = Found::new(path, err.to_string());
-                    f.message.truncate(200);
-                    found.push(f);
-                }
+                kind => found.push(Found::new(path, other_message(kind, here, &err.to_string()))),
             }
         }
         Ok(found)
@@ -506,7 +511,10 @@ impl Schemas {
                 continue;
             }
             let sub = SourceFile::new(name, chunk);
-            let at = |span: Span| file.line_col(offset + span.start);
+            // An error at the end of the document (an unclosed bracket) points just after its
+            // last content, not at the next document's `---`.
+            let end = chunk.trim_end().len();
+            let at = |span: Span| file.line_col(offset + span.start.min(end));
             let number = out.len() + 1;
             let first_line = file.line_col(offset + first_content(chunk)).0;
             let doc = match crate::syntax::yaml::parse(&sub) {
@@ -761,12 +769,12 @@ fn is_blank(chunk: &str) -> bool {
     })
 }
 
-/// Byte offset of the first line with content (not blank, comment or directive).
+/// Byte offset of the first line with content (not blank, comment, directive or a bare
+/// document marker).
 fn first_content(chunk: &str) -> usize {
     let mut pos = 0;
     for line in chunk.split_inclusive('\n') {
-        let t = line.trim();
-        if !(t.is_empty() || t.starts_with('#') || line.starts_with('%')) {
+        if !is_blank(line) {
             return pos + (line.len() - line.trim_start().len());
         }
         pos += line.len();
@@ -895,6 +903,28 @@ fn expected_types(schemas: &[&Json]) -> Vec<&'static str> {
     }
     types.sort_by_key(|t| ORDER.iter().position(|o| o == t));
     types
+}
+
+/// Messages for the keywords Kubernetes' own schemas do not use (CRD schemas may).
+fn other_message(kind: &ValidationErrorKind, here: Option<&Json>, fallback: &str) -> String {
+    let found = here.map_or_else(String::new, |v| format!(", found {}", show(v)));
+    match kind {
+        ValidationErrorKind::Minimum { limit } => format!("must be at least {limit}{found}"),
+        ValidationErrorKind::Maximum { limit } => format!("must be at most {limit}{found}"),
+        ValidationErrorKind::ExclusiveMinimum { limit } => format!("must be greater than {limit}{found}"),
+        ValidationErrorKind::ExclusiveMaximum { limit } => format!("must be less than {limit}{found}"),
+        ValidationErrorKind::MinLength { limit } => format!("must be at least {limit} characters long{found}"),
+        ValidationErrorKind::MaxLength { limit } => format!("must be at most {limit} characters long{found}"),
+        ValidationErrorKind::MinItems { limit } => format!("must have at least {limit} items"),
+        ValidationErrorKind::MaxItems { limit } => format!("must have at most {limit} items"),
+        ValidationErrorKind::MinProperties { limit } => format!("must have at least {limit} fields"),
+        ValidationErrorKind::MaxProperties { limit } => format!("must have at most {limit} fields"),
+        ValidationErrorKind::Pattern { pattern } => format!("must match `{pattern}`{found}"),
+        ValidationErrorKind::Format { format } => format!("expected a {format}{found}"),
+        ValidationErrorKind::UniqueItems => "items must be unique".to_string(),
+        ValidationErrorKind::FalseSchema => "not allowed here".to_string(),
+        _ => fallback.chars().take(200).collect(),
+    }
 }
 
 fn property_names(schemas: &[&Json]) -> Vec<String> {

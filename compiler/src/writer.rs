@@ -4,7 +4,9 @@
 //! atomically. New files are staged in `.mlship-staging/`, then a journal naming every move
 //! and removal is written with one rename; applying it renames files into place and removes
 //! the files the previous lock listed that the new tree lacks. A crash at any point leaves
-//! the old tree or (after the next run rolls the journal forward) the new one. Files the
+//! the old tree or (after the next run rolls the journal forward) the new one. This holds
+//! for process crashes (SIGKILL, OOM, Ctrl-C); only the journal is fsynced, so after a power
+//! loss `mlship check` may find the tree stale and `mlship build` repairs it. Files the
 //! previous lock does not list are never removed or overwritten. Nothing changed, nothing
 //! written.
 
@@ -108,7 +110,7 @@ pub fn write(out: &Path, tree: &Output) -> io::Result<Report> {
     }
     moves.sort_by_key(|r| r == LOCK_FILE);
     for rel in &moves {
-        write_synced(&staging.join(rel), &tree.files[rel])?;
+        write_file(&staging.join(rel), &tree.files[rel])?;
     }
     let journal = Journal {
         moves: moves.clone(),
@@ -181,10 +183,15 @@ fn remove_if_exists(p: &Path) -> io::Result<()> {
     }
 }
 
-fn write_synced(path: &Path, bytes: &[u8]) -> io::Result<()> {
+fn write_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
     if let Some(parent) = path.parent() {
         fs::create_dir_all(parent)?;
     }
+    fs::File::create(path)?.write_all(bytes)
+}
+
+/// The journal is the commit point, so it alone is flushed to disk before the rename.
+fn write_synced(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let mut f = fs::File::create(path)?;
     f.write_all(bytes)?;
     f.sync_all()
@@ -268,7 +275,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path();
         fs::write(out.join("old.yaml"), "old").unwrap();
-        write_synced(&out.join(STAGING).join("new.yaml"), b"new").unwrap();
+        write_file(&out.join(STAGING).join("new.yaml"), b"new").unwrap();
         let j = Journal {
             moves: vec!["new.yaml".into()],
             removes: vec!["old.yaml".into()],
