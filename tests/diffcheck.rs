@@ -114,6 +114,9 @@ fn removed_service_deletes_its_objects() {
     let start = text.find("services:\n  api:").unwrap();
     let end = text.find("environments:").unwrap();
     let text = format!("{}{}", &text[..start], &text[end..]).replace("    services:\n      api:\n        autoscale: null\n        replicas: 1\n        expose: {host: fraud.dev.example.com}\n", "").replace("    services:\n      api:\n        autoscale: {max: 30}\n", "");
+    // The patch of the service's Deployment goes with it.
+    let (head, tail) = text.split_once("patches:").unwrap();
+    let text = format!("{head}{}", &tail[tail.find("manifests:").unwrap()..]);
     std::fs::write(&spec, text).unwrap();
     let (code, diff) = mlship(p.path(), &["diff", "--format", "json"]);
     assert_eq!(code, 1, "{diff}");

@@ -370,6 +370,8 @@ fn unsupported_versions_are_reported() {
         assert_eq!(validate::validate(good, &deployment()), Ok(Vec::new()), "{good}");
     }
     assert_eq!(validate::SUPPORTED, ["1.33", "1.34", "1.35", "1.36", "1.37"]);
+    // A spec may target exactly the versions that can be validated.
+    assert_eq!(validate::SUPPORTED, mlship::check::KUBERNETES_VERSIONS);
 }
 
 #[test]
@@ -549,4 +551,54 @@ fn valid_manifests_pass() {
     let s = validate::summary(&docs);
     let lines: Vec<String> = docs.iter().map(|d| d.to_string()).collect();
     assert_eq!((s.valid, s.invalid, s.skipped), (4, 0, 1), "{lines:#?}");
+}
+
+#[test]
+fn yaml_1_1_booleans_are_read_as_kubernetes_does() {
+    let text = "\
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: api
+  labels:
+    quoted: 'yes'
+    block: |-
+      on
+    plain: on
+automountServiceAccountToken: yes
+";
+    let docs = validate::validate_yaml("1.33", "sa.yaml", text).unwrap();
+    assert_eq!(
+        docs[0].to_string(),
+        "sa.yaml:9:12: ServiceAccount/api: metadata.labels.plain: expected string, found boolean \
+         (Kubernetes reads YAML 1.1, where `on` is a boolean; quote it)"
+    );
+}
+
+#[test]
+fn null_is_refused_where_the_definitions_refuse_it() {
+    // Optional fields admit null, as in kubernetes-validate.
+    let d = with(deployment(), "/spec/paused", Some(Value::Null));
+    assert_eq!(violations(&d), Vec::new());
+    // kubernetes-validate's per-kind file admits null for a StorageClass's provisioner; the
+    // definition (and the API server) do not.
+    let sc = json!({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {"name": "s"},
+        "provisioner": null});
+    assert_eq!(
+        violations(&sc),
+        [("provisioner".to_string(), "expected string, found null".to_string())]
+    );
+    // Int-or-string fields refuse null (a quirk of the published schemas, kept).
+    let d = with(
+        deployment(),
+        "/spec/strategy/rollingUpdate/maxUnavailable",
+        Some(Value::Null),
+    );
+    assert_eq!(
+        violations(&d),
+        [(
+            "spec.strategy.rollingUpdate.maxUnavailable".to_string(),
+            "expected string or integer, found null".to_string()
+        )]
+    );
 }

@@ -134,6 +134,8 @@ impl Checker {
             let at = p(&["secrets", name]);
             self.name(&at, name, "secret");
             self.object_name(&at, &format!("{}-{name}", s.project), 253);
+            // Pods mount it as a volume named `secret-<name>`.
+            self.object_name(&at, &format!("secret-{name}"), 63);
             match sec.provider {
                 SecretProvider::ExternalSecrets => {
                     if sec.store.is_none() {
@@ -200,10 +202,20 @@ impl Checker {
             let at = p(&["volumes", name]);
             self.name(&at, name, "volume");
             self.object_name(&at, &format!("{}-{name}", s.project), 253);
+            // Pods mount it as a volume named `vol-<name>`.
+            self.object_name(&at, &format!("vol-{name}"), 63);
             self.quantity(&at.key("size"), &v.size.text(), false);
         }
         for (pname, pipe) in &s.pipelines {
             self.pipeline(s, pname, pipe);
+        }
+        for name in s.pipelines.keys().filter(|n| s.services.contains_key(*n)) {
+            self.err(
+                Code::Conflict,
+                p(&["pipelines", name]),
+                format!("`{name}` names both a pipeline and a service"),
+                "both would render a ServiceAccount and a NetworkPolicy with the same name; rename one",
+            );
         }
         for (name, svc) in &s.services {
             let at = p(&["services", name]);

@@ -70,6 +70,12 @@ pub enum Code {
     Conflict = 34,
     /// A stack, framework, CUDA and Python combination the stdlib does not have.
     Stack = 35,
+    /// A rendered object does not validate against the target Kubernetes version's schema.
+    InvalidObject = 36,
+    /// A patch, manifest or waiver does not match what was rendered.
+    Patch = 37,
+    /// A rendered pod breaks a policy that is not waived.
+    Policy = 38,
     /// A file the spec names cannot be read.
     Io = 40,
 }
@@ -107,6 +113,9 @@ impl Code {
             "E033" => "A duration does not parse.",
             "E034" => "A value is valid alone but conflicts with another.",
             "E035" => "A stack, framework, CUDA and Python combination the stdlib does not have.",
+            "E036" => "A rendered object does not validate against the target Kubernetes version's schema.",
+            "E037" => "A patch, manifest or waiver does not match what was rendered.",
+            "E038" => "A rendered pod breaks a policy that is not waived.",
             "E040" => "A file the spec names cannot be read.",
             _ => "An mlship diagnostic.",
         }

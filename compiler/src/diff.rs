@@ -85,18 +85,6 @@ struct Obj {
     value: Value,
 }
 
-/// Names ending in `-<8 hex>` are content-hashed; they pair by the name without it.
-fn stable_name(kind: &str, name: &str) -> String {
-    if matches!(kind, "ConfigMap" | "Job")
-        && let Some((base, hash)) = name.rsplit_once('-')
-        && hash.len() == 8
-        && hash.bytes().all(|b| b.is_ascii_hexdigit())
-    {
-        return base.to_string();
-    }
-    name.to_string()
-}
-
 fn objects(out: &Output, only: Option<&[String]>) -> BTreeMap<String, Vec<Obj>> {
     let mut by_env: BTreeMap<String, Vec<Obj>> = BTreeMap::new();
     for (path, bytes) in &out.files {
@@ -116,7 +104,7 @@ fn objects(out: &Output, only: Option<&[String]>) -> BTreeMap<String, Vec<Obj>> 
             let key = (
                 format!("{}/{kind}", s(&value["apiVersion"])),
                 s(&value["metadata"]["namespace"]),
-                stable_name(&kind, &name),
+                crate::names::stable_name(&kind, &name),
             );
             by_env
                 .entry(env.to_string())

@@ -55,7 +55,12 @@ pub fn compile(name: &str, bytes: &[u8], project: &dyn lower::Project) -> Compil
             diagnostics,
         };
     };
-    let spec_hash = names::sha256(&serde_json::to_vec(&loaded.spec).expect("spec serializes"));
+    let spec_hash = names::sha256(
+        &serde_json::to_vec(&names::sorted_json(
+            &serde_json::to_value(&loaded.spec).expect("spec serializes"),
+        ))
+        .expect("JSON serializes"),
+    );
     match lower::lower(&loaded, project).and_then(|plan| emit::emit(&plan, &spec_hash)) {
         Ok(output) => Compiled {
             file,

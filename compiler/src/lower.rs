@@ -63,6 +63,20 @@ pub struct Plan {
     pub gitops: Option<Gitops>,
     pub images: Vec<ImagePlan>,
     pub envs: Vec<EnvPlan>,
+    /// Objects from the spec's extra manifest files, already validated.
+    pub manifests: Vec<ExtraObject>,
+    pub patches: Vec<crate::spec::Patch>,
+    pub waivers: Vec<crate::spec::Waiver>,
+}
+
+/// One object from an extra manifest file.
+#[derive(Debug, Clone)]
+pub struct ExtraObject {
+    /// Index in the spec's `manifests`.
+    pub index: usize,
+    pub file: String,
+    pub line: usize,
+    pub value: serde_json::Value,
 }
 
 /// One image to build: its stack resolved against the stdlib and the CUDA matrix.
@@ -208,20 +222,85 @@ pub fn lower(loaded: &Loaded, project: &dyn Project) -> Result<Plan, Vec<Diagnos
         });
     }
     let images = images(&loaded.spec, &envs, project, &mut diags);
+    let kubernetes = loaded
+        .spec
+        .kubernetes
+        .clone()
+        .unwrap_or_else(|| DEFAULT_KUBERNETES.to_string());
+    let manifests = manifests(&loaded.spec, &kubernetes, project, &mut diags);
     if !diags.is_empty() {
         return Err(diags);
     }
     Ok(Plan {
         project: loaded.spec.project.clone(),
-        kubernetes: loaded
-            .spec
-            .kubernetes
-            .clone()
-            .unwrap_or_else(|| DEFAULT_KUBERNETES.to_string()),
+        kubernetes,
         gitops: loaded.spec.gitops.clone(),
         images,
         envs,
+        manifests,
+        patches: loaded.spec.patches.clone(),
+        waivers: loaded.spec.waivers.clone(),
     })
+}
+
+/// Read, split and validate the extra manifest files; problems are located in those files.
+fn manifests(s: &Spec, version: &str, project: &dyn Project, diags: &mut Vec<Diagnostic>) -> Vec<ExtraObject> {
+    let mut out = Vec::new();
+    for (index, file) in s.manifests.iter().enumerate() {
+        let at = Path::of(&["manifests"]).index(index);
+        let text = match project.read(file).map(String::from_utf8) {
+            Ok(Ok(t)) => t,
+            Ok(Err(_)) => {
+                diags.push(Diagnostic::error(Code::Io, format!("`{file}` is not UTF-8")).at(at));
+                continue;
+            }
+            Err(e) => {
+                let what = if e.kind() == std::io::ErrorKind::PermissionDenied {
+                    "leads outside the project"
+                } else {
+                    "does not exist"
+                };
+                diags.push(
+                    Diagnostic::error(Code::Io, format!("`{file}` {what}"))
+                        .at(at)
+                        .help("list manifest files relative to the spec's folder"),
+                );
+                continue;
+            }
+        };
+        let docs = crate::validate::validate_yaml(version, file, &text).unwrap_or_default();
+        for doc in &docs {
+            for p in doc.problems() {
+                let path = if p.path.is_empty() {
+                    String::new()
+                } else {
+                    format!("{}: ", p.path)
+                };
+                let mut d = Diagnostic::error(
+                    Code::InvalidObject,
+                    format!("{file}:{}:{}: {path}{}", p.line, p.column, p.message),
+                )
+                .at(at.clone())
+                .label(format!("in this file, for Kubernetes {version}"));
+                if let Some(h) = &p.help {
+                    d = d.help(h.clone());
+                }
+                diags.push(d);
+            }
+        }
+        for (offset, chunk) in crate::validate::split_documents(&text) {
+            let sub = crate::source::SourceFile::new(file.as_str(), chunk);
+            let Ok(tree) = syntax::yaml::parse(&sub) else { continue };
+            let line = text[..offset].matches('\n').count() + 1;
+            out.push(ExtraObject {
+                index,
+                file: file.clone(),
+                line,
+                value: tree.to_json(),
+            });
+        }
+    }
+    out
 }
 
 /// Resolve every image of the base spec against the stdlib (Dockerfiles do not vary by

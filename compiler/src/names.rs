@@ -54,9 +54,36 @@ pub fn short_hash(bytes: &[u8]) -> String {
     digest.iter().take(4).map(|b| format!("{b:02x}")).collect()
 }
 
+/// A JSON value with every mapping's keys sorted, so that equal values have equal bytes
+/// whatever order their keys were written in.
+pub fn sorted_json(v: &serde_json::Value) -> serde_json::Value {
+    match v {
+        serde_json::Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            serde_json::Value::Object(keys.into_iter().map(|k| (k.clone(), sorted_json(&m[k]))).collect())
+        }
+        serde_json::Value::Array(a) => serde_json::Value::Array(a.iter().map(sorted_json).collect()),
+        other => other.clone(),
+    }
+}
+
 /// Full hex SHA-256, for the lock file.
 pub fn sha256(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// ConfigMap and Job names end in `-<8 hex>` of their content; this is the name without it,
+/// which stays the same across content changes (diffs pair by it, patches match it).
+pub fn stable_name(kind: &str, name: &str) -> String {
+    if matches!(kind, "ConfigMap" | "Job")
+        && let Some((base, hash)) = name.rsplit_once('-')
+        && hash.len() == 8
+        && hash.bytes().all(|b| b.is_ascii_hexdigit())
+    {
+        return base.to_string();
+    }
+    name.to_string()
 }
 
 pub fn workload(project: &str, name: &str) -> String {

@@ -57,6 +57,69 @@ pub struct Spec {
     /// How Argo CD or Flux applies the rendered tree.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gitops: Option<Gitops>,
+    /// JSON merge patches applied to rendered objects, before validation: the escape hatch
+    /// for fields the spec does not model.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub patches: Vec<Patch>,
+    /// Extra manifest files (YAML, one or more documents each) added to every environment,
+    /// validated like the rest. Relative to the spec's folder.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub manifests: Vec<String>,
+    /// Policy checks waived for one object, each with its reason.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub waivers: Vec<Waiver>,
+}
+
+/// A JSON merge patch (RFC 7386) for one rendered object.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Patch {
+    /// The object's kind, such as Deployment.
+    pub kind: String,
+    /// The object's name as rendered (`<project>-<service>`); for Jobs, without the hash.
+    pub name: String,
+    /// Environments to patch. Default: all.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub environments: Vec<String>,
+    /// The merge patch: mappings merge, `null` removes, anything else replaces.
+    pub patch: serde_json::Value,
+}
+
+/// Leave one policy check out for one object, saying why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Waiver {
+    pub policy: Policy,
+    /// `Kind/name`, such as `Deployment/fraud-detection-api`.
+    pub object: String,
+    /// Why the policy does not apply; shown in reviews.
+    pub reason: String,
+}
+
+/// The policies every pod template is checked against after patches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Policy {
+    /// Containers run as non-root.
+    RunAsNonRoot,
+    /// Containers have a read-only root filesystem.
+    ReadOnlyRootFilesystem,
+    /// No privilege escalation.
+    NoPrivilegeEscalation,
+    /// All capabilities dropped.
+    DropAllCapabilities,
+    /// seccomp RuntimeDefault or Localhost.
+    Seccomp,
+    /// CPU and memory requests and limits on every container.
+    ResourceLimits,
+    /// Images name a tag other than `latest`, or a digest.
+    NoLatestTag,
+    /// No hostPath volumes.
+    NoHostPath,
+    /// No privileged containers.
+    NoPrivileged,
+    /// No host network, PID or IPC namespaces.
+    NoHostNamespaces,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -16,6 +16,7 @@
 
 use crate::diag::Code;
 use crate::source::{Path, Seg, SourceFile, Span};
+use crate::tree::{Node, Value as TreeValue};
 use jsonschema::error::ValidationErrorKind;
 use jsonschema::paths::LocationSegment;
 use jsonschema::{Draft, Registry, Validator};
@@ -546,14 +547,21 @@ impl Schemas {
                     ),
                 },
                 Ok(tree) => {
-                    let json = tree.to_json();
+                    let mut booleans = Vec::new();
+                    let json = as_kubernetes_reads(&tree, chunk, &Path::root(), &mut booleans);
                     let outcome = match self.check(&json) {
                         Err(unknown) => Outcome::Skipped(unknown),
                         Ok(found) if found.is_empty() => Outcome::Valid,
                         Ok(found) => {
                             let mut problems: Vec<(Span, Problem)> = found
                                 .into_iter()
-                                .map(|f| {
+                                .map(|mut f| {
+                                    if f.help.is_none() && booleans.contains(&f.path) {
+                                        let word = tree.lookup(&f.path).map(|n| show(&n.to_json())).unwrap_or_default();
+                                        f.help = Some(format!(
+                                            "Kubernetes reads YAML 1.1, where {word} is a boolean; quote it"
+                                        ));
+                                    }
                                     let span = tree.span_of(&f.path, f.key);
                                     let (line, column) = at(span);
                                     let problem = Problem {
@@ -730,9 +738,48 @@ pub fn summary(docs: &[Document]) -> Summary {
     s
 }
 
+/// The object as Kubernetes reads the YAML: sigs.k8s.io/yaml (go-yaml v2) resolves plain
+/// scalars with YAML 1.1, where `yes`, `no`, `on`, `off`, `y` and `n` are booleans; mlship's
+/// reader (YAML 1.2 core) keeps them strings. Such values become booleans, their paths noted.
+fn as_kubernetes_reads(node: &Node, text: &str, path: &Path, booleans: &mut Vec<Path>) -> Json {
+    match &node.value {
+        TreeValue::Map(entries) => Json::Object(
+            entries
+                .iter()
+                .map(|e| {
+                    (
+                        e.key.clone(),
+                        as_kubernetes_reads(&e.value, text, &path.key(&e.key), booleans),
+                    )
+                })
+                .collect(),
+        ),
+        TreeValue::Seq(items) => Json::Array(
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, n)| as_kubernetes_reads(n, text, &path.index(i), booleans))
+                .collect(),
+        ),
+        // Plain scalars only: a quoted or block scalar's span is longer than its value.
+        TreeValue::Str(s) if text.get(node.span.start..node.span.end) == Some(s.as_str()) => match s.as_str() {
+            "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" => {
+                booleans.push(path.clone());
+                Json::Bool(true)
+            }
+            "n" | "N" | "no" | "No" | "NO" | "off" | "Off" | "OFF" => {
+                booleans.push(path.clone());
+                Json::Bool(false)
+            }
+            _ => node.to_json(),
+        },
+        _ => node.to_json(),
+    }
+}
+
 /// Split YAML text into documents at `---` and after `...` lines: `(byte offset, text)`.
 /// Document markers at the start of a line end any scalar, so a line split is exact.
-fn split_documents(text: &str) -> Vec<(usize, &str)> {
+pub fn split_documents(text: &str) -> Vec<(usize, &str)> {
     let mut out = Vec::new();
     let mut start = 0;
     let mut pos = 0;

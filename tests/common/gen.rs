@@ -208,9 +208,11 @@ const NAME_POOL: &[&str] = &[
     "train", "serve", "api", "data", "model", "prep", "eval", "web", "batch", "x", "a-b", "db",
 ];
 
-/// A DNS label of at most 8 characters.
+/// A DNS label of at most 8 characters. Often one of a few common names, so that names
+/// meet across sections (a service and a pipeline both named `train`).
 pub fn name8() -> impl Strategy<Value = String> {
     prop_oneof![
+        2 => lit(&["train", "serve", "api", "x"]).prop_map(String::from),
         1 => lit(NAME_POOL).prop_map(String::from),
         2 => "[a-z][a-z0-9-]{0,6}[a-z0-9]",
         1 => "[a-z0-9]",
@@ -219,7 +221,10 @@ pub fn name8() -> impl Strategy<Value = String> {
 
 /// A project name: a DNS label starting with a letter, at most 12 characters.
 pub fn project_name() -> impl Strategy<Value = String> {
-    prop_oneof!["[a-z]([a-z0-9-]{0,10}[a-z0-9])?", lit(&["fraud-detection", "p"]).prop_map(|s| s[..s.len().min(12)].trim_end_matches('-').to_string()),]
+    prop_oneof![
+        "[a-z]([a-z0-9-]{0,10}[a-z0-9])?",
+        lit(&["fraud-detection", "p"]).prop_map(|s| s[..s.len().min(12)].trim_end_matches('-').to_string()),
+    ]
 }
 
 fn tag() -> impl Strategy<Value = String> {
@@ -267,6 +272,8 @@ pub struct ImageBp {
 #[derive(Debug, Clone)]
 pub struct SecretBp {
     pub name: String,
+    /// A sealed-secrets manifest in the project instead of an external-secrets reference.
+    pub sealed: bool,
     pub store: String,
     pub store_kind: Option<&'static str>,
     pub keys: Vec<(String, String)>,
@@ -401,11 +408,16 @@ fn secret() -> impl Strategy<Value = SecretBp> {
         name8(),
         name8(),
         option::of(lit(&["SecretStore", "ClusterSecretStore"])),
-        vec(("[A-Z_][A-Z0-9_]{0,8}", "[a-z]{1,6}/[a-z0-9-]{1,6}(#[a-z_]{1,6})?"), 1..=3),
+        vec(
+            ("[A-Z_][A-Z0-9_]{0,8}", "[a-z]{1,6}/[a-z0-9-]{1,6}(#[a-z_]{1,6})?"),
+            1..=3,
+        ),
+        proptest::bool::weighted(0.3),
         proptest::bool::weighted(0.3),
     )
-        .prop_map(|(name, store, store_kind, keys, mount)| SecretBp {
+        .prop_map(|(name, store, store_kind, keys, mount, sealed)| SecretBp {
             name,
+            sealed,
             store,
             store_kind,
             keys,
@@ -420,7 +432,12 @@ fn volume() -> impl Strategy<Value = VolumeBp> {
             lit(&["1Gi", "50Gi", "500Mi", "1G", "2Ti", "100M"]).prop_map(Value::from),
             (1u64..100).prop_map(|n| json!(n * 1024)),
         ],
-        option::of(lit(&["ReadWriteOnce", "ReadWriteMany", "ReadOnlyMany", "ReadWriteOncePod"])),
+        option::of(lit(&[
+            "ReadWriteOnce",
+            "ReadWriteMany",
+            "ReadOnlyMany",
+            "ReadWriteOncePod",
+        ])),
         option::of(lit(&["standard", "fast-ssd", "gp3"])),
     )
         .prop_map(|(name, size, access, storage_class)| VolumeBp {
@@ -517,7 +534,14 @@ fn step() -> impl Strategy<Value = StepBp> {
 fn pipeline() -> impl Strategy<Value = PipelineBp> {
     (
         name8(),
-        option::of(lit(&["0 3 * * 0", "*/15 * * * *", "@daily", "@hourly", "30 2 1 * *", "0 0 * * 1-5"])),
+        option::of(lit(&[
+            "0 3 * * 0",
+            "*/15 * * * *",
+            "@daily",
+            "@hourly",
+            "30 2 1 * *",
+            "0 0 * * 1-5",
+        ])),
         vec(step(), 1..=4),
     )
         .prop_map(|(name, schedule, steps)| PipelineBp { name, schedule, steps })
@@ -531,9 +555,10 @@ fn service() -> impl Strategy<Value = ServiceBp> {
         vec(printable(), 0..=3),
         option::of((any::<bool>(), any::<bool>(), option::of(0..120u32))),
         option::of(1..5u32),
-        option::of((1..4u32, 0..8u32, option::of(50..90u32), option::of(50..90u32)).prop_map(
-            |(min, extra, cpu, memory)| (min, min + extra, cpu, memory),
-        )),
+        option::of(
+            (1..4u32, 0..8u32, option::of(50..90u32), option::of(50..90u32))
+                .prop_map(|(min, extra, cpu, memory)| (min, min + extra, cpu, memory)),
+        ),
         option::of(
             (
                 option::of(lit(&[80u32, 8080, 443])),
@@ -550,7 +575,11 @@ fn service() -> impl Strategy<Value = ServiceBp> {
                     tls,
                 }),
         ),
-        (vec(any::<usize>(), 0..=2), pairs(env_key(), config_value(), 2), vec(any::<usize>(), 0..=2)),
+        (
+            vec(any::<usize>(), 0..=2),
+            pairs(env_key(), config_value(), 2),
+            vec(any::<usize>(), 0..=2),
+        ),
         res(),
     )
         .prop_map(
@@ -575,11 +604,21 @@ fn service() -> impl Strategy<Value = ServiceBp> {
 
 fn env() -> impl Strategy<Value = EnvBp> {
     (
-        prop_oneof![lit(&["dev", "staging", "prod", "qa", "e2e", "canary"]).prop_map(String::from), name8()],
+        prop_oneof![
+            lit(&["dev", "staging", "prod", "qa", "e2e", "canary"]).prop_map(String::from),
+            name8()
+        ],
         any::<bool>(),
         proptest::bool::weighted(0.2),
         option::of(tag()),
-        vec((any::<usize>(), option::weighted(0.3, env_key()), option::weighted(0.8, config_value())), 0..=3),
+        vec(
+            (
+                any::<usize>(),
+                option::weighted(0.3, env_key()),
+                option::weighted(0.8, config_value()),
+            ),
+            0..=3,
+        ),
         vec((any::<usize>(), "[0-9a-f]{64}"), 0..=1),
         vec(any::<usize>(), 0..=1),
         vec(any::<usize>(), 0..=1),
@@ -607,7 +646,12 @@ pub fn spec_bp() -> impl Strategy<Value = SpecBp> {
         (
             project_name(),
             any::<bool>(),
-            lit(&["ghcr.io/acme", "registry.example.com:5000/ml/team", "localhost:5000/x", "docker.io/org"]),
+            lit(&[
+                "ghcr.io/acme",
+                "registry.example.com:5000/ml/team",
+                "localhost:5000/x",
+                "docker.io/org",
+            ]),
             option::of(tag()),
             option::of(lit(&["1.33", "1.34", "1.35", "1.36", "1.37"])),
         ),
@@ -634,7 +678,17 @@ pub fn spec_bp() -> impl Strategy<Value = SpecBp> {
         ),
     )
         .prop_map(
-            |((project, namespace, registry, tag, kubernetes), images, config, secrets, volumes, pipelines, services, envs, gitops)| {
+            |(
+                (project, namespace, registry, tag, kubernetes),
+                images,
+                config,
+                secrets,
+                volumes,
+                pipelines,
+                services,
+                envs,
+                gitops,
+            )| {
                 SpecBp {
                     project,
                     namespace,
@@ -654,12 +708,85 @@ pub fn spec_bp() -> impl Strategy<Value = SpecBp> {
         )
 }
 
-/// The project files the generated specs may name (`requirements`, `copy`).
+/// `name` made `len` characters long (at most 63) when that is longer, still a DNS label.
+fn lengthen(name: &mut String, len: usize) {
+    let len = len.min(63);
+    if len > name.len() + 1 {
+        name.push('-');
+        while name.len() < len {
+            name.push('z');
+        }
+    }
+}
+
+/// Specs whose names may be long (up to 63 characters): the project, and the first image,
+/// secret, volume, pipeline, step, service and environment. Such specs are valid or fail
+/// only on name rules.
+pub fn long_names_bp() -> impl Strategy<Value = SpecBp> {
+    // Lengths near the limits are the interesting ones.
+    (
+        spec_bp(),
+        prop_oneof![2 => Just(0usize), 2 => 13..=30usize, 1 => 31..=63usize],
+        vec(prop_oneof![1 => Just(0usize), 2 => 48..=63usize, 1 => 1..=63usize], 8),
+    )
+        .prop_map(|(mut bp, project, extra)| {
+            lengthen(&mut bp.project, project);
+            if let Some(i) = bp.images.first_mut() {
+                lengthen(&mut i.name, extra[1]);
+            }
+            if let Some(x) = bp.secrets.first_mut() {
+                lengthen(&mut x.name, extra[2]);
+            }
+            if let Some(v) = bp.volumes.first_mut() {
+                lengthen(&mut v.name, extra[3]);
+            }
+            if let Some(p) = bp.pipelines.first_mut() {
+                lengthen(&mut p.name, extra[4]);
+                lengthen(&mut p.steps[0].name, extra[5]);
+            }
+            if let Some(x) = bp.services.first_mut() {
+                lengthen(&mut x.name, extra[6]);
+            }
+            if let Some(e) = bp.envs.first_mut() {
+                lengthen(&mut e.name, extra[7]);
+            }
+            bp
+        })
+}
+
+/// The project files any generated spec may name (`requirements`, `copy`).
 pub fn project_files() -> mlship::lower::MemProject {
     let mut files = std::collections::BTreeMap::new();
     files.insert("requirements.txt".to_string(), b"numpy==2.1.3\n".to_vec());
     files.insert("src/app.py".to_string(), b"print('hi')\n".to_vec());
     mlship::lower::MemProject(files)
+}
+
+impl SpecBp {
+    /// The project files this spec names: `project_files()` and its sealed secrets.
+    pub fn project(&self) -> mlship::lower::MemProject {
+        let mut p = project_files();
+        for x in unique(&self.secrets, |x| &x.name).into_iter().filter(|x| x.sealed) {
+            let name = format!("{}-{}", self.project, x.name);
+            let keys: Map<String, Value> = x
+                .keys
+                .iter()
+                .map(|(k, _)| (k.clone(), json!("AgBy3i4OJSWK+PiTySYZZA==")))
+                .collect();
+            let manifest = json!({
+                "apiVersion": "bitnami.com/v1alpha1",
+                "kind": "SealedSecret",
+                "metadata": {"name": name},
+                "spec": {"encryptedData": keys, "template": {"metadata": {"name": name}}},
+            });
+            p.0.insert(sealed_file(&x.name), to_yaml(&manifest).into_bytes());
+        }
+        p
+    }
+}
+
+fn sealed_file(secret: &str) -> String {
+    format!("secrets/{secret}.sealed.yaml")
 }
 
 // ---------------------------------------------------------------------------------------
@@ -757,7 +884,12 @@ fn workload_refs(m: &mut Map<String, Value>, cx: &Ctx, mounts: &[usize], secrets
     if !mounts.is_empty() {
         m.insert(
             "mounts".into(),
-            Value::Object(mounts.iter().map(|v| (v.to_string(), json!(format!("/mnt/{v}")))).collect()),
+            Value::Object(
+                mounts
+                    .iter()
+                    .map(|v| (v.to_string(), json!(format!("/mnt/{v}"))))
+                    .collect(),
+            ),
         );
     }
     if !env.is_empty() {
@@ -765,7 +897,10 @@ fn workload_refs(m: &mut Map<String, Value>, cx: &Ctx, mounts: &[usize], secrets
     }
     let secrets = pick(&cx.secrets, secrets);
     if !secrets.is_empty() {
-        m.insert("secrets".into(), Value::Array(secrets.into_iter().map(|s| json!(s)).collect()));
+        m.insert(
+            "secrets".into(),
+            Value::Array(secrets.into_iter().map(|s| json!(s)).collect()),
+        );
     }
 }
 
@@ -843,16 +978,23 @@ impl SpecBp {
         let base_config: Vec<String> = unique(&self.config, |c| &c.0).iter().map(|c| c.0.clone()).collect();
 
         let secrets = unique(&self.secrets, |x| &x.name);
+        let mut external: Vec<String> = Vec::new();
         if !secrets.is_empty() {
             let mut all = Map::new();
             for x in &secrets {
                 let mut m = Map::new();
-                m.insert("provider".into(), json!("external-secrets"));
-                m.insert("store".into(), json!(x.store));
-                if let Some(k) = x.store_kind {
-                    m.insert("store_kind".into(), json!(k));
+                if x.sealed {
+                    m.insert("provider".into(), json!("sealed-secrets"));
+                    m.insert("file".into(), json!(sealed_file(&x.name)));
+                } else {
+                    m.insert("provider".into(), json!("external-secrets"));
+                    m.insert("store".into(), json!(x.store));
+                    if let Some(k) = x.store_kind {
+                        m.insert("store_kind".into(), json!(k));
+                    }
+                    m.insert("keys".into(), obj(&x.keys));
+                    external.push(x.name.clone());
                 }
-                m.insert("keys".into(), obj(&x.keys));
                 if x.mount {
                     m.insert("mount".into(), json!(format!("/secrets/{}", x.name)));
                 }
@@ -919,7 +1061,12 @@ impl SpecBp {
             s.insert("pipelines".into(), Value::Object(all));
         }
 
-        let services = unique(&self.services, |x| &x.name);
+        // A service and a pipeline may not share a name (both would render a ServiceAccount
+        // and a NetworkPolicy of that name).
+        let services: Vec<&ServiceBp> = unique(&self.services, |x| &x.name)
+            .into_iter()
+            .filter(|x| !pipeline_steps.iter().any(|(p, ..)| *p == x.name))
+            .collect();
         if !services.is_empty() {
             let mut all = Map::new();
             for x in &services {
@@ -993,7 +1140,10 @@ impl SpecBp {
                     m.insert("namespace".into(), json!(format!("{}-{}", self.project, e.name)));
                 }
                 if e.registry {
-                    m.insert("registry".into(), json!(format!("registry.example.com/{}", self.project)));
+                    m.insert(
+                        "registry".into(),
+                        json!(format!("registry.example.com/{}", self.project)),
+                    );
                 }
                 match (&e.tag, &base_tag) {
                     (Some(t), _) => {
@@ -1034,7 +1184,7 @@ impl SpecBp {
                 if !digests.is_empty() {
                     m.insert("images".into(), Value::Object(digests));
                 }
-                let stores: Map<String, Value> = pick(&cx.secrets, &e.stores)
+                let stores: Map<String, Value> = pick(&external, &e.stores)
                     .into_iter()
                     .map(|n| (n.clone(), json!({ "store": format!("{}-store", e.name) })))
                     .collect();
@@ -1094,7 +1244,10 @@ impl SpecBp {
         if let Some(g) = &self.gitops {
             let mut m = Map::new();
             m.insert("engine".into(), json!(g.engine));
-            m.insert("repo".into(), json!(format!("https://git.example.com/acme/{}.git", self.project)));
+            m.insert(
+                "repo".into(),
+                json!(format!("https://git.example.com/acme/{}.git", self.project)),
+            );
             if g.path {
                 m.insert("path".into(), json!(format!("deploy/{}", self.project)));
             }
@@ -1145,7 +1298,12 @@ pub fn shuffle_keys(v: &Value, c: &mut Choices) -> Value {
                 let j = c.below(i + 1);
                 entries.swap(i, j);
             }
-            Value::Object(entries.into_iter().map(|(k, v)| (k.clone(), shuffle_keys(v, c))).collect())
+            Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k.clone(), shuffle_keys(v, c)))
+                    .collect(),
+            )
         }
         Value::Array(a) => Value::Array(a.iter().map(|x| shuffle_keys(x, c)).collect()),
         other => other.clone(),
@@ -1153,17 +1311,129 @@ pub fn shuffle_keys(v: &Value, c: &mut Choices) -> Value {
 }
 
 const COMMENT_WORDS: &[&str] = &[
-    "note", "key: value", "- item", "---", "\"quoted\"", "it's", "é", "日本", "{ }", "[x]", "#", "$(x)", "tab",
+    "note",
+    "key: value",
+    "- item",
+    "---",
+    "\"quoted\"",
+    "it's",
+    "é",
+    "日本",
+    "{ }",
+    "[x]",
+    "#",
+    "$(x)",
+    "tab",
 ];
 
 fn comment_text(c: &mut Choices) -> String {
     let n = 1 + c.below(4);
-    (0..n).map(|_| COMMENT_WORDS[c.below(COMMENT_WORDS.len())]).collect::<Vec<_>>().join(" ")
+    (0..n)
+        .map(|_| COMMENT_WORDS[c.below(COMMENT_WORDS.len())])
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// YAML text of a spec value.
 pub fn to_yaml(v: &Value) -> String {
     mlship::yamlout::to_yaml(v)
+}
+
+/// YAML text of a value in randomly mixed styles: block or flow collections, plain,
+/// single-quoted (through `yamlout`) or double-quoted (JSON) strings, indented or
+/// unindented block sequences. Every line holds at most one scalar, so `yaml_comments` can
+/// annotate it.
+pub fn to_yaml_styled(v: &Value, c: &mut Choices) -> String {
+    let mut out = String::new();
+    let Value::Object(m) = v else { panic!("a spec is a map") };
+    yaml_map(&mut out, m, 0, c);
+    out
+}
+
+fn yaml_key(k: &str, c: &mut Choices) -> String {
+    if c.chance(20) {
+        serde_json::to_string(k).expect("strings serialize")
+    } else {
+        mlship::yamlout::scalar_str(k)
+    }
+}
+
+fn yaml_scalar(v: &Value, c: &mut Choices) -> String {
+    match v {
+        Value::String(s) if c.chance(30) => serde_json::to_string(s).expect("strings serialize"),
+        Value::Null if c.chance(50) => "~".into(),
+        other => mlship::yamlout::to_yaml(other).trim_end_matches('\n').to_string(),
+    }
+}
+
+fn yaml_flow(v: &Value, c: &mut Choices) -> String {
+    match v {
+        Value::Object(m) => {
+            let items: Vec<String> = m
+                .iter()
+                .map(|(k, x)| {
+                    let key = yaml_key(k, c);
+                    format!("{key}: {}", yaml_flow(x, c))
+                })
+                .collect();
+            format!("{{{}}}", items.join(", "))
+        }
+        Value::Array(a) => format!("[{}]", a.iter().map(|x| yaml_flow(x, c)).collect::<Vec<_>>().join(", ")),
+        // Plain scalars may not hold flow indicators inside a flow collection.
+        Value::String(s) => serde_json::to_string(s).expect("strings serialize"),
+        other => yaml_scalar(other, c),
+    }
+}
+
+fn yaml_map(out: &mut String, m: &Map<String, Value>, indent: usize, c: &mut Choices) {
+    for (i, (k, v)) in m.iter().enumerate() {
+        // The first entry of a map in a sequence item shares the dash's line.
+        if !(i == 0 && out.ends_with("- ")) {
+            out.push_str(&" ".repeat(indent));
+        }
+        let key = yaml_key(k, c);
+        out.push_str(&key);
+        out.push(':');
+        yaml_value(out, v, indent, c);
+    }
+}
+
+fn yaml_value(out: &mut String, v: &Value, indent: usize, c: &mut Choices) {
+    let empty = matches!(v, Value::Object(m) if m.is_empty()) || matches!(v, Value::Array(a) if a.is_empty());
+    match v {
+        Value::Object(m) if !empty && !c.chance(15) => {
+            out.push('\n');
+            yaml_map(out, m, indent + 2, c);
+        }
+        Value::Array(a) if !empty && !c.chance(15) => {
+            out.push('\n');
+            let dash = if c.chance(50) { indent } else { indent + 2 };
+            for x in a {
+                out.push_str(&" ".repeat(dash));
+                out.push_str("- ");
+                match x {
+                    Value::Object(m) if !m.is_empty() => yaml_map(out, m, dash + 2, c),
+                    other => {
+                        let text = yaml_scalar(other, c);
+                        out.push_str(&text);
+                        out.push('\n');
+                    }
+                }
+            }
+        }
+        Value::Object(_) | Value::Array(_) => {
+            let text = yaml_flow(v, c);
+            out.push(' ');
+            out.push_str(&text);
+            out.push('\n');
+        }
+        scalar => {
+            let text = yaml_scalar(scalar, c);
+            out.push(' ');
+            out.push_str(&text);
+            out.push('\n');
+        }
+    }
 }
 
 /// `text` with YAML comments: whole-line comments at random indents and comments after
@@ -1197,6 +1467,14 @@ pub fn yaml_comments(text: &str, c: &mut Choices) -> String {
     out
 }
 
+/// Characters a KDL string must escape: control characters, newlines, and the code points
+/// KDL 2.0 forbids in a document (direction marks and overrides, the BOM).
+fn kdl_escaped(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}')
+}
+
 /// A KDL 2.0 quoted string.
 pub fn kdl_string(s: &str) -> String {
     let mut q = String::from("\"");
@@ -1209,10 +1487,7 @@ pub fn kdl_string(s: &str) -> String {
             '\t' => q.push_str("\\t"),
             '\u{8}' => q.push_str("\\b"),
             '\u{c}' => q.push_str("\\f"),
-            c if c.is_control()
-                || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-                || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}') =>
-            {
+            c if kdl_escaped(c) => {
                 q.push_str(&format!("\\u{{{:x}}}", c as u32));
             }
             c => q.push(c),
@@ -1237,6 +1512,30 @@ fn kdl_scalar(v: &Value) -> String {
         Value::Number(n) => n.to_string(),
         Value::String(s) => kdl_string(s),
         _ => unreachable!("not a scalar"),
+    }
+}
+
+/// A scalar in one of KDL's equivalent spellings: strings bare (`python`), raw
+/// (`#"a\b"#`) or quoted; integers with `_` separators or in hex.
+fn kdl_scalar_styled(v: &Value, c: &mut Choices) -> String {
+    match v {
+        Value::String(s) if kdl_ident(s) == *s && c.chance(30) => s.clone(),
+        // `#"""#` would open a multi-line raw string.
+        Value::String(s)
+            if !s.contains("\"#") && !s.starts_with('"') && !s.chars().any(kdl_escaped) && c.chance(20) =>
+        {
+            format!("#\"{s}\"#")
+        }
+        Value::Number(n) if n.is_u64() && c.chance(20) => {
+            let n = n.as_u64().expect("checked");
+            if c.chance(50) {
+                format!("0x{n:x}")
+            } else {
+                let d = n.to_string();
+                format!("{}_{}", &d[..1], &d[1..]).trim_end_matches('_').to_string()
+            }
+        }
+        other => kdl_scalar(other),
     }
 }
 
@@ -1274,6 +1573,7 @@ impl KdlWriter<'_> {
 
     fn before_node(&mut self, indent: usize) {
         if !self.comments {
+            self.indent(indent);
             return;
         }
         if self.c.chance(15) {
@@ -1303,7 +1603,9 @@ impl KdlWriter<'_> {
     fn block(&mut self, m: &Map<String, Value>, indent: usize) {
         for (k, v) in m {
             match v {
-                Value::Object(inner) if !inner.is_empty() && inner.values().all(|x| x.is_object()) && self.c.chance(60) => {
+                Value::Object(inner)
+                    if !inner.is_empty() && inner.values().all(|x| x.is_object()) && self.c.chance(60) =>
+                {
                     for (ek, ev) in inner {
                         let Value::Object(em) = ev else { unreachable!() };
                         self.node(indent, k, Some(ek), em);
@@ -1313,7 +1615,8 @@ impl KdlWriter<'_> {
                 Value::Array(items) => self.list(indent, k, items),
                 scalar => {
                     self.before_node(indent);
-                    self.out.push_str(&format!("{} {}", kdl_ident(k), kdl_scalar(scalar)));
+                    let text = kdl_scalar_styled(scalar, self.c);
+                    self.out.push_str(&format!("{} {text}", kdl_ident(k)));
                     self.end_node();
                 }
             }
@@ -1327,7 +1630,8 @@ impl KdlWriter<'_> {
         if items.iter().all(is_scalar) {
             for i in items {
                 self.out.push(' ');
-                self.out.push_str(&kdl_scalar(i));
+                let text = kdl_scalar_styled(i, self.c);
+                self.out.push_str(&text);
             }
             self.end_node();
             return;
@@ -1356,8 +1660,8 @@ impl KdlWriter<'_> {
             let one_string = matches!(v, Value::Array(a) if a.len() == 1 && a[0].is_string());
             if (is_scalar(v) && self.c.chance(60)) || (one_string && self.c.chance(30)) {
                 let text = match v {
-                    Value::Array(a) => kdl_scalar(&a[0]),
-                    s => kdl_scalar(s),
+                    Value::Array(a) => kdl_scalar_styled(&a[0], self.c),
+                    s => kdl_scalar_styled(s, self.c),
                 };
                 props.push(format!("{}={text}", kdl_ident(k)));
             } else {
@@ -1365,7 +1669,8 @@ impl KdlWriter<'_> {
             }
         }
         self.before_node(indent);
-        self.out.push_str(&if name == "-" { "-".to_string() } else { kdl_ident(name) });
+        self.out
+            .push_str(&if name == "-" { "-".to_string() } else { kdl_ident(name) });
         if let Some(key) = key {
             self.out.push(' ');
             self.out.push_str(&kdl_string(key));

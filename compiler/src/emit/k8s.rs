@@ -38,6 +38,17 @@ pub struct Object {
     /// "" for the environment's base, or `jobs/level-N` for a pipeline level.
     pub folder: String,
     pub value: Value,
+    pub origin: Origin,
+    /// The last patch (index in the spec's `patches`) that changed it.
+    pub patched_by: Option<usize>,
+}
+
+/// Where an object came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    Generated,
+    /// From the spec's extra manifest file with this index.
+    Extra(usize),
 }
 
 impl Object {
@@ -70,6 +81,8 @@ pub fn objects(env: &EnvPlan, engine: Option<Engine>) -> Vec<Object> {
         out.push(Object {
             folder: folder.to_string(),
             value,
+            origin: Origin::Generated,
+            patched_by: None,
         })
     };
 

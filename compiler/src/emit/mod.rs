@@ -7,6 +7,7 @@
 pub mod docker;
 pub mod gitops;
 pub mod k8s;
+pub mod post;
 
 use crate::lower::Plan;
 use crate::names;
@@ -31,8 +32,11 @@ pub fn emit(plan: &Plan, spec_hash: &str) -> Result<Output, Vec<crate::diag::Dia
     let mut files: BTreeMap<String, Vec<u8>> = docker::files(plan)?;
     let head = header(&plan.project);
     let engine = plan.gitops.as_ref().map(|g| g.engine);
+    let mut diags = Vec::new();
+    let mut used_waivers = std::collections::BTreeSet::new();
     for env in &plan.envs {
-        let objects = k8s::objects(env, engine);
+        let mut objects = k8s::objects(env, engine);
+        diags.extend(post::process(plan, env, &mut objects, &mut used_waivers));
         let mut by_folder: BTreeMap<&str, Vec<String>> = BTreeMap::new();
         for obj in &objects {
             let rel = if obj.folder.is_empty() {
@@ -73,6 +77,10 @@ pub fn emit(plan: &Plan, spec_hash: &str) -> Result<Output, Vec<crate::diag::Dia
                 format!("{head}{}", text.join("---\n")).into_bytes(),
             );
         }
+    }
+    diags.extend(post::unused_waivers(plan, &used_waivers));
+    if diags.iter().any(crate::diag::Diagnostic::is_error) {
+        return Err(diags);
     }
     let mut lock = json!({
         "format": 1,

@@ -1,0 +1,70 @@
+//! Criterion benchmarks of each compiler stage and of the whole compile, on generated specs
+//! with N services and N pipeline steps (N = 10, 100, 1,000; the whole compile also at
+//! 10,000). Run with `cargo bench --bench stages`; see docs/performance.md.
+
+#[path = "support/specgen.rs"]
+mod specgen;
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use mlship::source::SourceFile;
+use std::hint::black_box;
+
+fn stages(c: &mut Criterion) {
+    for n in [10usize, 100, 1000] {
+        let yaml = specgen::yaml(n);
+        let kdl = specgen::kdl(n);
+        let project = specgen::project();
+        let yfile = SourceFile::new("mlship.yaml", yaml.clone());
+        let kfile = SourceFile::new("mlship.kdl", kdl.clone());
+        let tree = mlship::syntax::parse(&yfile).unwrap();
+        let (_, loaded, _) = mlship::load::load("mlship.yaml", yaml.as_bytes());
+        let loaded = loaded.expect("generated specs are valid");
+        let plan = mlship::lower::lower(&loaded, &project).unwrap();
+        let out = mlship::emit::emit(&plan, "hash").unwrap();
+        let objects = out.files.len();
+
+        let mut g = c.benchmark_group(format!("n{n}"));
+        g.sample_size(if n >= 1000 { 10 } else { 30 });
+        g.throughput(Throughput::Elements(n as u64));
+        g.bench_function("parse_yaml", |b| {
+            b.iter(|| mlship::syntax::parse(black_box(&yfile)).unwrap())
+        });
+        g.bench_function("parse_kdl", |b| {
+            b.iter(|| mlship::syntax::parse(black_box(&kfile)).unwrap())
+        });
+        g.bench_function("schema_check", |b| b.iter(|| mlship::schema::check(black_box(&tree))));
+        g.bench_function("semantic_checks", |b| {
+            b.iter(|| mlship::check::check(black_box(&loaded.spec)))
+        });
+        g.bench_function("load_all_envs", |b| {
+            b.iter(|| mlship::load::load("mlship.yaml", black_box(yaml.as_bytes())))
+        });
+        g.bench_function("lower", |b| {
+            b.iter(|| mlship::lower::lower(black_box(&loaded), &project).unwrap())
+        });
+        g.bench_function("emit_dockerfiles", |b| {
+            b.iter(|| mlship::emit::docker::files(black_box(&plan)).unwrap())
+        });
+        g.bench_function("emit_and_serialize", |b| {
+            b.iter(|| mlship::emit::emit(black_box(&plan), "hash").unwrap())
+        });
+        g.bench_function("diff_identical", |b| {
+            b.iter(|| mlship::diff::diff(black_box(&out), black_box(&out), None))
+        });
+        g.bench_function(BenchmarkId::new("compile", format!("{objects}_files")), |b| {
+            b.iter(|| mlship::compile("mlship.yaml", black_box(yaml.as_bytes()), &project))
+        });
+        g.finish();
+    }
+    let yaml = specgen::yaml(10_000);
+    let project = specgen::project();
+    let mut g = c.benchmark_group("n10000");
+    g.sample_size(10);
+    g.bench_function("compile", |b| {
+        b.iter(|| mlship::compile("mlship.yaml", black_box(yaml.as_bytes()), &project))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, stages);
+criterion_main!(benches);

@@ -1,0 +1,418 @@
+//! After the objects are built: extra manifests, patches, validation, policies.
+//!
+//! Takes: one environment's rendered objects and the plan's extra manifests, patches and
+//! waivers. Gives: the final objects, or diagnostics: a patch that matches nothing, an object
+//! that does not validate against the target Kubernetes version's schema (located at the
+//! patch that broke it), and pods that break a policy no waiver covers.
+
+use super::k8s::{Object, Origin};
+use crate::diag::{Code, Diagnostic, Severity};
+use crate::lower::{EnvPlan, Plan};
+use crate::names;
+use crate::source::Path;
+use crate::spec::Policy;
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+
+/// Built-in kinds that live in a namespace; extra objects of these kinds without one get the
+/// environment's. Other kinds (custom resources) keep what their file says.
+const NAMESPACED: &[&str] = &[
+    "ConfigMap",
+    "Secret",
+    "ServiceAccount",
+    "Service",
+    "Deployment",
+    "StatefulSet",
+    "DaemonSet",
+    "ReplicaSet",
+    "Job",
+    "CronJob",
+    "Pod",
+    "PersistentVolumeClaim",
+    "Ingress",
+    "NetworkPolicy",
+    "PodDisruptionBudget",
+    "HorizontalPodAutoscaler",
+    "Role",
+    "RoleBinding",
+    "LimitRange",
+    "ResourceQuota",
+    "Endpoints",
+    "Lease",
+];
+
+pub fn process(
+    plan: &Plan,
+    env: &EnvPlan,
+    objects: &mut Vec<Object>,
+    used_waivers: &mut BTreeSet<usize>,
+) -> Vec<Diagnostic> {
+    let mut diags = Vec::new();
+    for extra in &plan.manifests {
+        let mut value = extra.value.clone();
+        let kind = value["kind"].as_str().unwrap_or_default().to_string();
+        if NAMESPACED.contains(&kind.as_str())
+            && value["metadata"]["namespace"].is_null()
+            && value["metadata"].is_object()
+        {
+            value["metadata"]["namespace"] = json!(env.namespace);
+        }
+        let obj = Object {
+            folder: String::new(),
+            value,
+            origin: Origin::Extra(extra.index),
+            patched_by: None,
+        };
+        if let Some(clash) = objects.iter().find(|o| o.file_name() == obj.file_name()) {
+            diags.push(
+                Diagnostic::error(
+                    Code::Patch,
+                    format!(
+                        "{}:{}: {}/{} clashes with an object mlship renders",
+                        extra.file,
+                        extra.line,
+                        obj.kind(),
+                        clash.name()
+                    ),
+                )
+                .at(Path::of(&["manifests"]).index(extra.index))
+                .help("rename the object, or change it with `patches` instead"),
+            );
+            continue;
+        }
+        objects.push(obj);
+    }
+    apply_patches(plan, env, objects, &mut diags);
+    validate(plan, objects, &mut diags);
+    policies(plan, objects, used_waivers, &mut diags);
+    diags
+}
+
+fn apply_patches(plan: &Plan, env: &EnvPlan, objects: &mut [Object], diags: &mut Vec<Diagnostic>) {
+    for (i, p) in plan.patches.iter().enumerate() {
+        let at = Path::of(&["patches"]).index(i);
+        if !p.environments.is_empty() && !p.environments.contains(&env.name) {
+            continue;
+        }
+        if !p.patch.is_object() {
+            diags.push(
+                Diagnostic::error(Code::Patch, "a patch must be a mapping".to_string())
+                    .at(at.key("patch"))
+                    .help(
+                        "write the fields to change, e.g. patch: {spec: {template: {spec: {priorityClassName: high}}}}",
+                    ),
+            );
+            continue;
+        }
+        if p.kind == "ConfigMap" {
+            diags.push(
+                Diagnostic::error(
+                    Code::Patch,
+                    "ConfigMaps are named by their content and cannot be patched".to_string(),
+                )
+                .at(at.key("kind"))
+                .help("change `config` in the spec instead"),
+            );
+            continue;
+        }
+        let mut matched = false;
+        for obj in objects
+            .iter_mut()
+            .filter(|o| o.kind() == p.kind && (o.name() == p.name || names::stable_name(&p.kind, o.name()) == p.name))
+        {
+            matched = true;
+            let identity = |v: &Value| {
+                (
+                    v["apiVersion"].clone(),
+                    v["kind"].clone(),
+                    v["metadata"]["name"].clone(),
+                    v["metadata"]["namespace"].clone(),
+                )
+            };
+            let before = identity(&obj.value);
+            // Sorted, so the order the spec writes a patch's keys in changes nothing.
+            merge_patch(&mut obj.value, &names::sorted_json(&p.patch));
+            if identity(&obj.value) != before {
+                diags.push(
+                    Diagnostic::error(
+                        Code::Patch,
+                        format!("the patch changes the identity of {}/{}", p.kind, p.name),
+                    )
+                    .at(at.key("patch"))
+                    .help("a patch may not change apiVersion, kind, metadata.name or metadata.namespace"),
+                );
+                continue;
+            }
+            if p.kind == "Job" {
+                // Jobs are named by their content: a patched Job is a new Job.
+                let hash = names::short_hash(&serde_json::to_vec(&obj.value["spec"]).expect("JSON serializes"));
+                let name = format!("{}-{hash}", names::stable_name("Job", obj.name()));
+                obj.value["metadata"]["name"] = json!(name);
+            }
+            obj.patched_by = Some(i);
+        }
+        if !matched {
+            let known: Vec<String> = objects
+                .iter()
+                .filter(|o| o.kind() == p.kind)
+                .map(|o| names::stable_name(&p.kind, o.name()))
+                .collect();
+            let help = match crate::check::closest(&p.name, known.iter().map(String::as_str)) {
+                Some(n) => format!("did you mean `{n}`?"),
+                None if known.is_empty() => format!("environment `{}` renders no {}", env.name, p.kind),
+                None => format!("{} objects here: {}", p.kind, known.join(", ")),
+            };
+            diags.push(
+                Diagnostic::error(
+                    Code::Patch,
+                    format!(
+                        "the patch matches no {} named `{}` in environment `{}`",
+                        p.kind, p.name, env.name
+                    ),
+                )
+                .at(at)
+                .help(help),
+            );
+        }
+    }
+}
+
+/// RFC 7386: mappings merge, null removes, anything else replaces.
+pub fn merge_patch(target: &mut Value, patch: &Value) {
+    match (target.as_object_mut(), patch.as_object()) {
+        (Some(t), Some(p)) => {
+            for (k, v) in p {
+                if v.is_null() {
+                    t.remove(k);
+                } else {
+                    merge_patch(t.entry(k.clone()).or_insert(Value::Null), v);
+                }
+            }
+        }
+        (_, Some(_)) => {
+            *target = json!({});
+            merge_patch(target, patch);
+        }
+        _ => *target = patch.clone(),
+    }
+}
+
+/// Where a problem with an object is best shown: the patch that last changed it, the extra
+/// manifest it came from, or nowhere (mlship's own output: a bug).
+fn located(obj: &Object, d: Diagnostic) -> Diagnostic {
+    match (obj.patched_by, &obj.origin) {
+        (Some(i), _) => d.at(Path::of(&["patches"]).index(i)),
+        (None, Origin::Extra(i)) => d.at(Path::of(&["manifests"]).index(*i)),
+        (None, Origin::Generated) => {
+            d.help("this is a bug in mlship: the object it rendered is invalid; please report it with the spec")
+        }
+    }
+}
+
+fn validate(plan: &Plan, objects: &[Object], diags: &mut Vec<Diagnostic>) {
+    let Ok(schemas) = crate::validate::schemas(&plan.kubernetes) else {
+        return;
+    };
+    for obj in objects {
+        // Extra objects were validated, with file positions, when they were read.
+        if matches!(obj.origin, Origin::Extra(_)) && obj.patched_by.is_none() {
+            continue;
+        }
+        let Ok(violations) = schemas.validate(&obj.value) else {
+            continue;
+        };
+        for v in violations {
+            let path = if v.path.is_empty() {
+                String::new()
+            } else {
+                format!("{}: ", v.path)
+            };
+            let mut d = Diagnostic::error(
+                Code::InvalidObject,
+                format!(
+                    "{}/{} is invalid for Kubernetes {}: {path}{}",
+                    obj.kind(),
+                    obj.name(),
+                    plan.kubernetes,
+                    v.message
+                ),
+            );
+            if let Some(h) = v.help {
+                d = d.help(h);
+            }
+            diags.push(located(obj, d));
+        }
+    }
+}
+
+/// The pod spec of a workload, and the path to it.
+fn pod_spec(obj: &Object) -> Option<&Value> {
+    let v = &obj.value;
+    let spec = match obj.kind() {
+        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" => &v["spec"]["template"]["spec"],
+        "CronJob" => &v["spec"]["jobTemplate"]["spec"]["template"]["spec"],
+        "Pod" => &v["spec"],
+        _ => return None,
+    };
+    spec.is_object().then_some(spec)
+}
+
+/// Every policy violation of one pod spec: (policy, what is wrong).
+pub fn violations(pod: &Value) -> Vec<(Policy, String)> {
+    let mut out = Vec::new();
+    let psc = &pod["securityContext"];
+    for key in ["hostNetwork", "hostPID", "hostIPC"] {
+        if pod[key] == json!(true) {
+            out.push((Policy::NoHostNamespaces, format!("`{key}` is true")));
+        }
+    }
+    for vol in pod["volumes"].as_array().into_iter().flatten() {
+        if !vol["hostPath"].is_null() {
+            out.push((
+                Policy::NoHostPath,
+                format!("volume `{}` is a hostPath", vol["name"].as_str().unwrap_or("?")),
+            ));
+        }
+    }
+    let containers = ["initContainers", "containers"]
+        .iter()
+        .flat_map(|k| pod[*k].as_array().into_iter().flatten())
+        .collect::<Vec<_>>();
+    for c in containers {
+        let name = c["name"].as_str().unwrap_or("?");
+        let sc = &c["securityContext"];
+        let either = |key: &str| if sc[key].is_null() { &psc[key] } else { &sc[key] };
+        if *either("runAsNonRoot") != json!(true) {
+            out.push((Policy::RunAsNonRoot, format!("container `{name}` may run as root")));
+        }
+        if sc["readOnlyRootFilesystem"] != json!(true) {
+            out.push((
+                Policy::ReadOnlyRootFilesystem,
+                format!("container `{name}` has a writable root filesystem"),
+            ));
+        }
+        if sc["allowPrivilegeEscalation"] != json!(false) {
+            out.push((
+                Policy::NoPrivilegeEscalation,
+                format!("container `{name}` allows privilege escalation"),
+            ));
+        }
+        if !sc["capabilities"]["drop"]
+            .as_array()
+            .is_some_and(|d| d.iter().any(|x| x == "ALL"))
+        {
+            out.push((
+                Policy::DropAllCapabilities,
+                format!("container `{name}` keeps capabilities"),
+            ));
+        }
+        let seccomp = either("seccompProfile")["type"].as_str().unwrap_or_default();
+        if !matches!(seccomp, "RuntimeDefault" | "Localhost") {
+            out.push((
+                Policy::Seccomp,
+                format!("container `{name}` has no RuntimeDefault seccomp profile"),
+            ));
+        }
+        if sc["privileged"] == json!(true) {
+            out.push((Policy::NoPrivileged, format!("container `{name}` is privileged")));
+        }
+        for part in ["requests", "limits"] {
+            for res in ["cpu", "memory"] {
+                if c["resources"][part][res].is_null() {
+                    out.push((
+                        Policy::ResourceLimits,
+                        format!("container `{name}` has no {res} {}", &part[..part.len() - 1]),
+                    ));
+                }
+            }
+        }
+        let image = c["image"].as_str().unwrap_or_default();
+        let last = image.rsplit('/').next().unwrap_or_default();
+        if !image.contains('@') && (last.ends_with(":latest") || !last.contains(':')) {
+            out.push((
+                Policy::NoLatestTag,
+                format!("container `{name}` runs `{image}` without a version tag"),
+            ));
+        }
+    }
+    out
+}
+
+fn policy_name(p: Policy) -> String {
+    serde_json::to_value(p)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+fn policies(plan: &Plan, objects: &[Object], used: &mut BTreeSet<usize>, diags: &mut Vec<Diagnostic>) {
+    for obj in objects {
+        let Some(pod) = pod_spec(obj) else { continue };
+        let id = format!("{}/{}", obj.kind(), obj.name());
+        let stable = format!("{}/{}", obj.kind(), names::stable_name(obj.kind(), obj.name()));
+        for (policy, what) in violations(pod) {
+            if let Some(w) = plan
+                .waivers
+                .iter()
+                .position(|w| w.policy == policy && (w.object == id || w.object == stable))
+            {
+                used.insert(w);
+                continue;
+            }
+            let name = policy_name(policy);
+            let d = Diagnostic::error(Code::Policy, format!("{id} breaks policy `{name}`: {what}")).help(format!(
+                "fix the object, or waive the policy with a reason: waivers: [{{policy: {name}, object: {stable}, reason: \"...\"}}]"
+            ));
+            diags.push(located(obj, d));
+        }
+    }
+}
+
+/// Waivers that matched nothing in any environment.
+pub fn unused_waivers(plan: &Plan, used: &BTreeSet<usize>) -> Vec<Diagnostic> {
+    (0..plan.waivers.len())
+        .filter(|i| !used.contains(i))
+        .map(|i| Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(
+                Code::Patch,
+                format!("the waiver for {} matches no policy violation", plan.waivers[i].object),
+            )
+            .at(Path::of(&["waivers"]).index(i))
+            .help("remove it; waivers should only cover what needs them")
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merge_patch_follows_rfc_7386() {
+        let mut v = json!({"a": {"b": 1, "c": 2}, "d": [1, 2], "e": 1});
+        merge_patch(&mut v, &json!({"a": {"b": null, "x": 3}, "d": [9], "e": {"f": 1}}));
+        assert_eq!(v, json!({"a": {"c": 2, "x": 3}, "d": [9], "e": {"f": 1}}));
+    }
+
+    #[test]
+    fn policies_catch_unsafe_pods() {
+        let pod = json!({
+            "hostNetwork": true,
+            "volumes": [{"name": "docker", "hostPath": {"path": "/var/run/docker.sock"}}],
+            "containers": [{"name": "c", "image": "nginx:latest", "securityContext": {"privileged": true}}]
+        });
+        let found: BTreeSet<Policy> = violations(&pod).into_iter().map(|(p, _)| p).collect();
+        for p in [
+            Policy::NoHostNamespaces,
+            Policy::NoHostPath,
+            Policy::NoPrivileged,
+            Policy::NoLatestTag,
+            Policy::ResourceLimits,
+            Policy::RunAsNonRoot,
+            Policy::Seccomp,
+        ] {
+            assert!(found.contains(&p), "{p:?} not found");
+        }
+    }
+}
