@@ -72,13 +72,17 @@ fn sigkill_during_build_leaves_old_or_new_tree() {
     assert_eq!(on_disk(&out), new);
 
     let (mut saw_old, mut saw_new, mut saw_journal) = (0, 0, 0);
-    for i in 0..20u32 {
+    for i in 0..80u32 {
+        if i >= 20 && saw_old > 0 && saw_new + saw_journal > 0 {
+            break;
+        }
         // Back to the old tree, then kill a rewrite to the new one part way through.
         std::fs::write(dir.path().join("mlship.yaml"), &old_text).unwrap();
         assert!(build(dir.path()).wait().unwrap().success());
         assert_eq!(on_disk(&out), old);
         std::fs::write(dir.path().join("mlship.yaml"), &new_text).unwrap();
         let mut child = build(dir.path());
+        // Later kills wait longer, until they land after the switch too (load varies).
         std::thread::sleep(full.mul_f64(f64::from(i) / 12.0));
         let _ = child.kill();
         let _ = child.wait();

@@ -1,10 +1,11 @@
 //! Property tests: random valid specs, written in both syntaxes, compile to the same bytes;
-//! compiling is deterministic and blind to key order and comments; every object and label
-//! name fits Kubernetes' limits; and hostile config values and command arguments either
-//! reach the output exactly or are refused with a located error.
+//! compiling is deterministic and blind to key order, styles and comments; every object,
+//! label, pod volume, node selector and toleration name is one Kubernetes accepts (long
+//! names fit or are refused); and hostile config values, env values and command arguments
+//! either reach the output exactly or are refused with a located error.
 //!
-//! The generator and the writers are in `common/gen.rs`. Failures are not persisted (the
-//! minimal input is in the failure message); rerun with `PROPTEST_CASES` unset.
+//! The generator and the writers are in `common/gen.rs`. Failures are not persisted: the
+//! failure message holds the shrunk spec text. `PROPTEST_CASES=N` runs N cases of each.
 
 #[path = "common/gen.rs"]
 mod specgen;
@@ -337,7 +338,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(config(48))]
+    #![proptest_config(config(96))]
 
     /// Names up to 63 characters: the derived names fit, or the spec is refused with
     /// located name errors (E022, E023).
@@ -363,6 +364,85 @@ proptest! {
                 }
             }
         }
+    }
+}
+
+/// A Kubernetes qualified name (label and taint keys): `[prefix/]name`, the prefix a DNS
+/// subdomain, the name at most 63 alphanumerics, `-`, `_` and `.`, alphanumeric at both ends.
+fn is_qualified_name(s: &str) -> bool {
+    let (prefix, name) = s.rsplit_once('/').map_or((None, s), |(p, n)| (Some(p), n));
+    prefix.is_none_or(is_dns_subdomain) && !name.is_empty() && is_label_value(name)
+}
+
+fn selector_key() -> impl Strategy<Value = String> {
+    prop_oneof![
+        2 => "[a-z][a-z0-9-]{0,8}",
+        1 => "[a-z]{1,6}\\.io/[a-z][a-z0-9._-]{0,8}[a-z0-9]",
+        1 => specgen::printable().prop_filter("not empty", |s| !s.is_empty()),
+    ]
+}
+
+fn selector_value() -> impl Strategy<Value = String> {
+    prop_oneof![
+        2 => "[a-zA-Z0-9]([a-zA-Z0-9._-]{0,10}[a-zA-Z0-9])?",
+        1 => "[a-z0-9]{60,66}",
+        1 => specgen::printable(),
+    ]
+}
+
+proptest! {
+    #![proptest_config(config(48))]
+
+    /// Node selector and toleration keys and values become pod fields that Kubernetes
+    /// validates as label keys and values: they are valid, or refused with a located error.
+    #[test]
+    fn node_selectors_and_tolerations_are_valid_or_refused(
+        key in selector_key(),
+        value in selector_value(),
+        taint in selector_key(),
+        taint_value in selector_value(),
+    ) {
+        let spec = json!({
+            "apiVersion": "mlship/v1",
+            "project": "sel",
+            "registry": "ghcr.io/acme/sel",
+            "tag": "1.0.0",
+            "images": {"server": {"stack": "fastapi"}},
+            "services": {"api": {
+                "image": "server",
+                "port": 8080,
+                "node_selector": {(key.clone()): value},
+                "tolerations": [{"key": taint, "operator": "Equal", "value": taint_value, "effect": "NoSchedule"}],
+            }},
+        });
+        let yaml = to_yaml(&spec);
+        let c = compile("mlship.yaml", &yaml, &project_files());
+        let Some(out) = c.output else {
+            let first = yaml.find("node_selector").expect("written");
+            for d in c.diagnostics.iter().filter(|d| d.is_error()) {
+                let what = mlship::diag::render(d, &c.file, false);
+                let span = d.span.ok_or_else(|| TestCaseError::fail(format!("no span:\n{what}\n{yaml}")))?;
+                prop_assert!(span.start >= first && span.end <= yaml.len(), "not located at the value:\n{}\n{}", what, yaml);
+            }
+            return Ok(());
+        };
+        let path = "envs/default/deployment-sel-api.yaml";
+        let doc = documents(path, &String::from_utf8_lossy(&out.files[path])).remove(0);
+        let pod = &doc["spec"]["template"]["spec"];
+        let mut problems = Vec::new();
+        for (k, v) in pod["nodeSelector"].as_object().into_iter().flatten() {
+            let v = v.as_str().unwrap_or_default();
+            if !is_qualified_name(k) || !is_label_value(v) {
+                problems.push(format!("nodeSelector {k:?}: {v:?}"));
+            }
+        }
+        for t in pod["tolerations"].as_array().into_iter().flatten() {
+            let (k, v) = (t["key"].as_str().unwrap_or_default(), t["value"].as_str().unwrap_or_default());
+            if !is_qualified_name(k) || !is_label_value(v) {
+                problems.push(format!("toleration key {k:?} value {v:?}"));
+            }
+        }
+        prop_assert!(problems.is_empty(), "Kubernetes refuses {}\n{}", problems.join(", "), yaml);
     }
 }
 

@@ -135,7 +135,9 @@ impl Checker {
             self.name(&at, name, "secret");
             self.object_name(&at, &format!("{}-{name}", s.project), 253);
             // Pods mount it as a volume named `secret-<name>`.
-            self.object_name(&at, &format!("secret-{name}"), 63);
+            if names::is_dns_label(name) {
+                self.object_name(&at, &format!("secret-{name}"), 63);
+            }
             match sec.provider {
                 SecretProvider::ExternalSecrets => {
                     if sec.store.is_none() {
@@ -203,7 +205,9 @@ impl Checker {
             self.name(&at, name, "volume");
             self.object_name(&at, &format!("{}-{name}", s.project), 253);
             // Pods mount it as a volume named `vol-<name>`.
-            self.object_name(&at, &format!("vol-{name}"), 63);
+            if names::is_dns_label(name) {
+                self.object_name(&at, &format!("vol-{name}"), 63);
+            }
             self.quantity(&at.key("size"), &v.size.text(), false);
         }
         for (pname, pipe) in &s.pipelines {
@@ -226,6 +230,9 @@ impl Checker {
             self.refs(s, &at, &svc.secrets, &svc.mounts);
             self.env_values(&at.key("env"), &svc.env);
             self.port(&at.key("port"), svc.port);
+            for (i, arg) in svc.command.iter().enumerate() {
+                self.plain_text(&at.key("command").index(i), arg);
+            }
             if let Some(e) = &svc.expose {
                 if let Some(port) = e.port {
                     self.port(&at.key("expose").key("port"), port);
@@ -357,6 +364,9 @@ impl Checker {
             self.resources(s, &sat, &step.image, &step.resources);
             self.refs(s, &sat, &step.secrets, &step.mounts);
             self.env_values(&sat.key("env"), &step.env);
+            for (i, arg) in step.run.iter().enumerate() {
+                self.plain_text(&sat.key("run").index(i), arg);
+            }
             if step.run.is_empty() {
                 self.err(
                     Code::MissingKey,
@@ -437,13 +447,42 @@ impl Checker {
             );
         }
         for (k, v) in &r.node_selector {
-            if k.is_empty() || v.len() > 63 {
+            if !names::is_label_key(k) || !names::is_label_value(v) {
                 self.err(
                     Code::BadValue,
                     at.key("node_selector").key(k),
                     format!("`{k}: {v}` is not a valid node label"),
-                    "label values are at most 63 characters",
+                    "keys are `[prefix/]name`, values at most 63 letters, digits, `-`, `_` and `.`, starting and ending with a letter or digit",
                 );
+            }
+        }
+        for (i, t) in r.tolerations.iter().enumerate() {
+            let here = at.key("tolerations").index(i);
+            if !t.key.is_empty() && !names::is_label_key(&t.key) {
+                self.err(
+                    Code::BadValue,
+                    here.key("key"),
+                    format!("`{}` is not a valid taint key", t.key),
+                    "use a label key such as nvidia.com/gpu",
+                );
+            }
+            if let Some(v) = &t.value {
+                if !names::is_label_value(v) {
+                    self.err(
+                        Code::BadValue,
+                        here.key("value"),
+                        format!("`{v}` is not a valid taint value"),
+                        "at most 63 letters, digits, `-`, `_` and `.`, starting and ending with a letter or digit",
+                    );
+                }
+                if t.operator == Some(crate::spec::TolerationOperator::Exists) {
+                    self.err(
+                        Code::Conflict,
+                        here.key("value"),
+                        "operator `Exists` takes no value".into(),
+                        "remove `value`, or use operator `Equal`",
+                    );
+                }
             }
         }
     }
@@ -514,7 +553,11 @@ impl Checker {
     }
 
     fn object_name(&mut self, at: &Path, derived: &str, limit: usize) {
-        if derived.len() > limit && names::is_dns_subdomain(derived) {
+        if derived.len() > limit
+            && derived
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+        {
             self.out.push(
                 Diagnostic::error(
                     Code::NameTooLong,

@@ -17,11 +17,24 @@ pub fn is_dns_label(s: &str) -> bool {
 
 /// A DNS-1123 subdomain: labels joined by dots, <= 253 (checked by the caller's limit).
 pub fn is_dns_subdomain(s: &str) -> bool {
-    s.split('.').all(|l| {
-        !l.is_empty()
-            && l.bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-    })
+    s.split('.').all(is_dns_label)
+}
+
+/// A label value: empty, or at most 63 letters, digits, `-`, `_` and `.`, starting and
+/// ending with a letter or digit.
+pub fn is_label_value(s: &str) -> bool {
+    s.is_empty()
+        || (s.len() <= 63
+            && s.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && s.ends_with(|c: char| c.is_ascii_alphanumeric())
+            && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)))
+}
+
+/// A label key: `[prefix/]name`, the prefix a DNS subdomain of at most 253 characters and
+/// the name a non-empty label value.
+pub fn is_label_key(s: &str) -> bool {
+    let (prefix, name) = s.rsplit_once('/').map_or((None, s), |(p, n)| (Some(p), n));
+    !name.is_empty() && is_label_value(name) && prefix.is_none_or(|p| p.len() <= 253 && is_dns_subdomain(p))
 }
 
 /// A valid name close to `s`: lowercase, other characters turned into `-`.
@@ -169,6 +182,20 @@ mod tests {
             assert!(!is_dns_label(bad), "{bad}");
         }
         assert_eq!(suggest("My_Model"), "my-model");
+    }
+
+    #[test]
+    fn label_keys_and_values() {
+        assert!(
+            is_label_key("nvidia.com/gpu.product") && is_label_key("gpu") && is_label_value("NVIDIA-A100-SXM4-80GB")
+        );
+        assert!(
+            !is_label_key("a-/b")
+                && !is_label_key("/x")
+                && !is_label_key("x/")
+                && !is_label_value("a-")
+                && !is_label_value("-a")
+        );
     }
 
     #[test]

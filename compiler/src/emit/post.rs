@@ -177,8 +177,22 @@ fn apply_patches(plan: &Plan, env: &EnvPlan, objects: &mut [Object], diags: &mut
     }
 }
 
-/// RFC 7386: mappings merge, null removes, anything else replaces.
+/// RFC 7386 (mappings merge, null removes, anything else replaces), except that lists whose
+/// items all have a `name` (containers, env, volumes, ports) merge item by item on it, as
+/// kubectl's strategic merge does.
 pub fn merge_patch(target: &mut Value, patch: &Value) {
+    if let (Some(t), Some(p)) = (target.as_array_mut(), patch.as_array())
+        && named(t)
+        && named(p)
+    {
+        for item in p {
+            match t.iter_mut().find(|x| x["name"] == item["name"]) {
+                Some(existing) => merge_patch(existing, item),
+                None => t.push(item.clone()),
+            }
+        }
+        return;
+    }
     match (target.as_object_mut(), patch.as_object()) {
         (Some(t), Some(p)) => {
             for (k, v) in p {
@@ -197,11 +211,15 @@ pub fn merge_patch(target: &mut Value, patch: &Value) {
     }
 }
 
+fn named(items: &[Value]) -> bool {
+    !items.is_empty() && items.iter().all(|i| i["name"].is_string())
+}
+
 /// Where a problem with an object is best shown: the patch that last changed it, the extra
 /// manifest it came from, or nowhere (mlship's own output: a bug).
 fn located(obj: &Object, d: Diagnostic) -> Diagnostic {
     match (obj.patched_by, &obj.origin) {
-        (Some(i), _) => d.at(Path::of(&["patches"]).index(i)),
+        (Some(i), _) => d.at(Path::of(&["patches"]).index(i).key("patch")),
         (None, Origin::Extra(i)) => d.at(Path::of(&["manifests"]).index(*i)),
         (None, Origin::Generated) => {
             d.help("this is a bug in mlship: the object it rendered is invalid; please report it with the spec")
@@ -237,12 +255,47 @@ fn validate(plan: &Plan, objects: &[Object], diags: &mut Vec<Diagnostic>) {
                     v.message
                 ),
             );
-            if let Some(h) = v.help {
+            if let Some(h) = v.help.clone() {
                 d = d.help(h);
             }
-            diags.push(located(obj, d));
+            let d = located(obj, d);
+            // Point at the field in the patch when the patch wrote it.
+            let d = match (obj.patched_by, field_path(&v.path)) {
+                (Some(i), Some(field)) => {
+                    let mut at = Path::of(&["patches"]).index(i).key("patch");
+                    at.0.extend(field.0);
+                    d.at(at)
+                }
+                (Some(i), None) => d.at(Path::of(&["patches"]).index(i).key("patch")),
+                _ => d,
+            };
+            diags.push(d);
         }
     }
+}
+
+/// A validator path (`spec.template.spec.containers[0].image`, `metadata.labels["a/b"]`) as a
+/// document path.
+fn field_path(path: &str) -> Option<Path> {
+    let mut out = Path::root();
+    let mut rest = path;
+    while !rest.is_empty() {
+        if let Some(r) = rest.strip_prefix("[\"") {
+            let end = r.find("\"]")?;
+            out = out.key(&r[..end]);
+            rest = &r[end + 2..];
+        } else if let Some(r) = rest.strip_prefix('[') {
+            let end = r.find(']')?;
+            out = out.index(r[..end].parse().ok()?);
+            rest = &r[end + 1..];
+        } else {
+            let r = rest.strip_prefix('.').unwrap_or(rest);
+            let end = r.find(['.', '[']).unwrap_or(r.len());
+            out = out.key(&r[..end]);
+            rest = &r[end..];
+        }
+    }
+    Some(out)
 }
 
 /// The pod spec of a workload, and the path to it.
@@ -387,6 +440,27 @@ pub fn unused_waivers(plan: &Plan, used: &BTreeSet<usize>) -> Vec<Diagnostic> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn named_lists_merge_by_name() {
+        let mut v = json!({"c": [{"name": "a", "image": "x"}, {"name": "b", "image": "y"}]});
+        merge_patch(
+            &mut v,
+            &json!({"c": [{"name": "b", "image": "z"}, {"name": "n", "image": "w"}]}),
+        );
+        assert_eq!(
+            v,
+            json!({"c": [{"name": "a", "image": "x"}, {"name": "b", "image": "z"}, {"name": "n", "image": "w"}]})
+        );
+        assert_eq!(
+            field_path("spec.containers[0].image").unwrap().to_string(),
+            "spec.containers[0].image"
+        );
+        assert_eq!(
+            field_path("metadata.labels[\"a/b\"]").unwrap().to_string(),
+            "metadata.labels.a/b"
+        );
+    }
 
     #[test]
     fn merge_patch_follows_rfc_7386() {
