@@ -236,3 +236,52 @@ fn symlinks_out_of_the_project_are_refused() {
         stderr(&o)
     );
 }
+
+#[test]
+fn validate_manifests_reports_every_error_located_in_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("app.yaml"),
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\nspec:\n  replica: 2\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  A: 1\n---\napiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\n",
+    )
+    .unwrap();
+    let o = mlship(dir.path(), &["validate", "--manifests", "."]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("app.yaml:6:3: Deployment/api: spec.replica: unknown field `replica` (did you mean `replicas`?)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("app.yaml:13:6: ConfigMap/c: data.A: expected string, found integer"),
+        "{out}"
+    );
+    assert!(
+        out.contains("3 documents in 1 files: 0 valid, 2 invalid, 1 skipped"),
+        "{out}"
+    );
+    let o = mlship(
+        dir.path(),
+        &["validate", "--manifests", "app.yaml", "--format", "junit"],
+    );
+    let xml = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        xml.contains("tests=\"3\" failures=\"2\" skipped=\"1\"")
+            && xml.contains("<failure message=\"unknown field `replica`\">"),
+        "{xml}"
+    );
+    let o = mlship(dir.path(), &["validate", "--manifests", "app.yaml", "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let problems = json[0]["problems"].as_array().unwrap();
+    assert!(
+        problems
+            .iter()
+            .any(|p| p["line"] == 6 && p["column"] == 3 && p["path"] == "spec.replica"),
+        "{problems:?}"
+    );
+    let o = mlship(
+        dir.path(),
+        &["validate", "--manifests", "app.yaml", "--kubernetes", "1.20"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+}

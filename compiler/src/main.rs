@@ -41,12 +41,20 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
     },
-    /// Validate spec files and print every problem with its location.
+    /// Validate spec files, or (with --manifests) any Kubernetes manifests, and print every
+    /// problem with its location.
     Validate {
-        /// Spec files. Default: mlship.yaml or mlship.kdl in the current folder.
+        /// Spec files; with --manifests, manifest files and folders (walked for *.yaml,
+        /// *.yml). Default: mlship.yaml or mlship.kdl in the current folder.
         files: Vec<PathBuf>,
-        #[arg(long, value_enum, default_value_t = Format::Human)]
-        format: Format,
+        /// Validate Kubernetes manifests against the schemas of --kubernetes, strictly.
+        #[arg(long)]
+        manifests: bool,
+        /// Kubernetes version for --manifests.
+        #[arg(long, default_value = "1.33", value_name = "VERSION")]
+        kubernetes: String,
+        #[arg(long, value_enum, default_value_t = ValidateFormat::Human)]
+        format: ValidateFormat,
     },
     /// Validate specs, compile them, and fail when the committed tree is stale (CI, pre-commit).
     Check {
@@ -107,6 +115,14 @@ enum Format {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ValidateFormat {
+    Human,
+    Json,
+    /// JUnit XML (with --manifests), for CI test reports.
+    Junit,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum CheckFormat {
     Human,
     Json,
@@ -139,7 +155,20 @@ fn main() -> ExitCode {
             envs,
             format,
         } => build(spec, out, &envs, format),
-        Command::Validate { files, format } => validate(files, format),
+        Command::Validate {
+            files,
+            manifests: true,
+            kubernetes,
+            format,
+        } => validate_manifests(&files, &kubernetes, format),
+        Command::Validate { files, format, .. } => validate(
+            files,
+            if format == ValidateFormat::Json {
+                Format::Json
+            } else {
+                Format::Human
+            },
+        ),
         Command::Check { files, out, format } => check(files, &out, format),
         Command::Diff {
             spec,
@@ -324,6 +353,133 @@ fn validate(files: Vec<PathBuf>, format: Format) -> Result<bool, String> {
         }
     }
     Ok(ok)
+}
+
+/// `mlship validate --manifests`: a strict, offline kubeconform for any manifests.
+fn validate_manifests(paths: &[PathBuf], version: &str, format: ValidateFormat) -> Result<bool, String> {
+    if paths.is_empty() {
+        return Err("name the manifest files or folders to validate".into());
+    }
+    let schemas = mlship::validate::schemas(version)
+        .map_err(|e| format!("{e}; supported: {}", mlship::validate::SUPPORTED.join(", ")))?;
+    let mut files: Vec<(String, String)> = Vec::new();
+    for path in paths {
+        let mut found = Vec::new();
+        if path.is_dir() {
+            let mut stack = vec![path.clone()];
+            while let Some(dir) = stack.pop() {
+                for e in std::fs::read_dir(&dir)
+                    .map_err(|e| format!("{}: {e}", dir.display()))?
+                    .flatten()
+                {
+                    let p = e.path();
+                    if p.is_dir() {
+                        stack.push(p);
+                    } else if mlship::validate::is_manifest(&p.to_string_lossy()) {
+                        found.push(p);
+                    }
+                }
+            }
+            found.sort();
+        } else {
+            found.push(path.clone());
+        }
+        for f in found {
+            let text = std::fs::read_to_string(&f).map_err(|e| format!("cannot read {}: {e}", f.display()))?;
+            files.push((f.display().to_string(), text));
+        }
+    }
+    let docs = schemas.validate_files(files.iter().map(|(n, t)| (n.as_str(), t.as_str())));
+    let s = mlship::validate::summary(&docs);
+    match format {
+        ValidateFormat::Human => {
+            for d in docs.iter().filter(|d| !d.problems().is_empty()) {
+                println!("{d}");
+            }
+            println!(
+                "{} documents in {} files: {} valid, {} invalid, {} skipped (no schema: custom resources) for Kubernetes {version}",
+                docs.len(),
+                files.len(),
+                s.valid,
+                s.invalid,
+                s.skipped
+            );
+        }
+        ValidateFormat::Json => {
+            let out: Vec<serde_json::Value> = docs
+                .iter()
+                .map(|d| {
+                    let status = match d.outcome {
+                        mlship::validate::Outcome::Valid => "valid",
+                        mlship::validate::Outcome::Invalid(_) => "invalid",
+                        mlship::validate::Outcome::Skipped(_) => "skipped",
+                    };
+                    serde_json::json!({
+                        "file": d.file, "line": d.line,
+                        "kind": d.object.as_ref().map(|o| o.kind.clone()),
+                        "name": d.object.as_ref().and_then(|o| o.name.clone()),
+                        "status": status,
+                        "problems": d.problems().iter().map(|p| serde_json::json!({
+                            "line": p.line, "column": p.column, "path": p.path, "message": p.message, "help": p.help,
+                        })).collect::<Vec<_>>(),
+                    })
+                })
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&out).expect("JSON serializes"));
+        }
+        ValidateFormat::Junit => print!("{}", junit(&docs, version)),
+    }
+    Ok(s.invalid == 0)
+}
+
+fn junit(docs: &[mlship::validate::Document], version: &str) -> String {
+    let esc = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    };
+    let s = mlship::validate::summary(docs);
+    let mut out = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n  <testsuite name=\"mlship validate (Kubernetes {version})\" tests=\"{}\" failures=\"{}\" skipped=\"{}\">\n",
+        docs.len(),
+        s.invalid,
+        s.skipped
+    );
+    for d in docs {
+        let name = d
+            .object
+            .as_ref()
+            .map_or_else(|| format!("document {}", d.number), |o| o.to_string());
+        out.push_str(&format!(
+            "    <testcase classname=\"{}\" name=\"{}\"",
+            esc(&d.file),
+            esc(&name)
+        ));
+        match &d.outcome {
+            mlship::validate::Outcome::Valid => out.push_str("/>\n"),
+            mlship::validate::Outcome::Skipped(u) => out.push_str(&format!(
+                ">\n      <skipped message=\"{}\"/>\n    </testcase>\n",
+                esc(&u.to_string())
+            )),
+            mlship::validate::Outcome::Invalid(problems) => {
+                out.push_str(">\n");
+                for p in problems {
+                    out.push_str(&format!(
+                        "      <failure message=\"{}\">{}:{}:{}: {}</failure>\n",
+                        esc(&p.message),
+                        esc(&d.file),
+                        p.line,
+                        p.column,
+                        esc(&p.to_string())
+                    ));
+                }
+                out.push_str("    </testcase>\n");
+            }
+        }
+    }
+    out.push_str("  </testsuite>\n</testsuites>\n");
+    out
 }
 
 fn build(spec: Option<PathBuf>, out: Option<PathBuf>, envs: &[String], format: Format) -> Result<bool, String> {
