@@ -14,7 +14,9 @@
 # Only stable Rust is installed: cargo-fuzz needs nightly flags (-Zsanitizer, -Cpasses), so the
 # build runs with RUSTC_BOOTSTRAP=1. Sanitizer: none (the code is safe Rust; ASan would only
 # slow the build and the runs). Release with debug assertions, so overflows panic.
-# FUZZ_TARGETS="yaml kdl" runs a subset. Targets run one at a time (the machine has 2 cores).
+# FUZZ_TARGETS="yaml kdl" runs a subset. FUZZ_KEEP_GOING=1 fuzzes on past crashes, timeouts and
+# OOMs (libFuzzer -fork=1 -ignore_*), to collect several findings in one run; the target still
+# fails if any input was saved. Targets run one at a time (the machine has 2 cores).
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
 
@@ -31,6 +33,11 @@ MAX_LEN=16384 # for the fuzzing phase; replay runs every input whole
 BUILD_FLAGS=(--sanitizer none --release --debug-assertions)
 export RUSTC_BOOTSTRAP=1
 export CARGO_TERM_COLOR=never
+export RUST_BACKTRACE=1 # printed only when a target panics
+KEEP_GOING=()
+if [[ "${FUZZ_KEEP_GOING:-0}" == 1 ]]; then
+    KEEP_GOING=(-fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1)
+fi
 
 step() { printf '\n==> %s\n' "$*"; }
 
@@ -95,19 +102,22 @@ for t in "${TARGETS[@]}"; do
     fi
 
     step "$t: replay the corpus ($(find "fuzz/corpus/$t" -type f | wc -l) inputs)"
-    if ((ok)) && ! "$BIN/$t" "${common[@]}" -runs=0 "fuzz/corpus/$t" >"fuzz/artifacts/$t.corpus.log" 2>&1; then
+    if ((ok || ${#KEEP_GOING[@]})) && ! "$BIN/$t" "${common[@]}" -runs=0 "fuzz/corpus/$t" >"fuzz/artifacts/$t.corpus.log" 2>&1; then
         tail -n 60 "fuzz/artifacts/$t.corpus.log"
         ok=0
     fi
-    ((ok)) && grep -m1 -E '(INITED|DONE) ' "fuzz/artifacts/$t.corpus.log"
+    grep -m1 -E '(INITED|DONE) ' "fuzz/artifacts/$t.corpus.log" 2>/dev/null
 
-    if ((ok && SECS > 0)); then
+    if (((ok || ${#KEEP_GOING[@]}) && SECS > 0)); then
         step "$t: fuzz for $SECS s"
-        if "$BIN/$t" "${common[@]}" -max_total_time="$SECS" -max_len=$MAX_LEN -dict="$(dict_of "$t")" \
-            "fuzz/corpus/$t" >"fuzz/artifacts/$t.fuzz.log" 2>&1; then
-            grep -E '^#[0-9]+ +DONE|^stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb)' \
+        before=$(find "fuzz/artifacts/$t" -type f | wc -l)
+        if "$BIN/$t" "${common[@]}" "${KEEP_GOING[@]}" -max_total_time="$SECS" -max_len=$MAX_LEN \
+            -dict="$(dict_of "$t")" "fuzz/corpus/$t" >"fuzz/artifacts/$t.fuzz.log" 2>&1 &&
+            (($(find "fuzz/artifacts/$t" -type f | wc -l) == before)); then
+            grep -E '^#[0-9]+[[:space:]]+DONE|^stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb)' \
                 "fuzz/artifacts/$t.fuzz.log"
         else
+            find "fuzz/artifacts/$t" -type f -newer "fuzz/artifacts/$t.corpus.log" -printf 'saved: %p\n'
             tail -n 60 "fuzz/artifacts/$t.fuzz.log"
             ok=0
         fi

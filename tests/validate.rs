@@ -1,12 +1,17 @@
-//! `mlship::validate`: Kubernetes objects against the bundled schemas (schemas/k8s/).
+//! `mlship::validate`: Kubernetes objects against the bundled schemas (schemas/k8s/, and
+//! schemas/crds/ for the custom resources mlship emits).
 //!
 //! - every object of every golden tree validates clean, for its lock's version and for every
-//!   supported version; custom resources (and only they) are skipped;
+//!   supported version, custom resources included (none is skipped);
 //! - a table of corrupted objects: each class of error (unknown field, wrong type, missing
 //!   field, bad enum value, wrong apiVersion) is caught with the right path and message;
 //! - the broken manifests of tests/manifests/broken/ fail exactly as listed in expected.tsv
 //!   (tests/manifests/crosscheck.sh checks that kubernetes-validate rejects them too);
-//! - multi-document YAML: errors carry the line and column of the offending node.
+//! - multi-document YAML: errors carry the line and column of the offending node;
+//! - custom resources (ExternalSecret, SealedSecret, Application, GitRepository,
+//!   Kustomization): broken ones are caught with path and message, valid ones using upstream
+//!   fields mlship does not emit pass, other custom resources are still unknown kinds, and
+//!   tests/manifests/crds/ fail or pass as listed there.
 
 use mlship::validate::{self, NoSchema, Outcome, UnknownKind, Violation};
 use serde_json::{Value, json};
@@ -72,13 +77,13 @@ fn files(v: &[(String, String)]) -> impl Iterator<Item = (&str, &str)> {
     v.iter().map(|(n, t)| (n.as_str(), t.as_str()))
 }
 
-/// Groups of the custom resources mlship emits; nothing else may be skipped.
-const CRD_GROUPS: &[&str] = &[
-    "external-secrets.io/",
-    "bitnami.com/",
-    "argoproj.io/",
-    "source.toolkit.fluxcd.io/",
-    "kustomize.toolkit.fluxcd.io/",
+/// The custom resources mlship emits: validated against schemas/crds/, never skipped.
+const CUSTOM_RESOURCES: &[(&str, &str)] = &[
+    ("external-secrets.io/v1", "ExternalSecret"),
+    ("bitnami.com/v1alpha1", "SealedSecret"),
+    ("argoproj.io/v1alpha1", "Application"),
+    ("source.toolkit.fluxcd.io/v1", "GitRepository"),
+    ("kustomize.toolkit.fluxcd.io/v1", "Kustomization"),
 ];
 
 #[test]
@@ -104,12 +109,7 @@ fn golden_objects_validate_clean_for_every_supported_version() {
                     Outcome::Valid => {
                         kinds.insert(format!("{} {}", obj.api_version, obj.kind));
                     }
-                    Outcome::Skipped(UnknownKind { api_version, .. })
-                        if CRD_GROUPS.iter().any(|g| api_version.starts_with(g)) => {}
                     _ => failures.push(format!("Kubernetes {version}: {d}")),
-                }
-                if d.file.contains("/gitops/") {
-                    assert!(matches!(d.outcome, Outcome::Skipped(_)), "{d}");
                 }
             }
         }
@@ -120,7 +120,7 @@ fn golden_objects_validate_clean_for_every_supported_version() {
         failures.join("\n")
     );
     // Every kind mlship emits was seen (and so validated) at least once.
-    for want in [
+    let builtin = [
         "v1 Namespace",
         "v1 ConfigMap",
         "v1 Secret",
@@ -133,8 +133,13 @@ fn golden_objects_validate_clean_for_every_supported_version() {
         "autoscaling/v2 HorizontalPodAutoscaler",
         "networking.k8s.io/v1 NetworkPolicy",
         "networking.k8s.io/v1 Ingress",
-    ] {
-        assert!(kinds.contains(want), "no golden object of kind {want}; seen: {kinds:?}");
+    ];
+    let custom = CUSTOM_RESOURCES.iter().map(|(api, kind)| format!("{api} {kind}"));
+    for want in builtin.into_iter().map(String::from).chain(custom) {
+        assert!(
+            kinds.contains(&want),
+            "no golden object of kind {want}; seen: {kinds:?}"
+        );
     }
 }
 
@@ -319,12 +324,16 @@ fn served_versions_are_named_for_a_removed_api() {
 }
 
 #[test]
-fn custom_resources_are_unknown_kinds() {
+fn other_custom_resources_are_unknown_kinds() {
     for (api, kind) in [
-        ("external-secrets.io/v1", "ExternalSecret"),
-        ("bitnami.com/v1alpha1", "SealedSecret"),
-        ("argoproj.io/v1alpha1", "Application"),
-        ("kustomize.toolkit.fluxcd.io/v1", "Kustomization"),
+        // Other kinds and versions of the same projects.
+        ("external-secrets.io/v1", "ClusterSecretStore"),
+        ("external-secrets.io/v1beta1", "ExternalSecret"),
+        ("argoproj.io/v1alpha1", "AppProject"),
+        ("source.toolkit.fluxcd.io/v1", "OCIRepository"),
+        ("kustomize.toolkit.fluxcd.io/v1beta2", "Kustomization"),
+        // The kind's name in the wrong case is another kind.
+        ("bitnami.com/v1alpha1", "sealedsecret"),
         // A CRD may reuse a built-in kind's name in its own group.
         ("serving.knative.dev/v1", "Service"),
         // A CRD in a k8s.io group with its own kind.
@@ -342,6 +351,11 @@ fn custom_resources_are_unknown_kinds() {
             "{api} {kind}"
         );
     }
+    assert_eq!(
+        validate::custom_resources().collect::<Vec<_>>(),
+        CUSTOM_RESOURCES,
+        "the custom resources with a schema"
+    );
 }
 
 #[test]
@@ -471,8 +485,8 @@ spec:
     app: api
 ...
 ---
-apiVersion: external-secrets.io/v1
-kind: ExternalSecret
+apiVersion: monitoring.coreos.com/v1
+kind: ServiceMonitor
 metadata:
   name: db
 ---
@@ -491,7 +505,7 @@ metadata: {name: broken
             "objects.yaml:3: ConfigMap/ok: valid",
             "objects.yaml:18:11: Service/api: spec.ports[0].port: expected integer, found string\n\
              objects.yaml:20:3: Service/api: spec.selectr: unknown field `selectr` (did you mean `selector`?)",
-            "objects.yaml:24: ExternalSecret/db: skipped: no schema for ExternalSecret `external-secrets.io/v1`",
+            "objects.yaml:24: ServiceMonitor/db: skipped: no schema for ServiceMonitor `monitoring.coreos.com/v1`",
             "objects.yaml:31:24: document 4: invalid YAML: while parsing a flow mapping, did not find expected ',' or '}' \
              (check indentation, quoting and the `key: value` shape around this point)",
             "objects.yaml:33:1: document 5: an object must be a mapping, found a list",
@@ -539,6 +553,16 @@ fn every_bundled_kind_compiles_and_checks_a_skeleton() {
                 );
             }
         }
+        // And each custom resource schema (compiled once, whatever the version).
+        for (api, kind) in validate::custom_resources() {
+            let obj = json!({"apiVersion": api, "kind": kind, "metadata": {"name": "x"}});
+            for violation in s.validate(&obj).unwrap() {
+                assert!(
+                    violation.message.starts_with("missing required field"),
+                    "{v} {api} {kind}: {violation}"
+                );
+            }
+        }
     }
 }
 
@@ -550,7 +574,7 @@ fn valid_manifests_pass() {
     let docs = validate::validate_files("1.33", files(&tree)).unwrap();
     let s = validate::summary(&docs);
     let lines: Vec<String> = docs.iter().map(|d| d.to_string()).collect();
-    assert_eq!((s.valid, s.invalid, s.skipped), (4, 0, 1), "{lines:#?}");
+    assert_eq!((s.valid, s.invalid, s.skipped), (5, 0, 1), "{lines:#?}");
 }
 
 #[test]
@@ -601,4 +625,383 @@ fn null_is_refused_where_the_definitions_refuse_it() {
             "expected string or integer, found null".to_string()
         )]
     );
+}
+
+// Custom resources (schemas/crds/).
+
+/// The custom resources as mlship emits them (golden/), to corrupt.
+fn external_secret() -> Value {
+    json!({
+        "apiVersion": "external-secrets.io/v1",
+        "kind": "ExternalSecret",
+        "metadata": {"name": "db", "namespace": "demo", "labels": {"app.kubernetes.io/part-of": "demo"}},
+        "spec": {
+            "refreshInterval": "1h",
+            "secretStoreRef": {"name": "vault", "kind": "ClusterSecretStore"},
+            "target": {"name": "db", "creationPolicy": "Owner", "deletionPolicy": "Retain"},
+            "data": [{"secretKey": "DB_PASSWORD", "remoteRef": {"key": "demo/db", "property": "password"}}]
+        }
+    })
+}
+
+fn sealed_secret() -> Value {
+    json!({
+        "apiVersion": "bitnami.com/v1alpha1",
+        "kind": "SealedSecret",
+        "metadata": {"name": "hf", "namespace": "demo"},
+        "spec": {
+            "encryptedData": {"HF_TOKEN": "AgBy3i4OJSWK+PiTySYZZA9rO43cGDEq4wZy"},
+            "template": {"metadata": {"name": "hf", "namespace": "demo"}, "type": "Opaque"}
+        }
+    })
+}
+
+fn application() -> Value {
+    json!({
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Application",
+        "metadata": {"name": "demo-dev", "namespace": "argocd", "finalizers": ["resources-finalizer.argocd.argoproj.io"]},
+        "spec": {
+            "project": "default",
+            "source": {"repoURL": "https://git.example.com/acme/demo.git", "targetRevision": "main", "path": "deploy/envs/dev"},
+            "destination": {"server": "https://kubernetes.default.svc", "namespace": "demo-dev"},
+            "syncPolicy": {
+                "automated": {"prune": true, "selfHeal": true},
+                "syncOptions": ["PruneLast=true"],
+                "retry": {"limit": 5, "backoff": {"duration": "10s", "factor": 2, "maxDuration": "3m"}}
+            }
+        }
+    })
+}
+
+fn git_repository() -> Value {
+    json!({
+        "apiVersion": "source.toolkit.fluxcd.io/v1",
+        "kind": "GitRepository",
+        "metadata": {"name": "demo-dev", "namespace": "flux-system"},
+        "spec": {"interval": "1m", "url": "https://git.example.com/acme/demo.git", "ref": {"branch": "main"}}
+    })
+}
+
+fn kustomization() -> Value {
+    json!({
+        "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+        "kind": "Kustomization",
+        "metadata": {"name": "demo-dev", "namespace": "flux-system"},
+        "spec": {
+            "interval": "10m",
+            "path": "./deploy/envs/dev",
+            "prune": true,
+            "wait": true,
+            "timeout": "5m",
+            "sourceRef": {"kind": "GitRepository", "name": "demo-dev"},
+            "decryption": {"provider": "sops", "secretRef": {"name": "sops-keys"}},
+            "dependsOn": [{"name": "demo-dev-base"}]
+        }
+    })
+}
+
+fn custom_resources() -> [Value; 5] {
+    [
+        external_secret(),
+        sealed_secret(),
+        application(),
+        git_repository(),
+        kustomization(),
+    ]
+}
+
+#[test]
+fn the_unbroken_custom_resources_are_valid_in_every_version() {
+    for v in validate::SUPPORTED {
+        for obj in custom_resources() {
+            assert_eq!(validate::validate(v, &obj), Ok(Vec::new()), "Kubernetes {v}: {obj}");
+        }
+    }
+}
+
+#[test]
+fn corrupted_custom_resources_are_caught_with_path_and_message() {
+    let dns = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
+    let duration = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$";
+    #[rustfmt::skip]
+    let table: Vec<(&str, Value, &str, String)> = vec![
+        // ExternalSecret: unknown fields, wrong types, enums, patterns, required fields.
+        ("ExternalSecret: unknown field", with(external_secret(), "/spec/target/creationPolicyy", Some(json!("Owner"))),
+            "spec.target.creationPolicyy", "unknown field `creationPolicyy`".into()),
+        ("ExternalSecret: unknown field in a list item", with(external_secret(), "/spec/data/0/remoteRef/propery", Some(json!("x"))),
+            "spec.data[0].remoteRef.propery", "unknown field `propery`".into()),
+        ("ExternalSecret: integer for a duration string", with(external_secret(), "/spec/refreshInterval", Some(json!(3600))),
+            "spec.refreshInterval", "expected string, found integer".into()),
+        ("ExternalSecret: object for a list", with(external_secret(), "/spec/data", Some(json!({"secretKey": "A"}))),
+            "spec.data", "expected array, found object".into()),
+        ("ExternalSecret: store kind outside the enum", with(external_secret(), "/spec/secretStoreRef/kind", Some(json!("ClusterStore"))),
+            "spec.secretStoreRef.kind", "expected one of `SecretStore`, `ClusterSecretStore`, found `ClusterStore`".into()),
+        ("ExternalSecret: store name not a DNS name", with(external_secret(), "/spec/secretStoreRef/name", Some(json!("Vault_1"))),
+            "spec.secretStoreRef.name", format!("must match `{dns}`, found `Vault_1`")),
+        ("ExternalSecret: no remoteRef", with(external_secret(), "/spec/data/0/remoteRef", None),
+            "spec.data[0]", "missing required field `remoteRef`".into()),
+        ("ExternalSecret: unknown top-level field", with(external_secret(), "/specs", Some(json!({}))),
+            "specs", "unknown field `specs`".into()),
+        // SealedSecret.
+        ("SealedSecret: no encryptedData", with(sealed_secret(), "/spec/encryptedData", None),
+            "spec", "missing required field `encryptedData`".into()),
+        ("SealedSecret: integer for an encrypted value", with(sealed_secret(), "/spec/encryptedData/HF_TOKEN", Some(json!(1))),
+            "spec.encryptedData.HF_TOKEN", "expected string, found integer".into()),
+        ("SealedSecret: no spec", with(sealed_secret(), "/spec", None),
+            "", "missing required field `spec`".into()),
+        // Argo CD Application.
+        ("Application: no destination", with(application(), "/spec/destination", None),
+            "spec", "missing required field `destination`".into()),
+        ("Application: no source repoURL", with(application(), "/spec/source/repoURL", None),
+            "spec.source", "missing required field `repoURL`".into()),
+        ("Application: string for an integer", with(application(), "/spec/syncPolicy/retry/limit", Some(json!("5"))),
+            "spec.syncPolicy.retry.limit", "expected integer, found string".into()),
+        ("Application: unknown field", with(application(), "/spec/syncPolicy/automated/selfheal", Some(json!(true))),
+            "spec.syncPolicy.automated.selfheal", "unknown field `selfheal`".into()),
+        ("Application: boolean for int-or-string", with(application(), "/spec/source/kustomize", Some(json!({"replicas": [{"name": "api", "count": true}]}))),
+            "spec.source.kustomize.replicas[0].count", "expected string or integer, found boolean".into()),
+        // Flux Kustomization.
+        ("Kustomization: integer interval", with(kustomization(), "/spec/interval", Some(json!(10))),
+            "spec.interval", "expected string, found integer".into()),
+        ("Kustomization: interval not a duration", with(kustomization(), "/spec/interval", Some(json!("10 minutes"))),
+            "spec.interval", format!("must match `{duration}`, found `10 minutes`")),
+        ("Kustomization: no prune", with(kustomization(), "/spec/prune", None),
+            "spec", "missing required field `prune`".into()),
+        ("Kustomization: source kind outside the enum", with(kustomization(), "/spec/sourceRef/kind", Some(json!("HelmRepository"))),
+            "spec.sourceRef.kind",
+            "expected one of `OCIRepository`, `GitRepository`, `Bucket`, `ExternalArtifact`, found `HelmRepository`".into()),
+        ("Kustomization: decryption provider outside the enum", with(kustomization(), "/spec/decryption/provider", Some(json!("age"))),
+            "spec.decryption.provider", "expected `sops`, found `age`".into()),
+        // Flux GitRepository: an scp-style address is not a URL for Flux.
+        ("GitRepository: scp-style address", with(git_repository(), "/spec/url", Some(json!("git@git.example.com:acme/demo.git"))),
+            "spec.url", "must match `^(http|https|ssh)://.*$`, found `git@git.example.com:acme/demo.git`".into()),
+        ("GitRepository: no interval", with(git_repository(), "/spec/interval", None),
+            "spec", "missing required field `interval`".into()),
+        // metadata is ObjectMeta, as for built-in kinds.
+        ("custom resource: unknown field in metadata", with(application(), "/metadata/annotaions", Some(json!({}))),
+            "metadata.annotaions", "unknown field `annotaions`".into()),
+        ("custom resource: integer label value", with(kustomization(), "/metadata/labels", Some(json!({"team": 1}))),
+            "metadata.labels.team", "expected string, found integer".into()),
+        ("custom resource: metadata not an object", with(git_repository(), "/metadata", Some(json!("demo"))),
+            "metadata", "expected object, found string".into()),
+    ];
+    let mut failures = Vec::new();
+    for (what, obj, path, message) in &table {
+        let got = violations(obj);
+        let want = vec![(path.to_string(), message.clone())];
+        if got != want {
+            failures.push(format!("{what}:\n  want {want:?}\n  got  {got:?}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn custom_resource_errors_suggest_the_known_field() {
+    let v = validate::validate(
+        "1.35",
+        &with(application(), "/spec/syncPolicy/automated/selfheal", Some(json!(true))),
+    )
+    .unwrap();
+    assert_eq!(v[0].help.as_deref(), Some("did you mean `selfHeal`?"));
+    let v = validate::validate(
+        "1.35",
+        &with(external_secret(), "/spec/refreshIntervall", Some(json!("1h"))),
+    )
+    .unwrap();
+    assert_eq!(
+        v[0].to_string(),
+        "spec.refreshIntervall: unknown field `refreshIntervall` (did you mean `refreshInterval`?)"
+    );
+    // In metadata, ObjectMeta's fields are suggested.
+    let v = validate::validate("1.35", &with(sealed_secret(), "/metadata/namespac", Some(json!("x")))).unwrap();
+    assert_eq!(v[0].help.as_deref(), Some("did you mean `namespace`?"));
+}
+
+#[test]
+fn custom_resource_results_do_not_depend_on_the_kubernetes_version() {
+    let broken = with(
+        with(application(), "/spec/destination", None),
+        "/spec/syncPolicy/retry/limit",
+        Some(json!("5")),
+    );
+    let first = validate::validate(validate::SUPPORTED[0], &broken).unwrap();
+    assert_eq!(first.len(), 2, "{first:?}");
+    for v in validate::SUPPORTED {
+        assert_eq!(validate::validate(v, &broken).unwrap(), first, "Kubernetes {v}");
+    }
+}
+
+#[test]
+fn custom_resources_with_upstream_fields_mlship_does_not_emit_pass() {
+    let objects = [
+        json!({
+            "apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret",
+            "metadata": {"name": "db", "annotations": {"note": "x"}},
+            "spec": {
+                "refreshPolicy": "Periodic",
+                "refreshInterval": "0",
+                "secretStoreRef": {"name": "vault", "kind": "SecretStore"},
+                "target": {
+                    "name": "db", "creationPolicy": "Merge", "deletionPolicy": "Delete", "immutable": true,
+                    "template": {
+                        "engineVersion": "v2", "mergePolicy": "Merge", "type": "kubernetes.io/basic-auth",
+                        "metadata": {"labels": {"a": "b"}, "finalizers": ["x"]},
+                        "data": {"url": "postgres://{{ .user }}@db"},
+                        "templateFrom": [{"configMap": {"name": "tpl", "items": [{"key": "a.tpl", "templateAs": "KeysAndValues"}]}, "target": "Annotations"}, {"literal": "x"}]
+                    }
+                },
+                "data": [{"secretKey": "token", "remoteRef": {"key": "k", "version": "3", "conversionStrategy": "Unicode", "decodingStrategy": "Base64", "metadataPolicy": "Fetch"},
+                          "sourceRef": {"storeRef": {"name": "other", "kind": "ClusterSecretStore"}}}],
+                "dataFrom": [
+                    {"extract": {"key": "demo/all"}, "rewrite": [{"regexp": {"source": "(.*)", "target": "app_$1"}}, {"transform": {"template": "{{ .value | upper }}"}}]},
+                    {"find": {"path": "demo", "name": {"regexp": ".*"}, "tags": {"env": "dev"}}, "rewrite": [{"merge": {"strategy": "JSON", "into": "all", "conflictPolicy": "Ignore", "priority": ["a"], "priorityPolicy": "IgnoreNotFound"}}]},
+                    {"sourceRef": {"generatorRef": {"apiVersion": "generators.external-secrets.io/v1alpha1", "kind": "Password", "name": "pw"}}}
+                ]
+            },
+            "status": {"refreshTime": null, "conditions": [{"type": "Ready", "status": "True", "lastTransitionTime": "2026-01-01T00:00:00Z"}]}
+        }),
+        json!({
+            "apiVersion": "bitnami.com/v1alpha1", "kind": "SealedSecret",
+            "metadata": {"name": "hf", "annotations": {"sealedsecrets.bitnami.com/cluster-wide": "true"}},
+            "spec": {
+                "encryptedData": {"A": "AgB", "B": "AgC"},
+                // Kept open upstream (x-kubernetes-preserve-unknown-fields): any other metadata field.
+                "template": {"type": "Opaque", "immutable": true, "data": null,
+                             "metadata": {"labels": {"a": "b"}, "annotations": {"c": "d"}, "generateName": "hf-"}}
+            },
+            "status": {"observedGeneration": 2, "conditions": [{"type": "Synced", "status": "True"}]}
+        }),
+        json!({
+            "apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+            "metadata": {"name": "demo"},
+            "spec": {
+                "project": "platform",
+                "destination": {"name": "in-cluster", "namespace": "demo"},
+                "revisionHistoryLimit": 3,
+                "info": [{"name": "owner", "value": "ml"}],
+                "ignoreDifferences": [{"group": "apps", "kind": "Deployment", "jsonPointers": ["/spec/replicas"], "managedFieldsManagers": ["kube-controller-manager"]}],
+                "sources": [
+                    {"repoURL": "https://charts.example.com", "chart": "api", "targetRevision": "1.2.3",
+                     "helm": {"releaseName": "api", "valueFiles": ["$values/api.yaml"], "parameters": [{"name": "a", "value": "1", "forceString": true}],
+                              "valuesObject": {"replicas": 2, "nested": {"anything": [1, "two"]}}, "skipCrds": true, "skipSchemaValidation": true}},
+                    {"repoURL": "https://git.example.com/acme/values.git", "ref": "values", "name": "values"},
+                    {"repoURL": "https://git.example.com/acme/app.git", "path": "k",
+                     "kustomize": {"namePrefix": "p-", "images": ["api=ghcr.io/acme/api:2"], "replicas": [{"name": "api", "count": 3}, {"name": "web", "count": "2"}],
+                                   "patches": [{"target": {"kind": "Deployment"}, "patch": "[]", "options": {"allowNameChange": true}}], "commonLabels": {"a": "b"}}},
+                    {"repoURL": "https://git.example.com/acme/jsonnet.git", "path": "j",
+                     "directory": {"recurse": true, "jsonnet": {"tlas": [{"name": "env", "value": "dev", "code": false}], "libs": ["vendor"]}}},
+                    {"repoURL": "https://git.example.com/acme/cmp.git", "plugin": {"name": "cmp", "env": [{"name": "A", "value": "b"}],
+                     "parameters": [{"name": "p", "string": "s"}, {"name": "q", "array": ["1"]}, {"name": "r", "map": {"k": "v"}}]}}
+                ],
+                "syncPolicy": {"automated": {"enabled": true, "allowEmpty": false}, "managedNamespaceMetadata": {"labels": {"team": "ml"}},
+                               "syncOptions": ["CreateNamespace=true"], "retry": {"limit": -1, "refresh": true}}
+            },
+            "operation": {"sync": {"revision": "main", "prune": true, "syncStrategy": {"hook": {"force": false}}}, "initiatedBy": {"username": "admin"}},
+            "status": {"sync": {"status": "Synced", "comparedTo": {"destination": {"namespace": "demo"}, "source": {"repoURL": "https://x"}}},
+                       "health": {"status": "Healthy"}, "history": [{"id": 1, "deployedAt": "2026-01-01T00:00:00Z", "revision": "abc"}]}
+        }),
+        json!({
+            "apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+            "metadata": {"name": "hydrated"},
+            "spec": {
+                "project": "default", "destination": {"server": "https://kubernetes.default.svc"},
+                "sourceHydrator": {"drySource": {"repoURL": "https://git.example.com/acme/app.git", "targetRevision": "HEAD", "path": "helm", "helm": {"valueFiles": ["v.yaml"]}},
+                                   "syncSource": {"targetBranch": "env/dev", "path": "dev"}, "hydrateTo": {"targetBranch": "env/dev-next"}}
+            }
+        }),
+        json!({
+            "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
+            "metadata": {"name": "demo"},
+            "spec": {
+                "interval": "5m0s", "timeout": "90s", "url": "ssh://git@github.com/acme/demo.git",
+                "ref": {"semver": ">=1.0.0"}, "secretRef": {"name": "ssh"}, "provider": "generic",
+                "verify": {"mode": "TagAndHEAD", "secretRef": {"name": "pgp"}},
+                "ignore": "/*\n!/deploy", "recurseSubmodules": true, "sparseCheckout": ["deploy"],
+                "include": [{"repository": {"name": "shared"}, "fromPath": "a", "toPath": "b"}], "proxySecretRef": {"name": "proxy"}, "suspend": false
+            },
+            "status": {"observedGeneration": 1, "artifact": {"digest": "sha256:abc", "lastUpdateTime": "2026-01-01T00:00:00Z", "path": "p", "revision": "main@sha1:x", "url": "http://x", "size": 10}}
+        }),
+        json!({
+            "apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+            "metadata": {"name": "apps"},
+            "spec": {
+                "interval": "1h30m", "retryInterval": "2m", "timeout": "1.5m", "prune": false, "force": true,
+                "sourceRef": {"kind": "OCIRepository", "name": "apps", "namespace": "flux-system"},
+                "targetNamespace": "apps", "namePrefix": "a-", "serviceAccountName": "flux", "suspend": false,
+                "deletionPolicy": "Orphan", "components": ["../c"], "ignoreMissingComponents": true,
+                "commonMetadata": {"labels": {"team": "ml"}, "annotations": {"a": "b"}},
+                "postBuild": {"substitute": {"cluster": "dev"}, "substituteFrom": [{"kind": "ConfigMap", "name": "vars", "optional": true}], "substituteStrategy": "Always"},
+                "patches": [{"patch": "- op: remove\n  path: /spec/replicas", "target": {"kind": "Deployment", "labelSelector": "app=api"}}],
+                "images": [{"name": "api", "newTag": "2"}],
+                "healthChecks": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "api", "namespace": "apps"}],
+                "healthCheckExprs": [{"apiVersion": "example.com/v1", "kind": "Widget", "current": "status.ready == true"}],
+                "dependsOn": [{"name": "infra", "namespace": "flux-system", "readyExpr": "status.ready"}],
+                "kubeConfig": {"secretRef": {"name": "remote", "key": "value"}},
+                "decryption": {"provider": "sops", "serviceAccountName": "sops"},
+                "ignore": [{"paths": ["/spec/replicas"], "target": {"kind": "Deployment"}}],
+                "buildMetadata": ["originAnnotations"]
+            },
+            "status": {"observedGeneration": -1, "inventory": {"entries": [{"id": "apps_api_apps_Deployment", "v": "v1"}]}, "lastAppliedRevision": "main@sha1:x"}
+        }),
+    ];
+    for obj in &objects {
+        for v in validate::SUPPORTED {
+            assert_eq!(validate::validate(v, obj), Ok(Vec::new()), "Kubernetes {v}: {obj}");
+        }
+    }
+}
+
+/// tests/manifests/crds/: broken custom resources fail as listed in broken/expected.tsv (file,
+/// line:col, path, message), and the ones in valid/ pass. (kubernetes-validate has no schema
+/// for them, so crosscheck.sh does not read this folder.)
+#[test]
+fn custom_resource_manifests_fail_or_pass_as_listed() {
+    let dir = root().join("tests/manifests/crds");
+    let table = std::fs::read_to_string(dir.join("broken/expected.tsv")).unwrap();
+    let mut want: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for line in table.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+        let cols: Vec<&str> = line.split('\t').collect();
+        assert_eq!(cols.len(), 4, "expected.tsv: four tab-separated columns: {line:?}");
+        let path = if cols[2] == "-" { "" } else { cols[2] };
+        want.entry(cols[0].to_string())
+            .or_default()
+            .push(format!("{}: {}: {}", cols[1], path, cols[3]));
+    }
+    let broken = read_tree(&dir.join("broken"));
+    let listed: Vec<String> = broken
+        .iter()
+        .filter(|(n, _)| validate::is_manifest(n))
+        .map(|(n, _)| n.rsplit('/').next().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        listed,
+        want.keys().cloned().collect::<Vec<_>>(),
+        "every broken file is in expected.tsv"
+    );
+    let mut failures = Vec::new();
+    for (name, text) in broken.iter().filter(|(n, _)| validate::is_manifest(n)) {
+        let base = name.rsplit('/').next().unwrap();
+        for version in validate::SUPPORTED {
+            let docs = validate::validate_yaml(version, base, text).unwrap();
+            let got: Vec<String> = docs
+                .iter()
+                .flat_map(|d| d.problems())
+                .map(|p| format!("{}:{}: {}: {}", p.line, p.column, p.path, p.message))
+                .collect();
+            if got != want[base] {
+                failures.push(format!(
+                    "{base} (Kubernetes {version}):\n  want {:#?}\n  got  {got:#?}",
+                    want[base]
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    let valid = read_tree(&dir.join("valid"));
+    let docs = validate::validate_files("1.37", files(&valid)).unwrap();
+    let s = validate::summary(&docs);
+    let lines: Vec<String> = docs.iter().map(|d| d.to_string()).collect();
+    assert!(s.valid >= 5 && s.invalid == 0 && s.skipped == 0, "{lines:#?}");
 }

@@ -140,6 +140,18 @@ impl Checker {
             }
             match sec.provider {
                 SecretProvider::ExternalSecrets => {
+                    if let Some(store) = sec
+                        .store
+                        .as_ref()
+                        .filter(|st| !names::is_dns_subdomain(st) || st.len() > 253)
+                    {
+                        self.err(
+                            Code::InvalidName,
+                            at.key("store"),
+                            format!("`{store}` is not a valid store name"),
+                            "SecretStore names are lowercase DNS names, such as vault-kv",
+                        );
+                    }
                     if sec.store.is_none() {
                         self.err(
                             Code::MissingKey,
@@ -327,6 +339,14 @@ impl Checker {
                     p(&["gitops", "repo"]),
                     format!("`{}` is not a git URL", g.repo),
                     "use https://, ssh:// or git@host:org/repo.git",
+                );
+            } else if g.engine == crate::spec::Engine::Flux && g.repo.starts_with("git@") {
+                let ssh = g.repo.replacen(':', "/", 1).replacen("git@", "ssh://git@", 1);
+                self.err(
+                    Code::BadValue,
+                    p(&["gitops", "repo"]),
+                    format!("Flux does not accept the scp-style address `{}`", g.repo),
+                    format!("write it as a URL: {ssh}"),
                 );
             }
         }

@@ -3,14 +3,21 @@
 //! Takes: a Kubernetes version and objects (JSON values, or YAML text of one or more
 //! documents). Gives: the [`Violation`]s of each object, located at a document path and, for
 //! YAML, at a line and column: unknown fields, wrong types, missing required fields and values
-//! outside an enum (`apiVersion` and `kind`). Objects of kinds the bundle has no schema for
-//! (custom resources) come back as [`UnknownKind`] so callers can skip or report them.
+//! outside an enum (`apiVersion` and `kind`). Objects of kinds without a schema (custom
+//! resources other than those below) come back as [`UnknownKind`] so callers can skip or
+//! report them.
 //!
 //! The schemas are those `kubernetes-validate --strict` uses (every object schema closed with
 //! `additionalProperties: false`), one bundle per version under `schemas/k8s/`, embedded at
 //! compile time and rebuilt by `scripts/k8s-schemas.py` (docs/validation.md). A version's
 //! bundle is parsed the first time it is used and each kind's validator compiled the first
 //! time an object of that kind is seen, once per process.
+//!
+//! The custom resources mlship emits (ExternalSecret, SealedSecret, Argo CD's Application,
+//! Flux's GitRepository and Kustomization, see [`custom_resources`]) are checked against
+//! schemas written from their upstream CRDs (`schemas/crds/`, the same for every Kubernetes
+//! version, each compiled once per process on first use), and their `metadata` against the
+//! version's `ObjectMeta`.
 //!
 //! Pure: no file system. [`validate_files`] takes `(name, text)` pairs the caller read.
 
@@ -39,6 +46,78 @@ const BUNDLES: [&str; 5] = [
 
 static LOADED: [OnceLock<Schemas>; 5] = [const { OnceLock::new() }; 5];
 
+/// A custom resource kind with a bundled schema (schemas/crds/, docs/validation.md).
+struct Crd {
+    api_version: &'static str,
+    kind: &'static str,
+    text: &'static str,
+}
+
+/// The custom resources mlship emits, with schemas written from their upstream CRDs
+/// (schemas/crds/SOURCES.md). Independent of the Kubernetes version.
+const CRDS: [Crd; 5] = [
+    Crd {
+        api_version: "external-secrets.io/v1",
+        kind: "ExternalSecret",
+        text: include_str!("../../schemas/crds/external-secrets.io_v1_externalsecret.json"),
+    },
+    Crd {
+        api_version: "bitnami.com/v1alpha1",
+        kind: "SealedSecret",
+        text: include_str!("../../schemas/crds/bitnami.com_v1alpha1_sealedsecret.json"),
+    },
+    Crd {
+        api_version: "argoproj.io/v1alpha1",
+        kind: "Application",
+        text: include_str!("../../schemas/crds/argoproj.io_v1alpha1_application.json"),
+    },
+    Crd {
+        api_version: "source.toolkit.fluxcd.io/v1",
+        kind: "GitRepository",
+        text: include_str!("../../schemas/crds/source.toolkit.fluxcd.io_v1_gitrepository.json"),
+    },
+    Crd {
+        api_version: "kustomize.toolkit.fluxcd.io/v1",
+        kind: "Kustomization",
+        text: include_str!("../../schemas/crds/kustomize.toolkit.fluxcd.io_v1_kustomization.json"),
+    },
+];
+
+/// Each CRD schema, parsed and compiled the first time an object of its kind is seen.
+static CRD_LOADED: [OnceLock<CrdSchema>; 5] = [const { OnceLock::new() }; 5];
+
+struct CrdSchema {
+    doc: Json,
+    validator: Validator,
+}
+
+/// The definition the `metadata` of a custom resource is checked against, in the bundle of
+/// the Kubernetes version (CRDs declare it as a bare `object`; the API server checks it as
+/// `ObjectMeta`).
+const OBJECT_META: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta";
+
+/// Every `(apiVersion, kind)` of custom resource with a bundled schema: the same for every
+/// Kubernetes version. Other custom resources are [`UnknownKind`]s.
+pub fn custom_resources() -> impl Iterator<Item = (&'static str, &'static str)> {
+    CRDS.iter().map(|c| (c.api_version, c.kind))
+}
+
+/// The schema of a custom resource kind, loaded on first use.
+fn crd_schema(api_version: &str, kind: &str) -> Option<&'static CrdSchema> {
+    let i = CRDS
+        .iter()
+        .position(|c| c.api_version == api_version && c.kind == kind)?;
+    Some(CRD_LOADED[i].get_or_init(|| {
+        let crd = &CRDS[i];
+        let doc: Json = serde_json::from_str(crd.text).expect("embedded CRD schema is JSON");
+        let validator = jsonschema::options()
+            .with_draft(Draft::Draft202012)
+            .build(&doc)
+            .unwrap_or_else(|e| panic!("schema of {} {} compiles: {e}", crd.api_version, crd.kind));
+        CrdSchema { doc, validator }
+    }))
+}
+
 /// One problem in one object.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Violation {
@@ -65,8 +144,9 @@ impl fmt::Display for Violation {
     }
 }
 
-/// The object's kind has no schema in the bundle: a custom resource (ExternalSecret,
-/// SealedSecret, Argo CD, Flux, ...) or a `List`.
+/// The object's kind has no schema: a custom resource other than those of
+/// [`custom_resources`] (a Prometheus ServiceMonitor, Argo CD's AppProject, an older
+/// `external-secrets.io/v1beta1` ExternalSecret, ...) or a `List`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnknownKind {
     pub api_version: String,
@@ -176,6 +256,8 @@ pub struct Schemas {
     doc: Arc<Json>,
     registry: Registry<'static>,
     kinds: Vec<Kind>,
+    /// `ObjectMeta`, for the metadata of custom resources.
+    meta: OnceLock<Validator>,
 }
 
 impl fmt::Debug for Schemas {
@@ -246,6 +328,7 @@ impl Schemas {
             doc,
             registry,
             kinds,
+            meta: OnceLock::new(),
         }
     }
 
@@ -260,20 +343,23 @@ impl Schemas {
     }
 
     fn validator<'a>(&self, kind: &'a Kind) -> &'a Validator {
-        kind.validator.get_or_init(|| {
-            // The root is an object, as in kubernetes-validate's per-kind files (the
-            // definitions themselves also admit null).
-            let root = serde_json::json!({"$ref": format!("{}#/$defs/{}", self.uri, kind.def), "type": "object"});
-            jsonschema::options()
-                .with_draft(Draft::Draft202012)
-                .with_registry(&self.registry)
-                .build(&root)
-                .unwrap_or_else(|e| panic!("schema of {} {} compiles: {e}", kind.api_version, kind.kind))
-        })
+        kind.validator
+            .get_or_init(|| self.compile(&kind.def, &format!("{} {}", kind.api_version, kind.kind)))
     }
 
-    /// Validate one object. `Ok(vec![])` means valid; `Err` means the bundle has no schema
-    /// for its kind. Missing or malformed `apiVersion`/`kind`, a built-in kind under a wrong
+    fn compile(&self, def: &str, what: &str) -> Validator {
+        // The root is an object, as in kubernetes-validate's per-kind files (the
+        // definitions themselves also admit null).
+        let root = serde_json::json!({"$ref": format!("{}#/$defs/{def}", self.uri), "type": "object"});
+        jsonschema::options()
+            .with_draft(Draft::Draft202012)
+            .with_registry(&self.registry)
+            .build(&root)
+            .unwrap_or_else(|e| panic!("schema of {what} compiles: {e}"))
+    }
+
+    /// Validate one object. `Ok(vec![])` means valid; `Err` means there is no schema for its
+    /// kind (neither in the bundle nor among [`custom_resources`]). Missing or malformed `apiVersion`/`kind`, a built-in kind under a wrong
     /// or removed `apiVersion` (`batch/v1beta1` CronJob) and unknown kinds in built-in API
     /// groups are violations, not unknown kinds. A top-level `sops` mapping (SOPS metadata,
     /// removed when Flux or KSOPS decrypt) is ignored.
@@ -313,19 +399,6 @@ impl Schemas {
         let (Some(Json::String(api)), Some(Json::String(kind))) = (map.get("apiVersion"), map.get("kind")) else {
             return Ok(found);
         };
-        let (schema, wrong) = match self.resolve(api, kind) {
-            Resolved::Exact(k) => (k, Vec::new()),
-            Resolved::Near(k, wrong) => (k, wrong),
-            Resolved::NoSuchKind(f) => return Ok(vec![f]),
-            Resolved::Custom => {
-                return Err(UnknownKind {
-                    api_version: api.clone(),
-                    kind: kind.clone(),
-                });
-            }
-        };
-        let near = !wrong.is_empty();
-        found.extend(wrong);
         let instance: Cow<Json> = if map.get("sops").is_some_and(Json::is_object) {
             let mut m = map.clone();
             m.remove("sops");
@@ -333,12 +406,66 @@ impl Schemas {
         } else {
             Cow::Borrowed(obj)
         };
-        for err in self.validator(schema).iter_errors(&instance) {
-            let path = to_path(&instance, err.instance_path().iter());
-            let here = lookup(&instance, &path);
+        let (schema, wrong) = match self.resolve(api, kind) {
+            Resolved::Exact(k) => (k, Vec::new()),
+            Resolved::Near(k, wrong) => (k, wrong),
+            Resolved::NoSuchKind(f) => return Ok(vec![f]),
+            Resolved::Custom => {
+                let Some(crd) = crd_schema(api, kind) else {
+                    return Err(UnknownKind {
+                        api_version: api.clone(),
+                        kind: kind.clone(),
+                    });
+                };
+                let ctx = Ctx {
+                    doc: &crd.doc,
+                    start: &crd.doc,
+                };
+                self.collect(&crd.validator, &instance, &Path::root(), ctx, false, &mut found);
+                // CRDs declare `metadata` as a bare object; the API server checks it as
+                // ObjectMeta (a non-object was reported above, as a wrong type).
+                if let Some(meta @ Json::Object(_)) = instance.get("metadata") {
+                    let validator = self.meta.get_or_init(|| self.compile(OBJECT_META, "ObjectMeta"));
+                    let ctx = Ctx {
+                        doc: &self.doc,
+                        start: &self.doc["$defs"][OBJECT_META],
+                    };
+                    self.collect(validator, meta, &Path::of(&["metadata"]), ctx, false, &mut found);
+                }
+                return Ok(found);
+            }
+        };
+        let near = !wrong.is_empty();
+        found.extend(wrong);
+        let ctx = Ctx {
+            doc: &self.doc,
+            start: &self.doc["$defs"][schema.def.as_str()],
+        };
+        self.collect(self.validator(schema), &instance, &Path::root(), ctx, near, &mut found);
+        Ok(found)
+    }
+
+    /// Every error of `validator` on `instance` (found at `prefix` in the object), as
+    /// [`Found`]s. `ctx` is the schema the validator was compiled from, for field names and
+    /// types in messages. With `near`, enum errors on `apiVersion` and `kind` were already
+    /// reported (with every apiVersion that serves the kind) and are left out.
+    fn collect(
+        &self,
+        validator: &Validator,
+        instance: &Json,
+        prefix: &Path,
+        ctx: Ctx<'_>,
+        near: bool,
+        found: &mut Vec<Found>,
+    ) {
+        for err in validator.iter_errors(instance) {
+            let local = to_path(instance, err.instance_path().iter());
+            let here = lookup(instance, &local);
+            let mut path = prefix.clone();
+            path.0.extend(local.0.iter().cloned());
             match err.kind() {
                 ValidationErrorKind::AdditionalProperties { unexpected } => {
-                    let allowed = property_names(&self.schemas_at(&schema.def, &path));
+                    let allowed = property_names(&ctx.schemas_at(&local));
                     for name in unexpected {
                         found.push(Found {
                             help: suggest(name, &allowed).map(|s| format!("did you mean `{s}`?")),
@@ -355,8 +482,7 @@ impl Schemas {
                     });
                 }
                 ValidationErrorKind::Enum { options } => {
-                    // Already reported, with every apiVersion that serves the kind.
-                    if near && matches!(path.0.as_slice(), [Seg::Key(k)] if k == "apiVersion" || k == "kind") {
+                    if near && matches!(local.0.as_slice(), [Seg::Key(k)] if k == "apiVersion" || k == "kind") {
                         continue;
                     }
                     let values: Vec<String> = options.as_array().into_iter().flatten().map(show).collect();
@@ -369,7 +495,7 @@ impl Schemas {
                 | ValidationErrorKind::OneOfNotValid { .. }
                 | ValidationErrorKind::OneOfMultipleValid { .. }
                 | ValidationErrorKind::AnyOf { .. } => {
-                    let types = expected_types(&self.schemas_at(&schema.def, &path));
+                    let types = expected_types(&ctx.schemas_at(&local));
                     let found_type = here.map_or("nothing", type_of);
                     let message = if types.is_empty() {
                         format!("matches none of the allowed forms, found {found_type}")
@@ -381,7 +507,6 @@ impl Schemas {
                 kind => found.push(Found::new(path, other_message(kind, here, &err.to_string()))),
             }
         }
-        Ok(found)
     }
 
     fn resolve(&self, api: &str, kind: &str) -> Resolved<'_> {
@@ -458,47 +583,6 @@ impl Schemas {
             ));
         }
         Resolved::Near(best, wrong)
-    }
-
-    /// The schemas that apply at `path` inside definition `def` (`$ref` and `oneOf` followed).
-    fn schemas_at(&self, def: &str, path: &Path) -> Vec<&Json> {
-        let defs = &self.doc["$defs"];
-        let mut current = Vec::new();
-        self.expand(&defs[def], &mut current, 0);
-        for seg in &path.0 {
-            let mut next = Vec::new();
-            for s in &current {
-                let child = match seg {
-                    Seg::Key(k) => s
-                        .get("properties")
-                        .and_then(|p| p.get(k.as_str()))
-                        .or_else(|| s.get("additionalProperties").filter(|a| a.is_object())),
-                    Seg::Index(_) => s.get("items"),
-                };
-                if let Some(c) = child {
-                    self.expand(c, &mut next, 0);
-                }
-            }
-            current = next;
-        }
-        current
-    }
-
-    fn expand<'a>(&'a self, s: &'a Json, out: &mut Vec<&'a Json>, depth: usize) {
-        if depth > 16 {
-            return;
-        }
-        if let Some(r) = s.get("$ref").and_then(Json::as_str)
-            && let Some(name) = r.strip_prefix("#/$defs/")
-        {
-            self.expand(&self.doc["$defs"][name], out, depth + 1);
-        }
-        for key in ["oneOf", "anyOf", "allOf"] {
-            for sub in s.get(key).and_then(Json::as_array).into_iter().flatten() {
-                self.expand(sub, out, depth + 1);
-            }
-        }
-        out.push(s);
     }
 
     /// Validate every document of one YAML file (`---` separated). Empty documents are
@@ -604,6 +688,56 @@ impl Schemas {
     }
 }
 
+/// A schema and the document its `$ref`s point into: a definition of a version's bundle, or a
+/// CRD schema (whose `$ref`s point into its own `$defs`).
+#[derive(Clone, Copy)]
+struct Ctx<'a> {
+    doc: &'a Json,
+    start: &'a Json,
+}
+
+impl<'a> Ctx<'a> {
+    /// The schemas that apply at `path` (`$ref`, `oneOf`, `anyOf` and `allOf` followed).
+    fn schemas_at(&self, path: &Path) -> Vec<&'a Json> {
+        let mut current = Vec::new();
+        self.expand(self.start, &mut current, 0);
+        for seg in &path.0 {
+            let mut next = Vec::new();
+            for s in &current {
+                let child = match seg {
+                    Seg::Key(k) => s
+                        .get("properties")
+                        .and_then(|p| p.get(k.as_str()))
+                        .or_else(|| s.get("additionalProperties").filter(|a| a.is_object())),
+                    Seg::Index(_) => s.get("items"),
+                };
+                if let Some(c) = child {
+                    self.expand(c, &mut next, 0);
+                }
+            }
+            current = next;
+        }
+        current
+    }
+
+    fn expand(&self, s: &'a Json, out: &mut Vec<&'a Json>, depth: usize) {
+        if depth > 16 {
+            return;
+        }
+        if let Some(r) = s.get("$ref").and_then(Json::as_str)
+            && let Some(name) = r.rsplit_once("#/$defs/").map(|(_, n)| n)
+        {
+            self.expand(&self.doc["$defs"][name], out, depth + 1);
+        }
+        for key in ["oneOf", "anyOf", "allOf"] {
+            for sub in s.get(key).and_then(Json::as_array).into_iter().flatten() {
+                self.expand(sub, out, depth + 1);
+            }
+        }
+        out.push(s);
+    }
+}
+
 enum Resolved<'a> {
     Exact(&'a Kind),
     /// A built-in kind under a wrong apiVersion or kind spelling: the violations that say so.
@@ -664,7 +798,7 @@ impl fmt::Display for Document {
 pub enum Outcome {
     Valid,
     Invalid(Vec<Problem>),
-    /// No schema for the kind (custom resources).
+    /// No schema for the kind (custom resources other than [`custom_resources`]).
     Skipped(UnknownKind),
 }
 
@@ -1048,6 +1182,59 @@ mod tests {
         assert!(is_manifest("a.YML"));
         assert!(!is_manifest("envs/dev/kustomization.yaml"));
         assert!(!is_manifest("README.md"));
+    }
+
+    #[test]
+    fn crd_table_matches_the_schema_files() {
+        assert_eq!(custom_resources().count(), CRD_LOADED.len());
+        for crd in &CRDS {
+            let doc: Json = serde_json::from_str(crd.text).unwrap();
+            let what = format!("{} {}", crd.api_version, crd.kind);
+            assert_eq!(
+                doc["x-mlship-crd"],
+                json!({"apiVersion": crd.api_version, "kind": crd.kind}),
+                "{what}"
+            );
+            assert_eq!(
+                doc["properties"]["apiVersion"]["enum"],
+                json!([crd.api_version]),
+                "{what}"
+            );
+            assert_eq!(doc["properties"]["kind"]["enum"], json!([crd.kind]), "{what}");
+            // Every $ref points at a definition of the same file.
+            let mut stack = vec![&doc];
+            while let Some(node) = stack.pop() {
+                match node {
+                    Json::Object(m) => {
+                        if let Some(r) = m.get("$ref").and_then(Json::as_str) {
+                            let name = r.strip_prefix("#/$defs/").unwrap_or_else(|| panic!("{what}: {r}"));
+                            assert!(doc["$defs"][name].is_object(), "{what}: {r}");
+                        }
+                        stack.extend(m.values());
+                    }
+                    Json::Array(a) => stack.extend(a),
+                    _ => {}
+                }
+            }
+            assert!(crd_schema(crd.api_version, crd.kind).is_some(), "{what}");
+        }
+        assert!(crd_schema("argoproj.io/v1alpha1", "AppProject").is_none());
+    }
+
+    #[test]
+    fn field_names_are_found_through_crd_refs() {
+        let crd = crd_schema("argoproj.io/v1alpha1", "Application").unwrap();
+        let ctx = Ctx {
+            doc: &crd.doc,
+            start: &crd.doc,
+        };
+        // spec.sources[] is a $ref to ApplicationSource, whose helm is a $ref too.
+        let names = property_names(&ctx.schemas_at(&Path::of(&["spec", "sources"]).index(0).key("helm")));
+        assert!(names.iter().any(|n| n == "valuesObject"), "{names:?}");
+        let count = Path::of(&["spec", "source", "kustomize", "replicas"])
+            .index(0)
+            .key("count");
+        assert_eq!(expected_types(&ctx.schemas_at(&count)), ["string", "integer"]);
     }
 
     #[test]

@@ -14,7 +14,7 @@ use libfuzzer_sys::fuzz_target;
 use mlship::diag::{self, JsonDiagnostic};
 use mlship::lower::MemProject;
 
-fuzz_target!(|data: &[u8]| {
+fuzz_target!(init: mlship_fuzz::catch_stack_overflow(), |data: &[u8]| {
     let Some((&selector, spec)) = data.split_first() else { return };
     let name = if selector & 1 == 0 { "mlship.yaml" } else { "mlship.kdl" };
     let project = MemProject::default();

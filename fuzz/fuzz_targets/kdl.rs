@@ -4,7 +4,7 @@
 use libfuzzer_sys::fuzz_target;
 use mlship::syntax;
 
-fuzz_target!(|data: &[u8]| {
+fuzz_target!(init: mlship_fuzz::catch_stack_overflow(), |data: &[u8]| {
     // The name must end in `.kdl`: `syntax::parse` (used again by later stages) dispatches on it.
     if let Ok(file) = syntax::decode("mlship.kdl", data) {
         let _ = syntax::kdl::parse(&file);

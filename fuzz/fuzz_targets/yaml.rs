@@ -4,7 +4,7 @@
 use libfuzzer_sys::fuzz_target;
 use mlship::syntax;
 
-fuzz_target!(|data: &[u8]| {
+fuzz_target!(init: mlship_fuzz::catch_stack_overflow(), |data: &[u8]| {
     if let Ok(file) = syntax::decode("mlship.yaml", data) {
         let _ = syntax::yaml::parse(&file);
     }

@@ -9,6 +9,7 @@ pub mod gitops;
 pub mod k8s;
 pub mod post;
 
+use crate::diag::{Code, Diagnostic};
 use crate::lower::Plan;
 use crate::names;
 use crate::spec::Engine;
@@ -71,6 +72,19 @@ pub fn emit(plan: &Plan, spec_hash: &str) -> Result<Output, Vec<crate::diag::Dia
         }
         if let Some(g) = &plan.gitops {
             let docs = gitops::objects(plan, env, g);
+            for doc in &docs {
+                for v in crate::validate::validate(&plan.kubernetes, doc).unwrap_or_default() {
+                    let kind = doc["kind"].as_str().unwrap_or_default();
+                    diags.push(
+                        Diagnostic::error(
+                            Code::InvalidObject,
+                            format!("the {kind} for environment `{}` is invalid: {v}", env.name),
+                        )
+                        .at(crate::source::Path::of(&["gitops"]))
+                        .help("this is a bug in mlship unless a gitops field is wrong; please report it with the spec"),
+                    );
+                }
+            }
             let text: Vec<String> = docs.iter().map(to_yaml).collect();
             files.insert(
                 format!("gitops/{}.yaml", env.name),

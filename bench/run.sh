@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# The performance bench: whole processes, measured on this machine in one run, reported as
+# medians and ratios against baselines measured in the same run. See docs/performance.md.
+#
+#   bash bench/run.sh            # full run (about 10 minutes on 2 cores)
+#   QUICK=1 bash bench/run.sh    # fewer runs, no N = 10,000 (a smoke test)
+#
+# Writes bench/results.md. Installs what it needs: hyperfine and GNU time from Debian's
+# packages (when missing and apt-get is available), the pinned kubectl and
+# kubernetes-validate through tests/tools.sh.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+QUICK="${QUICK:-0}"
+RUNS=$([[ "$QUICK" == 1 ]] && echo 5 || echo 30)
+SIZES=$([[ "$QUICK" == 1 ]] && echo "10 100 1000" || echo "10 100 1000 10000")
+
+need() { command -v "$1" >/dev/null 2>&1 || { [[ -x /usr/bin/apt-get ]] && (apt-get update -qq && apt-get install -y -qq "$2" >/dev/null); }; }
+need hyperfine hyperfine
+[[ -x /usr/bin/time ]] || need /usr/bin/time time
+bash tests/tools.sh --quiet
+export PATH="$ROOT/.venv/bin:$PATH"
+cargo build --release --quiet
+cargo bench --quiet --bench gen -- /dev/null 2>/dev/null || true
+MLSHIP="$ROOT/target/release/mlship"
+W="$(mktemp -d)"
+trap 'rm -rf "$W"' EXIT
+J="$W/json"
+mkdir -p "$J"
+
+hf() { # name runs prepare command...
+    local name=$1 runs=$2 prepare=$3
+    shift 3
+    if [[ -n "$prepare" ]]; then
+        hyperfine -N --style none --warmup "${WARMUP:-2}" --runs "$runs" --prepare "$prepare" --export-json "$J/$name.json" "$@" >/dev/null
+    else
+        hyperfine -N --style none --warmup "${WARMUP:-2}" --runs "$runs" --export-json "$J/$name.json" "$@" >/dev/null
+    fi
+}
+
+echo "== examples: mlship check and build against the I/O floor"
+for ex in fraud-detection llm-finetune minimal; do
+    d="$W/ex/$ex"
+    mkdir -p "$d" && cp -r "examples/$ex/." "$d/" && rm -f "$d/mlship.kdl"
+    (cd "$d" && "$MLSHIP" build mlship.yaml >/dev/null 2>&1)
+    cat >"$W/floor-$ex.sh" <<SH
+cat "$d/mlship.yaml" >/dev/null
+rm -rf "$W/floor-$ex"
+cp -r "$d/deploy" "$W/floor-$ex"
+SH
+    hf "floor-$ex" "$RUNS" "" "bash $W/floor-$ex.sh"
+    hf "check-$ex" "$RUNS" "" "$MLSHIP check $d/mlship.yaml --out deploy"
+    hf "build-$ex" "$RUNS" "rm -rf $d/deploy" "$MLSHIP build $d/mlship.yaml"
+    hf "noop-$ex" "$RUNS" "" "$MLSHIP build $d/mlship.yaml"
+done
+
+echo "== N services and N steps: mlship build against kubectl kustomize, and peak memory"
+cargo bench --quiet --bench gen -- "$W/gen" $SIZES >/dev/null
+for n in $SIZES; do
+    d="$W/gen/n$n"
+    runs=$RUNS
+    ((n >= 1000)) && runs=$(( RUNS > 10 ? 10 : RUNS ))
+    ((n >= 10000)) && runs=3
+    hf "build-n$n" "$runs" "rm -rf $d/deploy" "$MLSHIP build $d/mlship.yaml"
+    hf "buildkdl-n$n" "$runs" "rm -rf $d/deploy" "$MLSHIP build $d/mlship.kdl"
+    (cd "$d" && "$MLSHIP" build mlship.yaml >/dev/null 2>&1)
+    # kubectl kustomize grows worse than linearly (minutes per run at N = 1,000): one run there,
+    # none at 10,000.
+    if ((n < 1000)); then
+        hf "kustomize-n$n" "$runs" "" "kubectl kustomize $d/deploy/envs/prod"
+    elif ((n == 1000)); then
+        WARMUP=0 hf "kustomize-n$n" 1 "" "kubectl kustomize $d/deploy/envs/prod"
+    fi
+    rm -rf "$d/deploy"
+    /usr/bin/time -f "%M" -o "$J/mem-n$n.txt" "$MLSHIP" build "$d/mlship.yaml" >/dev/null 2>&1
+    find "$d/deploy/envs/prod" -name '*.yaml' ! -name kustomization.yaml | wc -l >"$J/objects-n$n.txt"
+done
+
+echo "== validation: mlship validate --manifests against kubernetes-validate on the same objects"
+v="$W/gen/n1000/deploy/envs/prod"
+hf "validate-mlship" "$(( RUNS > 10 ? 10 : RUNS ))" "" "$MLSHIP validate --manifests $v --kubernetes 1.33"
+mkdir -p "$W/sample"
+find "$v" -name '*.yaml' ! -name kustomization.yaml ! -name 'externalsecret-*' | sort | head -100 | xargs -I{} cp {} "$W/sample/"
+ls "$W/sample" | wc -l >"$J/sample-count.txt"
+hf "validate-kv" 3 "" "kubernetes-validate --strict --quiet -k 1.33 $(ls -d "$W"/sample/*.yaml | tr '\n' ' ')"
+hf "validate-mlship-sample" "$RUNS" "" "$MLSHIP validate --manifests $W/sample --kubernetes 1.33"
+
+python3 - "$J" "$SIZES" >bench/results.md <<'PY'
+import json, os, statistics, subprocess, sys
+J, sizes = sys.argv[1], [int(s) for s in sys.argv[2].split()]
+def med(name):
+    return statistics.median(json.load(open(f"{J}/{name}.json"))["results"][0]["times"])
+def ms(x): return f"{x*1000:.1f} ms" if x < 10 else f"{x:.2f} s"
+cpu = subprocess.run(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"], capture_output=True, text=True).stdout.strip()
+out = [f"Machine: {os.cpu_count()} cores, {cpu}. Medians of whole processes (hyperfine), one run of bench/run.sh.", ""]
+out += ["| example | check | build (fresh dir) | build (no change) | floor: read spec + cp -r tree | check / floor | build / floor |", "|---|---|---|---|---|---|---|"]
+for ex in ["fraud-detection", "llm-finetune", "minimal"]:
+    f, c, b, n = med(f"floor-{ex}"), med(f"check-{ex}"), med(f"build-{ex}"), med(f"noop-{ex}")
+    out.append(f"| {ex} | {ms(c)} | {ms(b)} | {ms(n)} | {ms(f)} | {c/f:.1f}x | {b/f:.1f}x |")
+out += ["", "| N (services and steps) | objects (prod env) | mlship build (YAML) | mlship build (KDL) | kubectl kustomize (prod env only) | kustomize / build | peak memory |", "|---|---|---|---|---|---|---|"]
+prev = None
+for n in sizes:
+    b, kd = med(f"build-n{n}"), med(f"buildkdl-n{n}")
+    k = med(f"kustomize-n{n}") if os.path.exists(f"{J}/kustomize-n{n}.json") else None
+    mem = int(open(f"{J}/mem-n{n}.txt").read().split()[-1]) / 1024
+    objs = open(f"{J}/objects-n{n}.txt").read().strip()
+    kcell, ratio = (ms(k), f"{k/b:.0f}x") if k else ("not run (too slow)", "-")
+    out.append(f"| {n:,} | {objs} | {ms(b)} | {ms(kd)} | {kcell} | {ratio} | {mem:.0f} MB |")
+if 1000 in sizes and 10000 in sizes:
+    out += ["", f"Growth: build at N = 10,000 takes {med('build-n10000')/med('build-n1000'):.1f}x the time at N = 1,000."]
+sample = int(open(f"{J}/sample-count.txt").read())
+kv, ml = med("validate-kv"), med("validate-mlship-sample")
+full = med("validate-mlship")
+objs = int(open(f"{J}/objects-n1000.txt").read())
+out += ["", "| validation | objects | time | objects per second |", "|---|---|---|---|",
+        f"| kubernetes-validate --strict (one process, {sample} files) | {sample} | {ms(kv)} | {sample/kv:,.0f} |",
+        f"| mlship validate --manifests (same {sample} files) | {sample} | {ms(ml)} | {sample/ml:,.0f} |",
+        f"| mlship validate --manifests (N = 1,000 prod tree) | {objs} | {ms(full)} | {objs/full:,.0f} |",
+        "", f"mlship validates {kv/ml:.0f}x faster than kubernetes-validate on the same {sample} objects (whole processes)."]
+print("\n".join(out))
+PY
+cat bench/results.md
