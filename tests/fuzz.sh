@@ -114,8 +114,8 @@ for t in "${TARGETS[@]}"; do
         if "$BIN/$t" "${common[@]}" "${KEEP_GOING[@]}" -max_total_time="$SECS" -max_len=$MAX_LEN \
             -dict="$(dict_of "$t")" "fuzz/corpus/$t" >"fuzz/artifacts/$t.fuzz.log" 2>&1 &&
             (($(find "fuzz/artifacts/$t" -type f | wc -l) == before)); then
-            grep -E '^#[0-9]+[[:space:]]+DONE|^stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb)' \
-                "fuzz/artifacts/$t.fuzz.log"
+            grep -E '^#[0-9]+([[:space:]]+DONE|: cov)|^stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb)' \
+                "fuzz/artifacts/$t.fuzz.log" | tail -n 4
         else
             find "fuzz/artifacts/$t" -type f -newer "fuzz/artifacts/$t.corpus.log" -printf 'saved: %p\n'
             tail -n 60 "fuzz/artifacts/$t.fuzz.log"

@@ -68,6 +68,9 @@ fn safe_rel(rel: &str) -> bool {
 }
 
 pub fn write(out: &Path, tree: &Output) -> io::Result<Report> {
+    if let Some(r) = write_fresh(out, tree)? {
+        return Ok(r);
+    }
     fs::create_dir_all(out)?;
     recover(out)?;
     let previous = previous_files(out);
@@ -109,8 +112,9 @@ pub fn write(out: &Path, tree: &Output) -> io::Result<Report> {
         fs::remove_dir_all(&staging)?;
     }
     moves.sort_by_key(|r| r == LOCK_FILE);
+    let mut dirs = Dirs::default();
     for rel in &moves {
-        write_file(&staging.join(rel), &tree.files[rel])?;
+        dirs.write(&staging.join(rel), &tree.files[rel])?;
     }
     let journal = Journal {
         moves: moves.clone(),
@@ -146,14 +150,14 @@ pub fn recover(out: &Path) -> io::Result<()> {
 
 fn apply(out: &Path, j: &Journal) -> io::Result<()> {
     let staging = out.join(STAGING);
+    let mut dirs = Dirs::default();
     for rel in &j.moves {
-        let from = staging.join(rel);
-        if from.exists() {
-            let to = out.join(rel);
-            if let Some(parent) = to.parent() {
-                fs::create_dir_all(parent)?;
-            }
-            fs::rename(&from, &to)?;
+        let to = out.join(rel);
+        dirs.make_parent(&to)?;
+        // A move that is missing from staging was done before a crash.
+        match fs::rename(staging.join(rel), &to) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
         }
     }
     for rel in &j.removes {
@@ -183,11 +187,55 @@ fn remove_if_exists(p: &Path) -> io::Result<()> {
     }
 }
 
-fn write_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    if let Some(parent) = path.parent() {
-        fs::create_dir_all(parent)?;
+/// Writes files, creating each parent folder once.
+#[derive(Default)]
+struct Dirs(std::collections::HashSet<PathBuf>);
+
+impl Dirs {
+    fn make_parent(&mut self, path: &Path) -> io::Result<()> {
+        if let Some(parent) = path.parent()
+            && !self.0.contains(parent)
+        {
+            fs::create_dir_all(parent)?;
+            self.0.insert(parent.to_path_buf());
+        }
+        Ok(())
     }
-    fs::File::create(path)?.write_all(bytes)
+
+    fn write(&mut self, path: &Path, bytes: &[u8]) -> io::Result<()> {
+        self.make_parent(path)?;
+        fs::File::create(path)?.write_all(bytes)
+    }
+}
+
+/// A first build into a folder that does not exist: write the tree beside it, then rename
+/// it into place, so the folder appears complete or not at all.
+fn write_fresh(out: &Path, tree: &Output) -> io::Result<Option<Report>> {
+    if out.exists() {
+        return Ok(None);
+    }
+    if let Some(bad) = tree.files.keys().find(|r| !safe_rel(r)) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("refusing to write outside the output folder: {bad}"),
+        ));
+    }
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "deploy".into());
+    let tmp = out.with_file_name(format!(".{name}.mlship-new"));
+    remove_if_exists(&tmp)?;
+    let mut dirs = Dirs::default();
+    for (rel, bytes) in &tree.files {
+        dirs.write(&tmp.join(rel), bytes)?;
+    }
+    fs::rename(&tmp, out)?;
+    Ok(Some(Report {
+        written: tree.files.keys().cloned().collect(),
+        removed: Vec::new(),
+        unchanged: 0,
+    }))
 }
 
 /// The journal is the commit point, so it alone is flushed to disk before the rename.
@@ -262,6 +310,17 @@ mod tests {
     }
 
     #[test]
+    fn a_first_build_appears_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("deploy");
+        fs::create_dir_all(dir.path().join(".deploy.mlship-new/stale")).unwrap(); // left by a crash
+        let r = write(&out, &tree(&[("envs/a/x.yaml", "1"), (LOCK_FILE, &lock_of(&["envs/a/x.yaml"]))])).unwrap();
+        assert_eq!(r.written.len(), 2);
+        assert_eq!(fs::read_to_string(out.join("envs/a/x.yaml")).unwrap(), "1");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1, "only deploy/ is left");
+    }
+
+    #[test]
     fn refuses_to_overwrite_foreign_files_and_paths_that_escape() {
         let dir = tempfile::tempdir().unwrap();
         fs::write(dir.path().join("a.yaml"), "user").unwrap();
@@ -275,7 +334,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path();
         fs::write(out.join("old.yaml"), "old").unwrap();
-        write_file(&out.join(STAGING).join("new.yaml"), b"new").unwrap();
+        Dirs::default()
+            .write(&out.join(STAGING).join("new.yaml"), b"new")
+            .unwrap();
         let j = Journal {
             moves: vec!["new.yaml".into()],
             removes: vec!["old.yaml".into()],

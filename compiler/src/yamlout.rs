@@ -125,30 +125,38 @@ const YAML11_WORDS: &[&str] = &[
 ];
 
 fn is_plain_safe(s: &str) -> bool {
-    let Some(first) = s.chars().next() else {
+    let b = s.as_bytes();
+    let (Some(&first), Some(&last)) = (b.first(), b.last()) else {
         return false;
     };
-    if YAML11_WORDS.contains(&s) || s.ends_with(' ') || s.ends_with(':') {
+    if (b.len() <= 5 && YAML11_WORDS.contains(&s)) || last == b' ' || last == b':' {
         return false;
     }
-    // Anything that starts like a number (or .inf/.nan) could be read as one by some reader.
-    // Only characters that occur in YAML 1.1 ints, floats, sexagesimals and timestamps.
+    // Anything that starts like a number (or .inf/.nan) could be read as one by some reader:
+    // only characters that occur in YAML 1.1 ints, floats, sexagesimals and timestamps.
     let starts_like_number = first.is_ascii_digit()
-        || (matches!(first, '-' | '+' | '.') && s[1..].starts_with(|c: char| c.is_ascii_digit() || c == '.'));
-    let numberish = (starts_like_number && s.chars().all(|c| c.is_ascii_hexdigit() || "_.:+- xXoOtTzZ".contains(c)))
-        || matches!(s.to_ascii_lowercase().trim_start_matches(['-', '+']), ".inf" | ".nan");
-    if numberish {
+        || (matches!(first, b'-' | b'+' | b'.') && b.get(1).is_some_and(|c| c.is_ascii_digit() || *c == b'.'));
+    if starts_like_number && b.iter().all(|c| c.is_ascii_hexdigit() || b"_.:+- xXoOtTzZ".contains(c)) {
         return false;
     }
-    let dash_word = first == '-' && s.len() > 1 && !s[1..].starts_with(' ');
-    if !(first.is_ascii_alphanumeric() || dash_word || matches!(first, '/' | '_' | '.' | '$')) {
+    let unsigned = s.trim_start_matches(['-', '+']);
+    if unsigned.eq_ignore_ascii_case(".inf") || unsigned.eq_ignore_ascii_case(".nan") {
         return false;
     }
-    s.chars()
-        .all(|c| c.is_ascii_alphanumeric() || " _-./:@%+=,()$".contains(c))
-        && !s.contains(": ")
-        && !s.contains(" #")
-        && !s.contains("  ")
+    let dash_word = first == b'-' && b.len() > 1 && b[1] != b' ';
+    if !(first.is_ascii_alphanumeric() || dash_word || matches!(first, b'/' | b'_' | b'.' | b'$')) {
+        return false;
+    }
+    // One pass: only safe characters, and no `: `, ` #` or double space.
+    let mut prev = 0u8;
+    for &c in b {
+        let safe = c.is_ascii_alphanumeric() || b" _-./:@%+=,()$".contains(&c);
+        if !safe || (prev == b':' && c == b' ') || (prev == b' ' && (c == b'#' || c == b' ')) {
+            return false;
+        }
+        prev = c;
+    }
+    true
 }
 
 #[cfg(test)]
