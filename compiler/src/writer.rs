@@ -314,7 +314,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("deploy");
         fs::create_dir_all(dir.path().join(".deploy.mlship-new/stale")).unwrap(); // left by a crash
-        let r = write(&out, &tree(&[("envs/a/x.yaml", "1"), (LOCK_FILE, &lock_of(&["envs/a/x.yaml"]))])).unwrap();
+        let r = write(
+            &out,
+            &tree(&[("envs/a/x.yaml", "1"), (LOCK_FILE, &lock_of(&["envs/a/x.yaml"]))]),
+        )
+        .unwrap();
         assert_eq!(r.written.len(), 2);
         assert_eq!(fs::read_to_string(out.join("envs/a/x.yaml")).unwrap(), "1");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1, "only deploy/ is left");

@@ -48,28 +48,74 @@ pub fn parse(file: &SourceFile) -> Result<Node, Vec<Diagnostic>> {
     conv.document(&doc, &Path::root(), span, 0).map_err(|d| vec![*d])
 }
 
-/// The KDL parser recurses per block; refuse absurd nesting before it runs.
+/// The KDL parser recurses per block and per nested `/* */` comment; refuse absurd nesting
+/// before it runs. The real parser may read a malformed file differently from any quick scan
+/// (a stray quote, a brace in a comment), so the file is scanned three ways (strings and
+/// comments honoured; comments only; neither) and refused if any reading nests too deep. Only a
+/// spec with more than 64 unbalanced braces inside strings could be refused wrongly.
 fn depth_guard(file: &SourceFile) -> Result<(), Vec<Diagnostic>> {
-    let (mut depth, mut in_str, mut escaped) = (0usize, false, false);
-    for (i, b) in file.text.bytes().enumerate() {
-        match b {
-            _ if escaped => escaped = false,
-            b'\\' if in_str => escaped = true,
-            b'"' => in_str = !in_str,
-            b'{' if !in_str => {
-                depth += 1;
-                if depth > LIMITS.max_depth {
-                    return Err(vec![
-                        Diagnostic::error(Code::Limit, format!("nesting deeper than {} levels", LIMITS.max_depth))
-                            .span(Span::new(i, i + 1)),
-                    ]);
-                }
-            }
-            b'}' if !in_str => depth = depth.saturating_sub(1),
-            _ => {}
+    for (strings, comments) in [(true, true), (false, true), (false, false)] {
+        if let Some(at) = too_deep(file.text.as_bytes(), strings, comments) {
+            return Err(vec![
+                Diagnostic::error(Code::Limit, format!("nesting deeper than {} levels", LIMITS.max_depth))
+                    .span(Span::new(at, at + 1))
+                    .help("a spec needs a few levels; flatten the structure"),
+            ]);
         }
     }
     Ok(())
+}
+
+/// The offset where braces (or nested block comments) first go deeper than the limit.
+fn too_deep(b: &[u8], strings: bool, comments: bool) -> Option<usize> {
+    let (mut depth, mut comment_depth, mut i) = (0usize, 0usize, 0usize);
+    let next = |i: usize| b.get(i + 1).copied();
+    while i < b.len() {
+        let c = b[i];
+        if comment_depth > 0 {
+            if c == b'/' && next(i) == Some(b'*') {
+                comment_depth += 1;
+                if comment_depth > LIMITS.max_depth {
+                    return Some(i);
+                }
+                i += 1;
+            } else if c == b'*' && next(i) == Some(b'/') {
+                comment_depth -= 1;
+                i += 1;
+            }
+        } else if comments && c == b'/' && next(i) == Some(b'/') {
+            while i < b.len() && b[i] != b'\n' {
+                i += 1;
+            }
+        } else if comments && c == b'/' && next(i) == Some(b'*') {
+            comment_depth = 1;
+            i += 1;
+        } else if strings && (c == b'"' || (c == b'#' && matches!(next(i), Some(b'#' | b'"')))) {
+            // A quoted string (escapes skipped) or a raw string `#"..."#` with its hashes.
+            let hashes = b[i..].iter().take_while(|x| **x == b'#').count();
+            i += hashes + 1;
+            while i < b.len() {
+                if hashes == 0 && b[i] == b'\\' {
+                    i += 2;
+                    continue;
+                }
+                if b[i] == b'"' && b[i + 1..].iter().take(hashes).filter(|x| **x == b'#').count() == hashes {
+                    i += hashes;
+                    break;
+                }
+                i += 1;
+            }
+        } else if c == b'{' {
+            depth += 1;
+            if depth > LIMITS.max_depth {
+                return Some(i);
+            }
+        } else if c == b'}' {
+            depth = depth.saturating_sub(1);
+        }
+        i += 1;
+    }
+    None
 }
 
 type R<T> = Result<T, Box<Diagnostic>>;
