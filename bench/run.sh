@@ -25,7 +25,8 @@ cargo bench --quiet --bench gen -- /dev/null 2>/dev/null || true
 MLSHIP="$ROOT/target/release/mlship"
 W="$(mktemp -d)"
 trap 'rm -rf "$W"' EXIT
-J="$W/json"
+J="$ROOT/target/bench-json" # kept after the run, for a look at the raw numbers
+rm -rf "$J"
 mkdir -p "$J"
 
 hf() { # name runs prepare command...
@@ -80,7 +81,8 @@ echo "== validation: mlship validate --manifests against kubernetes-validate on 
 v="$W/gen/n1000/deploy/envs/prod"
 hf "validate-mlship" "$(( RUNS > 10 ? 10 : RUNS ))" "" "$MLSHIP validate --manifests $v --kubernetes 1.33"
 mkdir -p "$W/sample"
-find "$v" -name '*.yaml' ! -name kustomization.yaml ! -name 'externalsecret-*' | sort | head -100 | xargs -I{} cp {} "$W/sample/"
+find "$v" -name '*.yaml' ! -name kustomization.yaml ! -name 'externalsecret-*' | sort >"$W/all.txt"
+head -n 100 "$W/all.txt" | while read -r f; do cp "$f" "$W/sample/"; done
 ls "$W/sample" | wc -l >"$J/sample-count.txt"
 hf "validate-kv" 3 "" "kubernetes-validate --strict --quiet -k 1.33 $(ls -d "$W"/sample/*.yaml | tr '\n' ' ')"
 hf "validate-mlship-sample" "$RUNS" "" "$MLSHIP validate --manifests $W/sample --kubernetes 1.33"

@@ -285,3 +285,21 @@ fn validate_manifests_reports_every_error_located_in_every_format() {
     );
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn count_limits_are_located_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut spec = String::from("apiVersion: mlship/v1\nproject: p\nregistry: r.io/p\ntag: \"1\"\nenvironments:\n");
+    for i in 0..101 {
+        spec.push_str(&format!("  e{i}: {{}}\n"));
+    }
+    std::fs::write(dir.path().join("mlship.yaml"), spec).unwrap();
+    let o = mlship(dir.path(), &["validate"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("error[E002]: 101 environments; the limit is 100")
+            && stderr(&o).contains("mlship.yaml:5:1"),
+        "{}",
+        stderr(&o)
+    );
+}

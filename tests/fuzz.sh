@@ -8,7 +8,7 @@
 # For each target: replay tests/fuzz-regressions/* and the seed corpus, then fuzz for SECONDS.
 # Any panic, failed assertion, timeout (-timeout), or memory past -rss_limit_mb fails the
 # target; the input is saved under fuzz/artifacts/<target>/. To keep a finding, minimize it
-# (`RUSTC_BOOTSTRAP=1 cargo fuzz tmin --sanitizer none <target> <artifact>`) and commit it as
+# (`RUSTC_BOOTSTRAP=1 cargo fuzz tmin --sanitizer none -O -a <target> <artifact>`) and commit it as
 # tests/fuzz-regressions/<target>-<short-name>.
 #
 # Only stable Rust is installed: cargo-fuzz needs nightly flags (-Zsanitizer, -Cpasses), so the

@@ -67,6 +67,28 @@ fn cuda_matrix_picks_base_images_and_wheel_indexes() {
 }
 
 #[test]
+fn base_images_can_be_pinned_by_digest() {
+    let d = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    let gpu = dockerfile(&format!(
+        "    stack: pytorch\n    cuda: \"12.4\"\n    base_digest: \"{d}\"\n    builder_digest: \"{d}\""
+    ));
+    assert!(
+        gpu.contains(&format!(
+            "FROM nvidia/cuda:12.4.1-cudnn-devel-ubuntu22.04@{d} AS builder"
+        )),
+        "{gpu}"
+    );
+    assert!(
+        gpu.contains(&format!(
+            "FROM nvidia/cuda:12.4.1-cudnn-runtime-ubuntu22.04@{d} AS runtime"
+        )),
+        "{gpu}"
+    );
+    let e = error("    stack: python\n    base_digest: latest");
+    assert!(e.contains("`latest` is not an image digest"), "{e}");
+}
+
+#[test]
 fn cuda_conflicts_list_what_would_work() {
     let e = error("    stack: pytorch\n    cuda: \"12.6\"");
     assert!(

@@ -87,8 +87,14 @@ impl Checker {
             for (i, c) in img.copy.iter().enumerate() {
                 self.rel_path(&at.key("copy").index(i), c);
             }
-            if let Some(d) = &img.digest {
-                self.digest(&at.key("digest"), d);
+            for (key, d) in [
+                ("digest", &img.digest),
+                ("base_digest", &img.base_digest),
+                ("builder_digest", &img.builder_digest),
+            ] {
+                if let Some(d) = d {
+                    self.digest(&at.key(key), d);
+                }
             }
             if let Some(t) = &img.template {
                 self.rel_path(&at.key("template"), t);

@@ -383,6 +383,12 @@ fn images(s: &Spec, envs: &[EnvPlan], project: &dyn Project, diags: &mut Vec<Dia
                 (py.clone(), py)
             }
         };
+        // Optional digest pins of the base images, on top of their tags.
+        let pin = |image: String, digest: &Option<String>| match digest {
+            Some(d) => format!("{image}@{d}"),
+            None => image,
+        };
+        let (builder, runtime) = (pin(builder, &img.builder_digest), pin(runtime, &img.base_digest));
         let mut templates = Vec::new();
         let mut reads = Vec::new();
         if let Some(dir) = &s.stdlib {

@@ -166,6 +166,13 @@ pub struct Image {
     /// Build-time environment variables baked into the image.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub env: BTreeMap<String, String>,
+    /// Pin the runtime base image (the stack's, for the chosen Python or CUDA) by digest,
+    /// `sha256:...`, on top of its tag.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_digest: Option<String>,
+    /// Pin the builder base image by digest (the CUDA devel image for GPU images).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub builder_digest: Option<String>,
     /// Pin the deployed image by digest (`sha256:...`); usually set per environment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub digest: Option<String>,
