@@ -182,11 +182,17 @@ fn type_help(here: Option<&Node>, expected: &str) -> String {
     }
 }
 
-/// The schemas that apply at `path`, with `$ref`, `anyOf`, `oneOf` and `allOf` followed.
+/// The schemas that apply at `path` in the spec's schema.
 pub fn subschemas(path: &Path) -> Vec<&'static Json> {
     let root = schema();
+    schemas_at(root, path, &|r: &str| r.strip_prefix('#').and_then(|p| root.pointer(p)))
+}
+
+/// The schemas that apply at `path` below `start`, with `$ref` (through `resolve`), `anyOf`,
+/// `oneOf` and `allOf` followed. Shared by the spec's schema and the Kubernetes schemas.
+pub fn schemas_at<'a>(start: &'a Json, path: &Path, resolve: &dyn Fn(&str) -> Option<&'a Json>) -> Vec<&'a Json> {
     let mut current = Vec::new();
-    expand(root, root, &mut current, 0);
+    expand(start, resolve, &mut current, 0);
     for seg in &path.0 {
         let mut next = Vec::new();
         for s in &current {
@@ -198,7 +204,7 @@ pub fn subschemas(path: &Path) -> Vec<&'static Json> {
                 Seg::Index(_) => s.get("items"),
             };
             if let Some(c) = child {
-                expand(root, c, &mut next, 0);
+                expand(c, resolve, &mut next, 0);
             }
         }
         current = next;
@@ -206,18 +212,16 @@ pub fn subschemas(path: &Path) -> Vec<&'static Json> {
     current
 }
 
-fn expand<'a>(root: &'a Json, s: &'a Json, out: &mut Vec<&'a Json>, depth: usize) {
+fn expand<'a>(s: &'a Json, resolve: &dyn Fn(&str) -> Option<&'a Json>, out: &mut Vec<&'a Json>, depth: usize) {
     if depth > 16 {
         return;
     }
-    if let Some(r) = s.get("$ref").and_then(Json::as_str)
-        && let Some(target) = r.strip_prefix('#').and_then(|p| root.pointer(p))
-    {
-        expand(root, target, out, depth + 1);
+    if let Some(target) = s.get("$ref").and_then(Json::as_str).and_then(resolve) {
+        expand(target, resolve, out, depth + 1);
     }
     for key in ["anyOf", "oneOf", "allOf"] {
         for sub in s.get(key).and_then(Json::as_array).into_iter().flatten() {
-            expand(root, sub, out, depth + 1);
+            expand(sub, resolve, out, depth + 1);
         }
     }
     out.push(s);

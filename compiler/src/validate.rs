@@ -699,42 +699,9 @@ struct Ctx<'a> {
 impl<'a> Ctx<'a> {
     /// The schemas that apply at `path` (`$ref`, `oneOf`, `anyOf` and `allOf` followed).
     fn schemas_at(&self, path: &Path) -> Vec<&'a Json> {
-        let mut current = Vec::new();
-        self.expand(self.start, &mut current, 0);
-        for seg in &path.0 {
-            let mut next = Vec::new();
-            for s in &current {
-                let child = match seg {
-                    Seg::Key(k) => s
-                        .get("properties")
-                        .and_then(|p| p.get(k.as_str()))
-                        .or_else(|| s.get("additionalProperties").filter(|a| a.is_object())),
-                    Seg::Index(_) => s.get("items"),
-                };
-                if let Some(c) = child {
-                    self.expand(c, &mut next, 0);
-                }
-            }
-            current = next;
-        }
-        current
-    }
-
-    fn expand(&self, s: &'a Json, out: &mut Vec<&'a Json>, depth: usize) {
-        if depth > 16 {
-            return;
-        }
-        if let Some(r) = s.get("$ref").and_then(Json::as_str)
-            && let Some(name) = r.rsplit_once("#/$defs/").map(|(_, n)| n)
-        {
-            self.expand(&self.doc["$defs"][name], out, depth + 1);
-        }
-        for key in ["oneOf", "anyOf", "allOf"] {
-            for sub in s.get(key).and_then(Json::as_array).into_iter().flatten() {
-                self.expand(sub, out, depth + 1);
-            }
-        }
-        out.push(s);
+        let doc = self.doc;
+        let resolve = move |r: &str| r.rsplit_once("#/$defs/").map(|(_, name)| &doc["$defs"][name]);
+        crate::schema::schemas_at(self.start, path, &resolve)
     }
 }
 
