@@ -133,15 +133,20 @@ pub struct Violation {
 
 impl fmt::Display for Violation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if !self.path.is_empty() {
-            write!(f, "{}: ", self.path)?;
-        }
-        f.write_str(&self.message)?;
-        if let Some(help) = &self.help {
-            write!(f, " ({help})")?;
-        }
-        Ok(())
+        write_problem(f, &self.path, &self.message, self.help.as_deref())
     }
+}
+
+/// `path: message (help)`, the one way a violation is shown, with or without a position.
+fn write_problem(f: &mut fmt::Formatter<'_>, path: &str, message: &str, help: Option<&str>) -> fmt::Result {
+    if !path.is_empty() {
+        write!(f, "{path}: ")?;
+    }
+    f.write_str(message)?;
+    if let Some(help) = help {
+        write!(f, " ({help})")?;
+    }
+    Ok(())
 }
 
 /// The object's kind has no schema: a custom resource other than those of
@@ -781,14 +786,7 @@ pub struct Problem {
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if !self.path.is_empty() {
-            write!(f, "{}: ", self.path)?;
-        }
-        f.write_str(&self.message)?;
-        if let Some(help) = &self.help {
-            write!(f, " ({help})")?;
-        }
-        Ok(())
+        write_problem(f, &self.path, &self.message, self.help.as_deref())
     }
 }
 
