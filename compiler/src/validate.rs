@@ -28,7 +28,9 @@ use jsonschema::error::ValidationErrorKind;
 use jsonschema::paths::LocationSegment;
 use jsonschema::{Draft, Registry, Validator};
 use serde_json::Value as Json;
+use serde_json::value::RawValue;
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::{Arc, OnceLock};
 
@@ -255,11 +257,17 @@ pub fn schemas(version: &str) -> Result<&'static Schemas, UnsupportedVersion> {
 }
 
 /// One version's bundle: the kind index, the definitions and the compiled validators.
+///
+/// Definitions are parsed on demand, in two parts: the core (the kinds mlship emits and what
+/// they refer to, about a third of the bundle) at load, every definition when a kind outside
+/// the core is first validated.
 pub struct Schemas {
     version: &'static str,
     uri: String,
-    doc: Arc<Json>,
-    registry: Registry<'static>,
+    /// Every definition, unparsed.
+    raw: BTreeMap<String, &'static RawValue>,
+    core: Part,
+    full: OnceLock<Part>,
     kinds: Vec<Kind>,
     /// `ObjectMeta`, for the metadata of custom resources.
     meta: OnceLock<Validator>,
@@ -271,6 +279,89 @@ impl fmt::Debug for Schemas {
             .field("version", &self.version)
             .field("kinds", &self.kinds.len())
             .finish_non_exhaustive()
+    }
+}
+
+/// The built-in kinds whose definitions are parsed at load: those mlship emits and those
+/// projects most often add as extra manifests.
+const CORE_KINDS: &[&str] = &[
+    "io.k8s.api.apps.v1.DaemonSet",
+    "io.k8s.api.apps.v1.Deployment",
+    "io.k8s.api.apps.v1.StatefulSet",
+    "io.k8s.api.autoscaling.v2.HorizontalPodAutoscaler",
+    "io.k8s.api.batch.v1.CronJob",
+    "io.k8s.api.batch.v1.Job",
+    "io.k8s.api.core.v1.ConfigMap",
+    "io.k8s.api.core.v1.Namespace",
+    "io.k8s.api.core.v1.LimitRange",
+    "io.k8s.api.core.v1.PersistentVolumeClaim",
+    "io.k8s.api.core.v1.Pod",
+    "io.k8s.api.core.v1.ResourceQuota",
+    "io.k8s.api.core.v1.Secret",
+    "io.k8s.api.core.v1.Service",
+    "io.k8s.api.core.v1.ServiceAccount",
+    "io.k8s.api.networking.v1.Ingress",
+    "io.k8s.api.networking.v1.NetworkPolicy",
+    "io.k8s.api.policy.v1.PodDisruptionBudget",
+    "io.k8s.api.rbac.v1.ClusterRole",
+    "io.k8s.api.rbac.v1.ClusterRoleBinding",
+    "io.k8s.api.rbac.v1.Role",
+    "io.k8s.api.rbac.v1.RoleBinding",
+    "io.k8s.api.scheduling.v1.PriorityClass",
+    OBJECT_META,
+];
+
+/// Some definitions of a bundle as one schema document, and its registry.
+struct Part {
+    doc: Arc<Json>,
+    registry: Registry<'static>,
+}
+
+impl Part {
+    /// The definitions `roots` names and every definition they refer to.
+    fn new<'a>(uri: &str, raw: &BTreeMap<String, &RawValue>, roots: impl IntoIterator<Item = &'a str>) -> Part {
+        let mut defs = serde_json::Map::new();
+        let mut todo: Vec<String> = roots.into_iter().map(str::to_string).collect();
+        while let Some(name) = todo.pop() {
+            if defs.contains_key(&name) {
+                continue;
+            }
+            let Some(text) = raw.get(&name) else { continue };
+            let def: Json = serde_json::from_str(text.get()).expect("embedded Kubernetes definition is JSON");
+            refs(&def, &mut todo);
+            defs.insert(name, def);
+        }
+        let mut doc = serde_json::Map::new();
+        doc.insert("$id".into(), Json::String(uri.to_string()));
+        doc.insert("$defs".into(), Json::Object(defs));
+        let doc = Arc::new(Json::Object(doc));
+        let registry = Registry::new()
+            .draft(Draft::Draft202012)
+            .retrieve_known_draft_meta_schemas(false)
+            .add(uri, Arc::clone(&doc))
+            .and_then(|b| b.prepare())
+            .expect("embedded Kubernetes schema bundle registers");
+        Part { doc, registry }
+    }
+
+    fn has(&self, def: &str) -> bool {
+        self.doc["$defs"].get(def).is_some()
+    }
+}
+
+/// The definitions a schema refers to (`#/$defs/<name>`), pushed onto `out`.
+fn refs(schema: &Json, out: &mut Vec<String>) {
+    match schema {
+        Json::Object(map) => {
+            for (key, value) in map {
+                match (key.as_str(), value) {
+                    ("$ref", Json::String(r)) => out.extend(r.strip_prefix("#/$defs/").map(str::to_string)),
+                    _ => refs(value, out),
+                }
+            }
+        }
+        Json::Array(items) => items.iter().for_each(|v| refs(v, out)),
+        _ => {}
     }
 }
 
@@ -302,38 +393,48 @@ impl Found {
 }
 
 impl Schemas {
-    fn load(version: &'static str, text: &str) -> Schemas {
-        let mut doc: Json = serde_json::from_str(text).expect("embedded Kubernetes schema bundle is JSON");
-        let uri = doc["$id"].as_str().expect("bundle has an $id").to_string();
-        let index = doc
-            .as_object_mut()
-            .and_then(|o| o.remove("x-mlship-kinds"))
-            .expect("bundle has x-mlship-kinds");
-        let mut kinds = Vec::new();
-        for (api_version, by_kind) in index.as_object().into_iter().flatten() {
-            for (kind, def) in by_kind.as_object().into_iter().flatten() {
-                kinds.push(Kind {
-                    api_version: api_version.clone(),
-                    kind: kind.clone(),
-                    def: def.as_str().unwrap_or_default().to_string(),
-                    validator: OnceLock::new(),
-                });
-            }
+    fn load(version: &'static str, text: &'static str) -> Schemas {
+        #[derive(serde::Deserialize)]
+        struct Bundle {
+            #[serde(rename = "$id")]
+            id: String,
+            #[serde(rename = "x-mlship-kinds")]
+            kinds: BTreeMap<String, BTreeMap<String, String>>,
+            #[serde(rename = "$defs", borrow)]
+            defs: BTreeMap<String, &'static RawValue>,
         }
-        let doc = Arc::new(doc);
-        let registry = Registry::new()
-            .draft(Draft::Draft202012)
-            .retrieve_known_draft_meta_schemas(false)
-            .add(&uri, Arc::clone(&doc))
-            .and_then(|b| b.prepare())
-            .expect("embedded Kubernetes schema bundle registers");
+        let bundle: Bundle = serde_json::from_str(text).expect("embedded Kubernetes schema bundle is JSON");
+        let kinds = bundle
+            .kinds
+            .into_iter()
+            .flat_map(|(api_version, by_kind)| {
+                by_kind.into_iter().map(move |(kind, def)| Kind {
+                    api_version: api_version.clone(),
+                    kind,
+                    def,
+                    validator: OnceLock::new(),
+                })
+            })
+            .collect();
+        let core = Part::new(&bundle.id, &bundle.defs, CORE_KINDS.iter().copied());
         Schemas {
             version,
-            uri,
-            doc,
-            registry,
+            uri: bundle.id,
+            raw: bundle.defs,
+            core,
+            full: OnceLock::new(),
             kinds,
             meta: OnceLock::new(),
+        }
+    }
+
+    /// The part that holds `def`: the core, or every definition.
+    fn part(&self, def: &str) -> &Part {
+        if self.core.has(def) {
+            &self.core
+        } else {
+            self.full
+                .get_or_init(|| Part::new(&self.uri, &self.raw, self.raw.keys().map(String::as_str)))
         }
     }
 
@@ -358,7 +459,7 @@ impl Schemas {
         let root = serde_json::json!({"$ref": format!("{}#/$defs/{def}", self.uri), "type": "object"});
         jsonschema::options()
             .with_draft(Draft::Draft202012)
-            .with_registry(&self.registry)
+            .with_registry(&self.part(def).registry)
             .build(&root)
             .unwrap_or_else(|e| panic!("schema of {what} compiles: {e}"))
     }
@@ -431,9 +532,10 @@ impl Schemas {
                 // ObjectMeta (a non-object was reported above, as a wrong type).
                 if let Some(meta @ Json::Object(_)) = instance.get("metadata") {
                     let validator = self.meta.get_or_init(|| self.compile(OBJECT_META, "ObjectMeta"));
+                    let doc = &self.core.doc;
                     let ctx = Ctx {
-                        doc: &self.doc,
-                        start: &self.doc["$defs"][OBJECT_META],
+                        doc,
+                        start: &doc["$defs"][OBJECT_META],
                     };
                     self.collect(validator, meta, &Path::of(&["metadata"]), ctx, false, &mut found);
                 }
@@ -442,9 +544,10 @@ impl Schemas {
         };
         let near = !wrong.is_empty();
         found.extend(wrong);
+        let doc = &self.part(&schema.def).doc;
         let ctx = Ctx {
-            doc: &self.doc,
-            start: &self.doc["$defs"][schema.def.as_str()],
+            doc,
+            start: &doc["$defs"][schema.def.as_str()],
         };
         self.collect(self.validator(schema), &instance, &Path::root(), ctx, near, &mut found);
         Ok(found)
@@ -1200,6 +1303,27 @@ mod tests {
             .index(0)
             .key("count");
         assert_eq!(expected_types(&ctx.schemas_at(&count)), ["string", "integer"]);
+    }
+
+    #[test]
+    fn the_core_is_closed_and_other_kinds_load_every_definition() {
+        for version in SUPPORTED {
+            let s = schemas(version).unwrap();
+            let mut found = Vec::new();
+            refs(&s.core.doc, &mut found);
+            assert!(
+                found.iter().all(|r| s.core.has(r)),
+                "{version}: the core refers outside itself"
+            );
+            assert!(CORE_KINDS.iter().all(|k| s.core.has(k)), "{version}");
+        }
+        let s = schemas("1.33").unwrap();
+        assert!(!s.core.has("io.k8s.api.storage.v1.StorageClass"));
+        let sc = json!({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {"name": "s"},
+            "provisioner": "p", "volumeBindingMod": "Immediate"});
+        let v = s.validate(&sc).unwrap();
+        assert_eq!(v.len(), 1, "{v:?}");
+        assert_eq!(v[0].help.as_deref(), Some("did you mean `volumeBindingMode`?"), "{v:?}");
     }
 
     #[test]
