@@ -5,6 +5,7 @@
 #   bash bench/run.sh            # full run (about 10 minutes on 2 cores)
 #   QUICK=1 bash bench/run.sh    # fewer runs, no N = 10,000 (a smoke test)
 #
+# Each timed write starts after `sync`, so one run's write-back does not land in the next.
 # Writes bench/results.md. Installs what it needs: hyperfine and GNU time from Debian's
 # packages (when missing and apt-get is available), the pinned kubectl and
 # kubernetes-validate through tests/tools.sh.
@@ -49,22 +50,26 @@ cat "$d/mlship.yaml" >/dev/null
 rm -rf "$W/floor-$ex"
 cp -r "$d/deploy" "$W/floor-$ex"
 SH
-    hf "floor-$ex" "$RUNS" "" "bash $W/floor-$ex.sh"
+    hf "floor-$ex" "$RUNS" "sync" "bash $W/floor-$ex.sh"
     hf "check-$ex" "$RUNS" "" "$MLSHIP check $d/mlship.yaml --out deploy"
-    hf "build-$ex" "$RUNS" "rm -rf $d/deploy" "$MLSHIP build $d/mlship.yaml"
+    hf "build-$ex" "$RUNS" "rm -rf $d/deploy && sync" "$MLSHIP build $d/mlship.yaml"
     hf "noop-$ex" "$RUNS" "" "$MLSHIP build $d/mlship.yaml"
 done
 
 echo "== N services and N steps: mlship build against kubectl kustomize, and peak memory"
 cargo bench --quiet --bench gen -- "$W/gen" $SIZES >/dev/null
+sync # the generated specs' write-back would otherwise land inside the first measurements
 for n in $SIZES; do
     d="$W/gen/n$n"
     runs=$RUNS
     ((n >= 1000)) && runs=$(( RUNS > 10 ? 10 : RUNS ))
     ((n >= 10000)) && runs=3
-    hf "build-n$n" "$runs" "rm -rf $d/deploy" "$MLSHIP build $d/mlship.yaml"
-    hf "buildkdl-n$n" "$runs" "rm -rf $d/deploy" "$MLSHIP build $d/mlship.kdl"
+    hf "build-n$n" "$runs" "rm -rf $d/deploy && sync" "$MLSHIP build $d/mlship.yaml"
+    hf "buildkdl-n$n" "$runs" "rm -rf $d/deploy && sync" "$MLSHIP build $d/mlship.kdl"
     (cd "$d" && "$MLSHIP" build mlship.yaml >/dev/null 2>&1)
+    # The I/O floor: copying the tree mlship wrote (as many files, as many bytes).
+    hf "floor-n$n" "$runs" "rm -rf $W/floor-n$n && sync" "cp -r $d/deploy $W/floor-n$n"
+    rm -rf "$W/floor-n$n"
     # kubectl kustomize grows worse than linearly (minutes per run at N = 1,000): one run there,
     # none at 10,000.
     if ((n < 1000)); then
@@ -75,6 +80,7 @@ for n in $SIZES; do
     rm -rf "$d/deploy"
     /usr/bin/time -f "%M" -o "$J/mem-n$n.txt" "$MLSHIP" build "$d/mlship.yaml" >/dev/null 2>&1
     find "$d/deploy/envs/prod" -name '*.yaml' ! -name kustomization.yaml | wc -l >"$J/objects-n$n.txt"
+    find "$d/deploy" -type f | wc -l >"$J/files-n$n.txt"
 done
 
 echo "== validation: mlship validate --manifests against kubernetes-validate on the same objects"
@@ -99,15 +105,17 @@ out += ["| example | check | build (fresh dir) | build (no change) | floor: read
 for ex in ["fraud-detection", "llm-finetune", "minimal"]:
     f, c, b, n = med(f"floor-{ex}"), med(f"check-{ex}"), med(f"build-{ex}"), med(f"noop-{ex}")
     out.append(f"| {ex} | {ms(c)} | {ms(b)} | {ms(n)} | {ms(f)} | {c/f:.1f}x | {b/f:.1f}x |")
-out += ["", "| N (services and steps) | objects (prod env) | mlship build (YAML) | mlship build (KDL) | kubectl kustomize (prod env only) | kustomize / build | peak memory |", "|---|---|---|---|---|---|---|"]
+out += ["", "| N (services and steps) | objects (prod env) | files (3 envs) | mlship build (YAML) | mlship build (KDL) | floor: cp -r tree | build / floor | kubectl kustomize (prod env only) | kustomize / build | peak memory |", "|---|---|---|---|---|---|---|---|---|---|"]
 prev = None
 for n in sizes:
     b, kd = med(f"build-n{n}"), med(f"buildkdl-n{n}")
     k = med(f"kustomize-n{n}") if os.path.exists(f"{J}/kustomize-n{n}.json") else None
     mem = int(open(f"{J}/mem-n{n}.txt").read().split()[-1]) / 1024
     objs = open(f"{J}/objects-n{n}.txt").read().strip()
+    files = int(open(f"{J}/files-n{n}.txt").read())
+    fl = med(f"floor-n{n}")
     kcell, ratio = (ms(k), f"{k/b:.0f}x") if k else ("not run (too slow)", "-")
-    out.append(f"| {n:,} | {objs} | {ms(b)} | {ms(kd)} | {kcell} | {ratio} | {mem:.0f} MB |")
+    out.append(f"| {n:,} | {objs} | {files:,} | {ms(b)} | {ms(kd)} | {ms(fl)} | {b/fl:.1f}x | {kcell} | {ratio} | {mem:.0f} MB |")
 if 1000 in sizes and 10000 in sizes:
     out += ["", f"Growth: build at N = 10,000 takes {med('build-n10000')/med('build-n1000'):.1f}x the time at N = 1,000."]
 sample = int(open(f"{J}/sample-count.txt").read())

@@ -1,18 +1,18 @@
 //! Criterion benchmarks of each compiler stage and of the whole compile, on generated specs
-//! with N services and N pipeline steps (N = 10, 100, 1,000; the whole compile also at
-//! 10,000). Run with `cargo bench --bench stages`; see docs/performance.md.
+//! with N services and N pipeline steps (N = 10, 100, 1,000 and 10,000). Run with
+//! `cargo bench --bench stages`; see docs/performance.md.
 
 #[path = "support/specgen.rs"]
 mod specgen;
 
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use mlship::source::SourceFile;
 use std::hint::black_box;
 
 fn stages(c: &mut Criterion) {
     // `cargo test --all-targets` runs benches once, in a debug build: keep that to N = 10.
     let bench_mode = std::env::args().any(|a| a == "--bench");
-    let sizes: &[usize] = if bench_mode { &[10, 100, 1000] } else { &[10] };
+    let sizes: &[usize] = if bench_mode { &[10, 100, 1000, 10_000] } else { &[10] };
     for &n in sizes {
         let yaml = specgen::yaml(n);
         let kdl = specgen::kdl(n);
@@ -28,6 +28,9 @@ fn stages(c: &mut Criterion) {
 
         let mut g = c.benchmark_group(format!("n{n}"));
         g.sample_size(if n >= 1000 { 10 } else { 30 });
+        if n >= 1000 {
+            g.sampling_mode(SamplingMode::Flat);
+        }
         g.throughput(Throughput::Elements(n as u64));
         g.bench_function("parse_yaml", |b| {
             b.iter(|| mlship::syntax::parse(black_box(&yfile)).unwrap())
@@ -51,6 +54,22 @@ fn stages(c: &mut Criterion) {
         g.bench_function("emit_and_serialize", |b| {
             b.iter(|| mlship::emit::emit(black_box(&plan), "hash").unwrap())
         });
+        let manifests: Vec<(&str, &str)> = out
+            .files
+            .iter()
+            .filter(|(name, _)| name.starts_with("envs/prod/") && mlship::validate::is_manifest(name))
+            .map(|(name, bytes)| (name.as_str(), std::str::from_utf8(bytes).unwrap()))
+            .collect();
+        let checked = mlship::validate::validate_files(&plan.kubernetes, manifests.iter().copied()).unwrap();
+        assert_eq!(
+            mlship::validate::summary(&checked).invalid,
+            0,
+            "generated output validates"
+        );
+        g.bench_function(
+            BenchmarkId::new("validate_output", format!("{}_manifests", manifests.len())),
+            |b| b.iter(|| mlship::validate::validate_files(&plan.kubernetes, black_box(manifests.iter().copied()))),
+        );
         g.bench_function("diff_identical", |b| {
             b.iter(|| mlship::diff::diff(black_box(&out), black_box(&out), None))
         });
@@ -59,17 +78,6 @@ fn stages(c: &mut Criterion) {
         });
         g.finish();
     }
-    if !bench_mode {
-        return;
-    }
-    let yaml = specgen::yaml(10_000);
-    let project = specgen::project();
-    let mut g = c.benchmark_group("n10000");
-    g.sample_size(10);
-    g.bench_function("compile", |b| {
-        b.iter(|| mlship::compile("mlship.yaml", black_box(yaml.as_bytes()), &project))
-    });
-    g.finish();
 }
 
 criterion_group!(benches, stages);

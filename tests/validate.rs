@@ -450,7 +450,7 @@ fn broken_manifests_fail_as_listed() {
         let got: Vec<String> = docs
             .iter()
             .flat_map(|d| d.problems())
-            .map(|p| format!("{}:{}: {}: {}", p.line, p.column, p.path, p.message))
+            .map(|p| format!("{}:{}: {}: {}", p.line, p.column, p.violation.path, p.violation.message))
             .collect();
         if &got != rows {
             failures.push(format!("{name}:\n  want {rows:#?}\n  got  {got:#?}"));
@@ -988,7 +988,7 @@ fn custom_resource_manifests_fail_or_pass_as_listed() {
             let got: Vec<String> = docs
                 .iter()
                 .flat_map(|d| d.problems())
-                .map(|p| format!("{}:{}: {}: {}", p.line, p.column, p.path, p.message))
+                .map(|p| format!("{}:{}: {}: {}", p.line, p.column, p.violation.path, p.violation.message))
                 .collect();
             if got != want[base] {
                 failures.push(format!(

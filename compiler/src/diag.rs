@@ -17,9 +17,31 @@ pub enum Severity {
     Warning,
 }
 
-/// Stable diagnostic codes. Documented in docs/diagnostics.md; never renumber.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Code {
+/// Defines [`Code`] from one table: each code's doc comment is also its [`Code::describe`]
+/// text, which docs/diagnostics.md lists (a test keeps the two equal).
+macro_rules! codes {
+    ($(#[doc = $doc:literal] $name:ident = $n:literal,)*) => {
+        /// Stable diagnostic codes. Documented in docs/diagnostics.md; never renumber.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Code {
+            $(#[doc = $doc] $name = $n,)*
+        }
+
+        impl Code {
+            /// Every code, in numeric order.
+            pub const ALL: &[Code] = &[$(Code::$name,)*];
+
+            /// The one-line meaning of the code.
+            pub fn describe(self) -> &'static str {
+                match self {
+                    $(Code::$name => $doc.trim(),)*
+                }
+            }
+        }
+    };
+}
+
+codes! {
     /// The file is not valid YAML or KDL.
     Syntax = 1,
     /// The file breaks a size, depth or expansion limit.
@@ -85,40 +107,9 @@ impl Code {
         format!("E{:03}", self as u16)
     }
 
-    /// The one-line meaning of a code, as in docs/diagnostics.md.
-    pub fn describe(code: &str) -> &'static str {
-        match code {
-            "E001" => "The file is not valid YAML or KDL.",
-            "E002" => "The file breaks a size, depth or expansion limit.",
-            "E003" => "A mapping key appears twice.",
-            "E004" => "The file is not UTF-8 or is empty.",
-            "E010" => "A value has the wrong type.",
-            "E011" => "A key the spec does not know.",
-            "E012" => "A required key is missing.",
-            "E013" => "A value is not one of the allowed values.",
-            "E014" => "A number or string is out of the allowed range or shape.",
-            "E020" => "A reference names an image, secret, volume or step that does not exist.",
-            "E021" => "Pipeline steps depend on each other in a cycle.",
-            "E022" => "A name is not a DNS-1123 label.",
-            "E023" => "A derived Kubernetes object name is too long.",
-            "E024" => "A CPU or memory quantity does not parse.",
-            "E025" => "A cron schedule does not parse.",
-            "E026" => "A port is out of range.",
-            "E027" => "Autoscale bounds are inconsistent.",
-            "E028" => "A GPU workload runs an image without CUDA.",
-            "E029" => "An environment overrides something the base spec does not declare.",
-            "E030" => "A config or env value looks like a credential.",
-            "E031" => "The target Kubernetes version is not supported.",
-            "E032" => "A path leaves the project or is malformed.",
-            "E033" => "A duration does not parse.",
-            "E034" => "A value is valid alone but conflicts with another.",
-            "E035" => "A stack, framework, CUDA and Python combination the stdlib does not have.",
-            "E036" => "A rendered object does not validate against the target Kubernetes version's schema.",
-            "E037" => "A patch, manifest or waiver does not match what was rendered.",
-            "E038" => "A rendered pod breaks a policy that is not waived.",
-            "E040" => "A file the spec names cannot be read.",
-            _ => "An mlship diagnostic.",
-        }
+    /// The code `id` names (`E012`), if any.
+    pub fn parse(id: &str) -> Option<Code> {
+        Code::ALL.iter().copied().find(|c| c.as_str() == id)
     }
 }
 
@@ -262,5 +253,23 @@ impl<'a> JsonDiagnostic<'a> {
             path: diag.path.as_ref().map(ToString::to_string),
             help: diag.help.as_deref(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_docs_list_every_code_with_its_meaning() {
+        let docs = include_str!("../../docs/diagnostics.md");
+        let table: Vec<&str> = docs.lines().filter(|l| l.starts_with("| E")).collect();
+        let expected: Vec<String> = Code::ALL
+            .iter()
+            .map(|c| format!("| {} | {} |", c.as_str(), c.describe()))
+            .collect();
+        assert_eq!(table, expected, "docs/diagnostics.md is out of step with diag::Code");
+        assert_eq!(Code::parse("E036"), Some(Code::InvalidObject));
+        assert_eq!(Code::parse("E999"), None);
     }
 }

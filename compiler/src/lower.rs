@@ -271,18 +271,19 @@ fn manifests(s: &Spec, version: &str, project: &dyn Project, diags: &mut Vec<Dia
         let docs = crate::validate::validate_yaml(version, file, &text).unwrap_or_default();
         for doc in &docs {
             for p in doc.problems() {
-                let path = if p.path.is_empty() {
+                let v = &p.violation;
+                let path = if v.path.is_empty() {
                     String::new()
                 } else {
-                    format!("{}: ", p.path)
+                    format!("{}: ", v.path)
                 };
                 let mut d = Diagnostic::error(
                     Code::InvalidObject,
-                    format!("{file}:{}:{}: {path}{}", p.line, p.column, p.message),
+                    format!("{file}:{}:{}: {path}{}", p.line, p.column, v.message),
                 )
                 .at(at.clone())
                 .label(format!("in this file, for Kubernetes {version}"));
-                if let Some(h) = &p.help {
+                if let Some(h) = &v.help {
                     d = d.help(h.clone());
                 }
                 diags.push(d);

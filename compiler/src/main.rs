@@ -425,7 +425,8 @@ fn validate_manifests(paths: &[PathBuf], version: &str, format: ValidateFormat) 
                         "name": d.object.as_ref().and_then(|o| o.name.clone()),
                         "status": status,
                         "problems": d.problems().iter().map(|p| serde_json::json!({
-                            "line": p.line, "column": p.column, "path": p.path, "message": p.message, "help": p.help,
+                            "line": p.line, "column": p.column, "path": p.violation.path,
+                            "message": p.violation.message, "help": p.violation.help,
                         })).collect::<Vec<_>>(),
                     })
                 })
@@ -472,7 +473,7 @@ fn junit(docs: &[mlship::validate::Document], version: &str) -> String {
                 for p in problems {
                     out.push_str(&format!(
                         "      <failure message=\"{}\">{}:{}:{}: {}</failure>\n",
-                        esc(&p.message),
+                        esc(&p.violation.message),
                         esc(&d.file),
                         p.line,
                         p.column,

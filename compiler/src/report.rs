@@ -110,7 +110,7 @@ pub fn sarif(checked: &[Checked]) -> String {
             let text = if id == RULE_STALE {
                 "The committed output tree is not what the spec compiles to."
             } else {
-                Code::describe(id)
+                Code::parse(id).map_or("An mlship diagnostic.", Code::describe)
             };
             json!({ "id": id, "shortDescription": { "text": text } })
         })

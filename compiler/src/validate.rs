@@ -133,22 +133,18 @@ pub struct Violation {
     pub help: Option<String>,
 }
 
+/// `path: message (help)`, the one way a violation is shown, with or without a position.
 impl fmt::Display for Violation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write_problem(f, &self.path, &self.message, self.help.as_deref())
+        if !self.path.is_empty() {
+            write!(f, "{}: ", self.path)?;
+        }
+        f.write_str(&self.message)?;
+        if let Some(help) = &self.help {
+            write!(f, " ({help})")?;
+        }
+        Ok(())
     }
-}
-
-/// `path: message (help)`, the one way a violation is shown, with or without a position.
-fn write_problem(f: &mut fmt::Formatter<'_>, path: &str, message: &str, help: Option<&str>) -> fmt::Result {
-    if !path.is_empty() {
-        write!(f, "{path}: ")?;
-    }
-    f.write_str(message)?;
-    if let Some(help) = help {
-        write!(f, " ({help})")?;
-    }
-    Ok(())
 }
 
 /// The object's kind has no schema: a custom resource other than those of
@@ -730,9 +726,11 @@ impl Schemas {
                                 Problem {
                                     line,
                                     column,
-                                    path: String::new(),
-                                    message,
-                                    help,
+                                    violation: Violation {
+                                        path: String::new(),
+                                        message,
+                                        help,
+                                    },
                                 }
                             })
                             .collect(),
@@ -759,14 +757,18 @@ impl Schemas {
                                     let problem = Problem {
                                         line,
                                         column,
-                                        path: path_string(&f.path),
-                                        message: f.message,
-                                        help: f.help,
+                                        violation: Violation {
+                                            path: path_string(&f.path),
+                                            message: f.message,
+                                            help: f.help,
+                                        },
                                     };
                                     (span, problem)
                                 })
                                 .collect();
-                            problems.sort_by_key(|(span, p)| (span.start, p.path.clone(), p.message.clone()));
+                            problems.sort_by_key(|(span, p)| {
+                                (span.start, p.violation.path.clone(), p.violation.message.clone())
+                            });
                             Outcome::Invalid(problems.into_iter().map(|(_, p)| p).collect())
                         }
                     };
@@ -882,14 +884,12 @@ pub enum Outcome {
 pub struct Problem {
     pub line: usize,
     pub column: usize,
-    pub path: String,
-    pub message: String,
-    pub help: Option<String>,
+    pub violation: Violation,
 }
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write_problem(f, &self.path, &self.message, self.help.as_deref())
+        self.violation.fmt(f)
     }
 }
 
