@@ -85,11 +85,16 @@ struct Obj {
     value: Value,
 }
 
-fn objects(out: &Output, only: Option<&[String]>) -> BTreeMap<String, Vec<Obj>> {
+/// The objects of `out`'s environments, except those in files `other` holds with the same
+/// bytes (they would pair with themselves and show no change).
+fn objects(out: &Output, other: &Output, only: Option<&[String]>) -> BTreeMap<String, Vec<Obj>> {
     let mut by_env: BTreeMap<String, Vec<Obj>> = BTreeMap::new();
     for (path, bytes) in &out.files {
         let Some(env) = env_of(path) else { continue };
-        if path.ends_with("kustomization.yaml") || only.is_some_and(|o| !o.iter().any(|e| e == env)) {
+        if path.ends_with("kustomization.yaml")
+            || only.is_some_and(|o| !o.iter().any(|e| e == env))
+            || other.files.get(path) == Some(bytes)
+        {
             continue;
         }
         let text = String::from_utf8_lossy(bytes);
@@ -117,8 +122,16 @@ fn objects(out: &Output, only: Option<&[String]>) -> BTreeMap<String, Vec<Obj>> 
 
 /// Compare two trees; `only` limits the environments compared.
 pub fn diff(old: &Output, new: &Output, only: Option<&[String]>) -> Report {
-    let (mut olds, mut news) = (objects(old, only), objects(new, only));
-    let envs: std::collections::BTreeSet<String> = olds.keys().chain(news.keys()).cloned().collect();
+    let (mut olds, mut news) = (objects(old, new, only), objects(new, old, only));
+    let envs: std::collections::BTreeSet<String> = old
+        .files
+        .keys()
+        .chain(new.files.keys())
+        .filter(|p| !p.ends_with("kustomization.yaml"))
+        .filter_map(|p| env_of(p))
+        .filter(|env| only.is_none_or(|o| o.iter().any(|e| e == env)))
+        .map(str::to_string)
+        .collect();
     let mut environments = Vec::new();
     for env in envs {
         let mut before: BTreeMap<_, Obj> = olds

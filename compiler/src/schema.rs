@@ -2,7 +2,7 @@
 //!
 //! Takes: a parsed [`Node`] tree. Gives: one located diagnostic per schema violation (unknown
 //! keys with a "did you mean", wrong types, missing keys, bad values). The schema is generated
-//! from [`crate::spec::Spec`] once per process and committed as `schemas/mlship.schema.json`.
+//! from [`crate::spec::Spec`] and committed as `schemas/mlship.schema.json`, which is read.
 
 use crate::diag::{Code, Diagnostic};
 use crate::source::{Path, Seg};
@@ -15,13 +15,11 @@ use std::sync::LazyLock;
 /// Where editors find the committed schema (used in `# yaml-language-server:` lines).
 pub const SCHEMA_URL: &str = "https://mlship.dev/schemas/v1/mlship.schema.json";
 
-static SCHEMA: LazyLock<Json> = LazyLock::new(|| {
-    let mut schema = serde_json::to_value(schemars::schema_for!(crate::spec::Spec)).expect("schema serializes");
-    strip_null(&mut schema);
-    schema["$id"] = Json::String(SCHEMA_URL.to_string());
-    schema["title"] = Json::String("mlship spec v1".to_string());
-    schema
-});
+/// The committed schema. tests/schema.rs keeps it equal to [`generate`]'s; reading it is
+/// cheaper than generating it again in every process.
+const COMMITTED: &str = include_str!("../../schemas/mlship.schema.json");
+
+static SCHEMA: LazyLock<Json> = LazyLock::new(|| serde_json::from_str(COMMITTED).expect("committed schema is JSON"));
 
 static VALIDATOR: LazyLock<jsonschema::Validator> =
     LazyLock::new(|| jsonschema::validator_for(&SCHEMA).expect("generated schema compiles"));
@@ -60,8 +58,17 @@ pub fn schema() -> &'static Json {
 }
 
 /// The schema as committed: pretty JSON with a trailing newline.
-pub fn schema_text() -> String {
-    let mut s = serde_json::to_string_pretty(schema()).expect("schema serializes");
+pub fn schema_text() -> &'static str {
+    COMMITTED
+}
+
+/// The schema generated from [`crate::spec::Spec`], as it should be committed.
+pub fn generate() -> String {
+    let mut schema = serde_json::to_value(schemars::schema_for!(crate::spec::Spec)).expect("schema serializes");
+    strip_null(&mut schema);
+    schema["$id"] = Json::String(SCHEMA_URL.to_string());
+    schema["title"] = Json::String("mlship spec v1".to_string());
+    let mut s = serde_json::to_string_pretty(&schema).expect("schema serializes");
     s.push('\n');
     s
 }

@@ -66,17 +66,6 @@ impl SourceFile {
             .nth(char_col)
             .map_or(start + line_end, |(i, _)| start + i)
     }
-
-    /// Byte offset of a character index (KDL and YAML markers count characters).
-    pub fn offset_of_char(&self, char_index: usize) -> usize {
-        if self.text.is_ascii() {
-            return char_index.min(self.text.len());
-        }
-        self.text
-            .char_indices()
-            .nth(char_index)
-            .map_or(self.text.len(), |(i, _)| i)
-    }
 }
 
 /// A path into a spec document, such as `services.api.autoscale.min`.
@@ -136,7 +125,6 @@ mod tests {
         assert_eq!(f.line_col(3), (2, 1));
         assert_eq!(f.line_col(5), (2, 2)); // after the two-byte ç
         assert_eq!(f.offset_of(2, 1), 5);
-        assert_eq!(f.offset_of_char(4), 5);
     }
 
     #[test]

@@ -32,6 +32,31 @@ pub struct Entry {
     pub value: Node,
 }
 
+/// Finds an earlier entry with a key while a mapping is built, for duplicate-key errors: a
+/// scan while the mapping is small, a hash index once it grows (a spec may hold thousands of
+/// services, and a scan per key would be quadratic).
+#[derive(Default)]
+pub struct KeyIndex {
+    index: std::collections::HashMap<String, Span>,
+    indexed: usize,
+}
+
+impl KeyIndex {
+    const SCAN: usize = 32;
+
+    /// The key span of the first entry of `entries` whose key is `key`.
+    pub fn find(&mut self, entries: &[Entry], key: &str) -> Option<Span> {
+        if entries.len() <= Self::SCAN {
+            return entries.iter().find(|e| e.key == key).map(|e| e.key_span);
+        }
+        for e in &entries[self.indexed..] {
+            self.index.entry(e.key.clone()).or_insert(e.key_span);
+        }
+        self.indexed = entries.len();
+        self.index.get(key).copied()
+    }
+}
+
 impl Node {
     pub fn new(value: Value, span: Span) -> Self {
         Node { value, span }

@@ -82,13 +82,11 @@ pub fn write(out: &Path, tree: &Output) -> io::Result<Report> {
             format!("refusing to write outside the output folder: {bad}"),
         ));
     }
-    let files: Vec<(&String, &Vec<u8>)> = tree.files.iter().collect();
-    let existing = each(&files, |(rel, _)| fs::read(out.join(rel)));
-    for ((rel, bytes), existing) in files.into_iter().zip(existing) {
+    for (rel, same) in on_disk(out, tree) {
         let target = out.join(rel);
-        match existing {
-            Ok(existing) if existing == *bytes => report.unchanged += 1,
-            Ok(_) if !previous.contains_key(rel) && rel != LOCK_FILE => {
+        match same {
+            Ok(true) => report.unchanged += 1,
+            Ok(false) if !previous.contains_key(rel) && rel != LOCK_FILE => {
                 return Err(io::Error::new(
                     io::ErrorKind::AlreadyExists,
                     format!(
@@ -192,6 +190,14 @@ fn remove_if_exists(p: &Path) -> io::Result<()> {
     }
 }
 
+/// Each file of `tree` with whether the file on disk has the same bytes (an error when it
+/// cannot be read), compared on several threads.
+fn on_disk<'a>(out: &Path, tree: &'a Output) -> Vec<(&'a String, io::Result<bool>)> {
+    let files: Vec<(&String, &Vec<u8>)> = tree.files.iter().collect();
+    let same = each(&files, |(rel, bytes)| fs::read(out.join(rel)).map(|b| b == **bytes));
+    files.into_iter().map(|(rel, _)| rel).zip(same).collect()
+}
+
 /// Write `files` (relative path, bytes) under `root`: each parent folder is created once, then
 /// the files are written on several threads, since creating many small files is the slow part
 /// of a large build.
@@ -287,12 +293,10 @@ fn write_synced(path: &Path, bytes: &[u8]) -> io::Result<()> {
 pub fn stale(out: &Path, tree: &Output) -> Vec<(String, &'static str)> {
     let previous = previous_files(out);
     let mut diffs = Vec::new();
-    let files: Vec<(&String, &Vec<u8>)> = tree.files.iter().collect();
-    let on_disk = each(&files, |(rel, _)| fs::read(out.join(rel)));
-    for ((rel, bytes), existing) in files.into_iter().zip(on_disk) {
-        match existing {
-            Ok(existing) if existing == *bytes => {}
-            Ok(_) => diffs.push((rel.clone(), "changed")),
+    for (rel, same) in on_disk(out, tree) {
+        match same {
+            Ok(true) => {}
+            Ok(false) => diffs.push((rel.clone(), "changed")),
             Err(_) => diffs.push((rel.clone(), "missing")),
         }
     }

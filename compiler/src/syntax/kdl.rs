@@ -15,7 +15,7 @@ use super::LIMITS;
 use crate::diag::{Code, Diagnostic};
 use crate::schema;
 use crate::source::{Path, SourceFile, Span};
-use crate::tree::{Entry, Node, Value};
+use crate::tree::{Entry, KeyIndex, Node, Value};
 use kdl::{KdlDocument, KdlNode, KdlValue};
 
 pub fn parse(file: &SourceFile) -> Result<Node, Vec<Diagnostic>> {
@@ -158,6 +158,8 @@ impl Converter {
             return Ok(Node::new(Value::Seq(items), span));
         }
         let mut entries: Vec<Entry> = Vec::new();
+        let mut keys = KeyIndex::default();
+        let mut inner_keys: std::collections::HashMap<&str, KeyIndex> = std::collections::HashMap::new();
         for n in nodes {
             let name = n.name().value();
             let name_span = span_of(n.name().span());
@@ -193,19 +195,15 @@ impl Converter {
                 let Value::Map(inner) = &mut outer.value.value else {
                     return Err(Box::new(duplicate(name, name_span, outer.key_span)));
                 };
-                if let Some(first) = inner.iter().find(|e| e.key == key) {
-                    return Err(Box::new(duplicate(
-                        &format!("{name} \"{key}\""),
-                        key_span,
-                        first.key_span,
-                    )));
+                if let Some(first) = inner_keys.entry(name).or_default().find(inner, &key) {
+                    return Err(Box::new(duplicate(&format!("{name} \"{key}\""), key_span, first)));
                 }
                 inner.push(Entry { key, key_span, value });
                 outer.value.span = Span::new(outer.value.span.start.min(value_start(n)), span_of(n.span()).end);
                 continue;
             }
-            if let Some(first) = entries.iter().find(|e| e.key == name) {
-                return Err(Box::new(duplicate(name, name_span, first.key_span)));
+            if let Some(first) = keys.find(&entries, name) {
+                return Err(Box::new(duplicate(name, name_span, first)));
             }
             let value = self.value(n, &path.key(name), depth + 1)?;
             entries.push(Entry {
@@ -375,6 +373,16 @@ mod tests {
         assert_eq!(f.line_col(e[0].span.unwrap().start), (2, 1));
         let e = parse(&SourceFile::new("t.kdl", "project \"a\n")).unwrap_err();
         assert_eq!(e[0].code, Code::Syntax);
+        // Many keyed children (`services "name" { ... }`): past the size where keys are indexed.
+        let big: String = (0..100)
+            .map(|i| format!("services \"s{i}\" {{ port {i}; }}\n"))
+            .collect();
+        assert!(parse(&SourceFile::new("t.kdl", big.clone())).is_ok());
+        let f = SourceFile::new("t.kdl", format!("{big}services \"s42\" {{ port 1; }}\n"));
+        let e = parse(&f).unwrap_err();
+        assert_eq!(e[0].code, Code::DuplicateKey);
+        assert_eq!(f.line_col(e[0].span.unwrap().start), (101, 10));
+        assert_eq!(f.line_col(e[0].notes[0].span.start), (43, 10));
     }
 
     #[test]

@@ -8,7 +8,7 @@
 use super::LIMITS;
 use crate::diag::{Code, Diagnostic};
 use crate::source::{SourceFile, Span};
-use crate::tree::{Entry, Node, Value};
+use crate::tree::{Entry, KeyIndex, Node, Value};
 use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Span as YSpan, StrInput};
 use std::collections::HashMap;
 
@@ -167,6 +167,7 @@ impl<'a> Builder<'a> {
             }
             Event::MappingStart(anchor, _) => {
                 let mut entries: Vec<Entry> = Vec::new();
+                let mut keys = KeyIndex::default();
                 let end = loop {
                     let (ev, ksp) = self.next()?;
                     let key = match ev {
@@ -185,12 +186,12 @@ impl<'a> Builder<'a> {
                             ));
                         }
                     };
-                    if let Some(first) = entries.iter().find(|e| e.key == key) {
+                    if let Some(first) = keys.find(&entries, &key) {
                         return Err(Box::new(
                             Diagnostic::error(Code::DuplicateKey, format!("duplicate key `{key}`"))
                                 .span(ksp)
                                 .label("defined again here")
-                                .note(first.key_span, "first defined here")
+                                .note(first, "first defined here")
                                 .help("remove one of the two entries; YAML readers disagree on which wins"),
                         ));
                     }
@@ -319,6 +320,14 @@ mod tests {
         let e = parse_str("a: 1\nb: 2\na: 3\n").unwrap_err();
         assert_eq!(e[0].code, Code::DuplicateKey);
         assert_eq!(e[0].notes.len(), 1);
+        // Past the size where keys are looked up in an index rather than scanned.
+        let big: String = (0..100).map(|i| format!("k{i}: {i}\n")).collect();
+        assert!(parse_str(&big).is_ok());
+        let f = SourceFile::new("t.yaml", format!("{big}k7: again\n"));
+        let e = parse(&f).unwrap_err();
+        assert_eq!(e[0].message, "duplicate key `k7`");
+        assert_eq!(f.line_col(e[0].span.unwrap().start), (101, 1));
+        assert_eq!(f.line_col(e[0].notes[0].span.start), (8, 1));
     }
 
     #[test]
