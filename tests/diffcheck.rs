@@ -145,6 +145,35 @@ fn removed_service_deletes_its_objects() {
 }
 
 #[test]
+fn a_tree_never_built_lists_the_first_stale_files_and_counts_the_rest() {
+    let p = project();
+    std::fs::remove_dir_all(p.path().join("deploy")).unwrap();
+    let (code, text) = mlship(p.path(), &["check"]);
+    assert_eq!(code, 1, "{text}");
+    let missing = text.lines().filter(|l| l.ends_with(" is missing")).count();
+    assert_eq!(missing, 20, "{text}");
+    let total: usize = text
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("mlship.yaml: ")?
+                .strip_suffix(" stale files; run `mlship build mlship.yaml` to update them")
+        })
+        .expect("summary line")
+        .parse()
+        .unwrap();
+    assert!(total > 20, "{text}");
+    assert!(
+        text.contains(&format!("... and {} more (`--format json` lists them all)", total - 20)),
+        "{text}"
+    );
+    let (_, json) = mlship(p.path(), &["check", "--format", "json"]);
+    assert_eq!(
+        json.lines().filter(|l| l.contains("\"stale\":\"missing\"")).count(),
+        total
+    );
+}
+
+#[test]
 fn invalid_spec_fails_check_and_diff() {
     let p = project();
     edit(p.path(), "port: 8080", "port: 80800");

@@ -597,9 +597,14 @@ fn check(files: Vec<PathBuf>, out: &Path, format: CheckFormat) -> Result<bool, S
         match format {
             CheckFormat::Human => {
                 report(&c.diagnostics, &c.file, false);
-                for (file, why) in &stale {
-                    let shown = dir.join(file);
-                    eprintln!("{} is {why}", shown.strip_prefix(".").unwrap_or(&shown).display());
+                // A tree that was never built would list every file: past 30, show the first 20.
+                let shown = if stale.len() > 30 { 20 } else { stale.len() };
+                for (file, why) in &stale[..shown] {
+                    let at = dir.join(file);
+                    eprintln!("{} is {why}", at.strip_prefix(".").unwrap_or(&at).display());
+                }
+                if shown < stale.len() {
+                    eprintln!("... and {} more (`--format json` lists them all)", stale.len() - shown);
                 }
                 match (&c.output, stale.is_empty()) {
                     (None, _) => eprintln!("{}: invalid ({})", path.display(), summary(&c.diagnostics)),
