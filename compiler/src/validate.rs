@@ -254,9 +254,9 @@ pub fn schemas(version: &str) -> Result<&'static Schemas, UnsupportedVersion> {
 
 /// One version's bundle: the kind index, the definitions and the compiled validators.
 ///
-/// Definitions are parsed on demand, in two parts: the core (the kinds mlship emits and what
-/// they refer to, about a third of the bundle) at load, every definition when a kind outside
-/// the core is first validated.
+/// Definitions are parsed on demand, in two parts: the core (the kinds mlship emits, those
+/// often added as extra manifests, and what they refer to: about 40% of the bundle) at load,
+/// every definition when a kind outside the core is first validated.
 pub struct Schemas {
     version: &'static str,
     uri: String,
