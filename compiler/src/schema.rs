@@ -22,7 +22,7 @@ const COMMITTED: &str = include_str!("../../schemas/mlship.schema.json");
 static SCHEMA: LazyLock<Json> = LazyLock::new(|| serde_json::from_str(COMMITTED).expect("committed schema is JSON"));
 
 static VALIDATOR: LazyLock<jsonschema::Validator> =
-    LazyLock::new(|| jsonschema::validator_for(&SCHEMA).expect("generated schema compiles"));
+    LazyLock::new(|| jsonschema::validator_for(&SCHEMA).expect("committed schema compiles"));
 
 /// Optional fields may be left out but not set to null: schemars writes `Option<T>` as
 /// "T or null", which would turn every error inside an optional field into an unlocated
