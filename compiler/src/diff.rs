@@ -85,16 +85,21 @@ struct Obj {
     value: Value,
 }
 
+/// The environment whose objects the file at `path` holds, if diff compares it (`only` limits
+/// the environments; kustomizations hold no objects).
+fn compared_env<'a>(path: &'a str, only: Option<&[String]>) -> Option<&'a str> {
+    let env = env_of(path)?;
+    let wanted = only.is_none_or(|o| o.iter().any(|e| e == env));
+    (wanted && !path.ends_with("kustomization.yaml")).then_some(env)
+}
+
 /// The objects of `out`'s environments, except those in files `other` holds with the same
 /// bytes (they would pair with themselves and show no change).
 fn objects(out: &Output, other: &Output, only: Option<&[String]>) -> BTreeMap<String, Vec<Obj>> {
     let mut by_env: BTreeMap<String, Vec<Obj>> = BTreeMap::new();
     for (path, bytes) in &out.files {
-        let Some(env) = env_of(path) else { continue };
-        if path.ends_with("kustomization.yaml")
-            || only.is_some_and(|o| !o.iter().any(|e| e == env))
-            || other.files.get(path) == Some(bytes)
-        {
+        let Some(env) = compared_env(path, only) else { continue };
+        if other.files.get(path) == Some(bytes) {
             continue;
         }
         let text = String::from_utf8_lossy(bytes);
@@ -127,9 +132,7 @@ pub fn diff(old: &Output, new: &Output, only: Option<&[String]>) -> Report {
         .files
         .keys()
         .chain(new.files.keys())
-        .filter(|p| !p.ends_with("kustomization.yaml"))
-        .filter_map(|p| env_of(p))
-        .filter(|env| only.is_none_or(|o| o.iter().any(|e| e == env)))
+        .filter_map(|p| compared_env(p, only))
         .map(str::to_string)
         .collect();
     let mut environments = Vec::new();

@@ -68,6 +68,12 @@ fn safe_rel(rel: &str) -> bool {
 }
 
 pub fn write(out: &Path, tree: &Output) -> io::Result<Report> {
+    if let Some(bad) = tree.files.keys().find(|r| !safe_rel(r)) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("refusing to write outside the output folder: {bad}"),
+        ));
+    }
     if let Some(r) = write_fresh(out, tree)? {
         return Ok(r);
     }
@@ -76,12 +82,6 @@ pub fn write(out: &Path, tree: &Output) -> io::Result<Report> {
     let previous = previous_files(out);
     let mut report = Report::default();
     let mut moves = Vec::new();
-    if let Some(bad) = tree.files.keys().find(|r| !safe_rel(r)) {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("refusing to write outside the output folder: {bad}"),
-        ));
-    }
     for (rel, same) in on_disk(out, tree) {
         let target = out.join(rel);
         match same {
@@ -257,12 +257,6 @@ impl Dirs {
 fn write_fresh(out: &Path, tree: &Output) -> io::Result<Option<Report>> {
     if out.exists() {
         return Ok(None);
-    }
-    if let Some(bad) = tree.files.keys().find(|r| !safe_rel(r)) {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("refusing to write outside the output folder: {bad}"),
-        ));
     }
     let name = out
         .file_name()
