@@ -10,7 +10,7 @@ use crate::tree::{Node, Value};
 use jsonschema::error::ValidationErrorKind;
 use jsonschema::paths::LocationSegment;
 use serde_json::Value as Json;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 /// Where editors find the committed schema (used in `# yaml-language-server:` lines).
 pub const SCHEMA_URL: &str = "https://mlship.dev/schemas/v1/mlship.schema.json";
@@ -19,10 +19,14 @@ pub const SCHEMA_URL: &str = "https://mlship.dev/schemas/v1/mlship.schema.json";
 /// cheaper than generating it again in every process.
 const COMMITTED: &str = include_str!("../../schemas/mlship.schema.json");
 
-static SCHEMA: LazyLock<Json> = LazyLock::new(|| serde_json::from_str(COMMITTED).expect("committed schema is JSON"));
+static SCHEMA: LazyLock<Arc<Json>> =
+    LazyLock::new(|| Arc::new(serde_json::from_str(COMMITTED).expect("committed schema is JSON")));
 
-static VALIDATOR: LazyLock<jsonschema::Validator> =
-    LazyLock::new(|| jsonschema::validator_for(&SCHEMA).expect("committed schema compiles"));
+static VALIDATOR: LazyLock<jsonschema::Validator> = LazyLock::new(|| {
+    crate::validate::registry(SCHEMA_URL, Arc::clone(&SCHEMA))
+        .and_then(|r| crate::validate::compile(&serde_json::json!({"$ref": SCHEMA_URL}), &r))
+        .expect("committed schema compiles")
+});
 
 /// Optional fields may be left out but not set to null: schemars writes `Option<T>` as
 /// "T or null", which would turn every error inside an optional field into an unlocated

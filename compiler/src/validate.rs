@@ -89,7 +89,7 @@ const CRDS: [Crd; 5] = [
 static CRD_LOADED: [OnceLock<CrdSchema>; 5] = [const { OnceLock::new() }; 5];
 
 struct CrdSchema {
-    doc: Json,
+    doc: Arc<Json>,
     validator: Validator,
 }
 
@@ -111,13 +111,38 @@ fn crd_schema(api_version: &str, kind: &str) -> Option<&'static CrdSchema> {
         .position(|c| c.api_version == api_version && c.kind == kind)?;
     Some(CRD_LOADED[i].get_or_init(|| {
         let crd = &CRDS[i];
-        let doc: Json = serde_json::from_str(crd.text).expect("embedded CRD schema is JSON");
-        let validator = jsonschema::options()
-            .with_draft(Draft::Draft202012)
-            .build(&doc)
+        let doc: Arc<Json> = Arc::new(serde_json::from_str(crd.text).expect("embedded CRD schema is JSON"));
+        let uri = format!("https://mlship.dev/schemas/crds/{}/{}", crd.api_version, crd.kind);
+        let validator = registry(&uri, Arc::clone(&doc))
+            .and_then(|r| compile(&serde_json::json!({"$ref": uri}), &r))
             .unwrap_or_else(|e| panic!("schema of {} {} compiles: {e}", crd.api_version, crd.kind));
         CrdSchema { doc, validator }
     }))
+}
+
+/// A registry of one schema document, `doc`, at `uri`. Documents without `$schema` are JSON
+/// Schema 2020-12.
+pub(crate) fn registry(uri: &str, doc: Arc<Json>) -> Result<Registry<'static>, Box<dyn std::error::Error>> {
+    Ok(Registry::new()
+        .draft(Draft::Draft202012)
+        .retrieve_known_draft_meta_schemas(false)
+        .add(uri, doc)?
+        .prepare()?)
+}
+
+/// A validator for `root`, a JSON Schema Draft 7 schema whose `$ref`s point into `registry`.
+///
+/// Each resource of the registry is compiled under its own draft (2020-12 for every schema
+/// here); only the root is Draft 7. jsonschema checks the root of every validator against its
+/// draft's meta-schema, which it compiles on first use: Draft 7's compiles in about a quarter
+/// of the time of 2020-12's (0.2 ms of a 10 ms build), and the schemas behind the root are
+/// committed and tested, not checked again in every process. Draft 7 ignores keywords beside
+/// a `$ref`: roots combine them with `allOf`.
+pub(crate) fn compile(root: &Json, registry: &Registry<'_>) -> Result<Validator, Box<dyn std::error::Error>> {
+    Ok(jsonschema::options()
+        .with_draft(Draft::Draft7)
+        .with_registry(registry)
+        .build(root)?)
 }
 
 /// One problem in one object.
@@ -265,6 +290,8 @@ pub struct Schemas {
     core: Part,
     full: OnceLock<Part>,
     kinds: Vec<Kind>,
+    /// One validator for every kind of [`EMITTED`].
+    emitted: OnceLock<Validator>,
     /// `ObjectMeta`, for the metadata of custom resources.
     meta: OnceLock<Validator>,
 }
@@ -307,6 +334,27 @@ const CORE_KINDS: &[&str] = &[
     OBJECT_META,
 ];
 
+/// The built-in kinds mlship emits, as `(apiVersion, kind)`. They share one validator, compiled
+/// the first time any of them is seen: it picks the kind's definition by `apiVersion` and
+/// `kind`, and compiles what the kinds have in common (the PodSpec of Deployments, Jobs and
+/// CronJobs, ObjectMeta, LabelSelector) once instead of once per kind, which halves the
+/// compile for a project's first build. Every other kind has a validator of its own.
+const EMITTED: &[(&str, &str)] = &[
+    ("apps/v1", "Deployment"),
+    ("autoscaling/v2", "HorizontalPodAutoscaler"),
+    ("batch/v1", "CronJob"),
+    ("batch/v1", "Job"),
+    ("networking.k8s.io/v1", "Ingress"),
+    ("networking.k8s.io/v1", "NetworkPolicy"),
+    ("policy/v1", "PodDisruptionBudget"),
+    ("v1", "ConfigMap"),
+    ("v1", "Namespace"),
+    ("v1", "PersistentVolumeClaim"),
+    ("v1", "Secret"),
+    ("v1", "Service"),
+    ("v1", "ServiceAccount"),
+];
+
 /// Some definitions of a bundle as one schema document, and its registry.
 struct Part {
     doc: Arc<Json>,
@@ -331,12 +379,7 @@ impl Part {
         doc.insert("$id".into(), Json::String(uri.to_string()));
         doc.insert("$defs".into(), Json::Object(defs));
         let doc = Arc::new(Json::Object(doc));
-        let registry = Registry::new()
-            .draft(Draft::Draft202012)
-            .retrieve_known_draft_meta_schemas(false)
-            .add(uri, Arc::clone(&doc))
-            .and_then(|b| b.prepare())
-            .expect("embedded Kubernetes schema bundle registers");
+        let registry = registry(uri, Arc::clone(&doc)).expect("embedded Kubernetes schema bundle registers");
         Part { doc, registry }
     }
 
@@ -365,6 +408,8 @@ struct Kind {
     api_version: String,
     kind: String,
     def: String,
+    /// One of [`EMITTED`]: validated by the shared validator.
+    emitted: bool,
     validator: OnceLock<Validator>,
 }
 
@@ -405,6 +450,7 @@ impl Schemas {
             .into_iter()
             .flat_map(|(api_version, by_kind)| {
                 by_kind.into_iter().map(move |(kind, def)| Kind {
+                    emitted: EMITTED.contains(&(api_version.as_str(), kind.as_str())),
                     api_version: api_version.clone(),
                     kind,
                     def,
@@ -420,6 +466,7 @@ impl Schemas {
             core,
             full: OnceLock::new(),
             kinds,
+            emitted: OnceLock::new(),
             meta: OnceLock::new(),
         }
     }
@@ -444,7 +491,13 @@ impl Schemas {
         self.kinds.iter().map(|k| (k.api_version.as_str(), k.kind.as_str()))
     }
 
-    fn validator<'a>(&self, kind: &'a Kind) -> &'a Validator {
+    /// The validator for objects of `kind`. With `exact`, the object's `apiVersion` and `kind`
+    /// are those of `kind`, and the shared validator of [`EMITTED`] serves if it has it; an
+    /// object checked against a kind it does not name (a misspelt kind) gets the kind's own.
+    fn validator<'a>(&'a self, kind: &'a Kind, exact: bool) -> &'a Validator {
+        if exact && kind.emitted {
+            return self.emitted.get_or_init(|| self.compile_emitted());
+        }
         kind.validator
             .get_or_init(|| self.compile(&kind.def, &format!("{} {}", kind.api_version, kind.kind)))
     }
@@ -452,12 +505,30 @@ impl Schemas {
     fn compile(&self, def: &str, what: &str) -> Validator {
         // The root is an object, as in kubernetes-validate's per-kind files (the
         // definitions themselves also admit null).
-        let root = serde_json::json!({"$ref": format!("{}#/$defs/{def}", self.uri), "type": "object"});
-        jsonschema::options()
-            .with_draft(Draft::Draft202012)
-            .with_registry(&self.part(def).registry)
-            .build(&root)
-            .unwrap_or_else(|e| panic!("schema of {what} compiles: {e}"))
+        let root = serde_json::json!({"allOf": [{"$ref": format!("{}#/$defs/{def}", self.uri)}, {"type": "object"}]});
+        self.build(&root, &self.part(def).registry, what)
+    }
+
+    /// The validator of every kind of [`EMITTED`]: for each, "if `apiVersion` and `kind` are
+    /// this kind's, then its definition". Only the matching branch reports errors.
+    fn compile_emitted(&self) -> Validator {
+        let branches: Vec<Json> = self
+            .kinds
+            .iter()
+            .filter(|k| k.emitted)
+            .map(|k| {
+                serde_json::json!({
+                    "if": {"properties": {"apiVersion": {"const": k.api_version}, "kind": {"const": k.kind}}},
+                    "then": {"$ref": format!("{}#/$defs/{}", self.uri, k.def)},
+                })
+            })
+            .collect();
+        let root = serde_json::json!({"type": "object", "allOf": branches});
+        self.build(&root, &self.core.registry, "the kinds mlship emits")
+    }
+
+    fn build(&self, root: &Json, registry: &Registry<'static>, what: &str) -> Validator {
+        compile(root, registry).unwrap_or_else(|e| panic!("schema of {what} compiles: {e}"))
     }
 
     /// Validate one object. `Ok(vec![])` means valid; `Err` means there is no schema for its
@@ -545,7 +616,14 @@ impl Schemas {
             doc,
             start: &doc["$defs"][schema.def.as_str()],
         };
-        self.collect(self.validator(schema), &instance, &Path::root(), ctx, near, &mut found);
+        self.collect(
+            self.validator(schema, !near),
+            &instance,
+            &Path::root(),
+            ctx,
+            near,
+            &mut found,
+        );
         Ok(found)
     }
 
@@ -1316,6 +1394,10 @@ mod tests {
                 "{version}: the core refers outside itself"
             );
             assert!(CORE_KINDS.iter().all(|k| s.core.has(k)), "{version}");
+            // The shared validator compiles from the core, and serves every kind it lists.
+            let emitted: Vec<&Kind> = s.kinds.iter().filter(|k| k.emitted).collect();
+            assert_eq!(emitted.len(), EMITTED.len(), "{version}");
+            assert!(emitted.iter().all(|k| s.core.has(&k.def)), "{version}");
         }
         let s = schemas("1.33").unwrap();
         assert!(!s.core.has("io.k8s.api.storage.v1.StorageClass"));
@@ -1324,6 +1406,51 @@ mod tests {
         let v = s.validate(&sc).unwrap();
         assert_eq!(v.len(), 1, "{v:?}");
         assert_eq!(v[0].help.as_deref(), Some("did you mean `volumeBindingMode`?"), "{v:?}");
+    }
+
+    #[test]
+    fn the_shared_validator_reports_what_each_kind_would() {
+        let s = schemas("1.37").unwrap();
+        for kind in s.kinds.iter().filter(|k| k.emitted) {
+            // An unknown field, a wrong type and a value of the wrong kind's shape, at the top
+            // and inside `metadata`; a Deployment also gets a bad container.
+            let obj = json!({
+                "apiVersion": kind.api_version, "kind": kind.kind,
+                "metadata": {"name": 7, "labelz": {}},
+                "spec": {"template": {"spec": {"containers": [{"name": "c", "imagePullPolicy": 3}]}}},
+                "bogus": true,
+            });
+            let doc = &s.core.doc;
+            let ctx = Ctx {
+                doc,
+                start: &doc["$defs"][kind.def.as_str()],
+            };
+            let run = |validator: &Validator| {
+                let mut found = Vec::new();
+                s.collect(validator, &obj, &Path::root(), ctx, false, &mut found);
+                found
+                    .into_iter()
+                    .map(|f| format!("{}: {}", path_string(&f.path), f.message))
+                    .collect::<Vec<_>>()
+            };
+            let shared = run(s.validator(kind, true));
+            let own = run(s.validator(kind, false));
+            assert!(!shared.is_empty(), "{}", kind.kind);
+            assert_eq!(shared, own, "{}", kind.kind);
+        }
+    }
+
+    #[test]
+    fn resources_keep_their_draft_behind_a_draft_7_root() {
+        // 2020-12 applies keywords beside a `$ref`; Draft 7 ignores them. The resource must be
+        // read as 2020-12 even though the root is Draft 7.
+        let doc = json!({"$defs": {"s": {"type": "string"}}, "$ref": "#/$defs/s", "minLength": 3});
+        let uri = "https://mlship.dev/test/resource";
+        let r = registry(uri, Arc::new(doc)).unwrap();
+        let v = compile(&json!({"$ref": uri}), &r).unwrap();
+        assert!(v.is_valid(&json!("abc")));
+        assert!(!v.is_valid(&json!(7)));
+        assert!(!v.is_valid(&json!("ab")), "the sibling of `$ref` was ignored");
     }
 
     #[test]
