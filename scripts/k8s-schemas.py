@@ -14,6 +14,8 @@ For each Kubernetes version this writes schemas/k8s/v<version>.json holding:
                     that annotation-only keywords are dropped (description and
                     x-kubernetes-*; the names of properties are never touched).
 One definition per line, keys sorted: small, and a diff shows which types changed.
+The layout is part of the format: mlship finds each definition by its line (after
+the `"$defs":{` line) and parses only those it needs (`Bundle` in validate.rs).
 
 Usage (from the repo root; any Python 3.9+ works, only the stdlib is used):
     bash tests/tools.sh --quiet            # installs the pinned package if needed

@@ -28,7 +28,6 @@ use jsonschema::error::ValidationErrorKind;
 use jsonschema::paths::LocationSegment;
 use jsonschema::{Draft, Registry, Validator};
 use serde_json::Value as Json;
-use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -286,7 +285,7 @@ pub struct Schemas {
     version: &'static str,
     uri: String,
     /// Every definition, unparsed.
-    raw: BTreeMap<String, &'static RawValue>,
+    raw: BTreeMap<&'static str, &'static str>,
     core: Part,
     full: OnceLock<Part>,
     kinds: Vec<Kind>,
@@ -355,6 +354,47 @@ const EMITTED: &[(&str, &str)] = &[
     ("v1", "ServiceAccount"),
 ];
 
+/// A bundle, indexed without parsing its definitions.
+///
+/// `scripts/k8s-schemas.py` writes a bundle as a header (`$id`, `x-mlship-kinds`...) followed
+/// by `"$defs":{` and one definition per line (`"<name>":{...},`), so loading a version reads
+/// the header as JSON and finds each definition's text by its line: the 250 KB of definitions
+/// are not scanned, and a definition is parsed only when a validator needs it. A test checks
+/// the index against a JSON parse of every bundle.
+struct Bundle {
+    id: String,
+    kinds: BTreeMap<String, BTreeMap<String, String>>,
+    defs: BTreeMap<&'static str, &'static str>,
+}
+
+impl Bundle {
+    fn index(text: &'static str) -> Bundle {
+        #[derive(serde::Deserialize)]
+        struct Header {
+            #[serde(rename = "$id")]
+            id: String,
+            #[serde(rename = "x-mlship-kinds")]
+            kinds: BTreeMap<String, BTreeMap<String, String>>,
+        }
+        const DEFS: &str = "\n\"$defs\":{\n";
+        let (head, body) = text.split_once(DEFS).expect("a bundle has a $defs line");
+        let header: Header = serde_json::from_str(&format!("{}}}", head.trim_end().trim_end_matches(',')))
+            .expect("a bundle's header is JSON");
+        let defs = body
+            .lines()
+            .filter_map(|line| {
+                let (name, def) = line.strip_prefix('"')?.split_once("\":")?;
+                Some((name, def.strip_suffix(',').unwrap_or(def)))
+            })
+            .collect();
+        Bundle {
+            id: header.id,
+            kinds: header.kinds,
+            defs,
+        }
+    }
+}
+
 /// Some definitions of a bundle as one schema document, and its registry.
 struct Part {
     doc: Arc<Json>,
@@ -363,15 +403,15 @@ struct Part {
 
 impl Part {
     /// The definitions `roots` names and every definition they refer to.
-    fn new<'a>(uri: &str, raw: &BTreeMap<String, &RawValue>, roots: impl IntoIterator<Item = &'a str>) -> Part {
+    fn new<'a>(uri: &str, raw: &BTreeMap<&str, &str>, roots: impl IntoIterator<Item = &'a str>) -> Part {
         let mut defs = serde_json::Map::new();
         let mut todo: Vec<String> = roots.into_iter().map(str::to_string).collect();
         while let Some(name) = todo.pop() {
             if defs.contains_key(&name) {
                 continue;
             }
-            let Some(text) = raw.get(&name) else { continue };
-            let def: Json = serde_json::from_str(text.get()).expect("embedded Kubernetes definition is JSON");
+            let Some(text) = raw.get(name.as_str()) else { continue };
+            let def: Json = serde_json::from_str(text).expect("embedded Kubernetes definition is JSON");
             refs(&def, &mut todo);
             defs.insert(name, def);
         }
@@ -435,16 +475,7 @@ impl Found {
 
 impl Schemas {
     fn load(version: &'static str, text: &'static str) -> Schemas {
-        #[derive(serde::Deserialize)]
-        struct Bundle {
-            #[serde(rename = "$id")]
-            id: String,
-            #[serde(rename = "x-mlship-kinds")]
-            kinds: BTreeMap<String, BTreeMap<String, String>>,
-            #[serde(rename = "$defs", borrow)]
-            defs: BTreeMap<String, &'static RawValue>,
-        }
-        let bundle: Bundle = serde_json::from_str(text).expect("embedded Kubernetes schema bundle is JSON");
+        let bundle = Bundle::index(text);
         let kinds = bundle
             .kinds
             .into_iter()
@@ -477,7 +508,7 @@ impl Schemas {
             &self.core
         } else {
             self.full
-                .get_or_init(|| Part::new(&self.uri, &self.raw, self.raw.keys().map(String::as_str)))
+                .get_or_init(|| Part::new(&self.uri, &self.raw, self.raw.keys().copied()))
         }
     }
 
@@ -1451,6 +1482,22 @@ mod tests {
         assert!(v.is_valid(&json!("abc")));
         assert!(!v.is_valid(&json!(7)));
         assert!(!v.is_valid(&json!("ab")), "the sibling of `$ref` was ignored");
+    }
+
+    #[test]
+    fn the_line_index_of_a_bundle_is_its_json() {
+        for (version, text) in SUPPORTED.iter().zip(BUNDLES) {
+            let json: Json = serde_json::from_str(text).unwrap();
+            let bundle = Bundle::index(text);
+            assert_eq!(json["$id"], bundle.id, "{version}");
+            assert_eq!(json["x-mlship-kinds"], json!(bundle.kinds), "{version}");
+            let defs = json["$defs"].as_object().unwrap();
+            assert_eq!(defs.len(), bundle.defs.len(), "{version}");
+            for (name, text) in &bundle.defs {
+                let def: Json = serde_json::from_str(text).unwrap();
+                assert_eq!(defs.get(*name), Some(&def), "{version} {name}");
+            }
+        }
     }
 
     #[test]
