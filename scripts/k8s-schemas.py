@@ -139,7 +139,7 @@ def build(source, version):
             for key in ("$schema", "$id"):
                 own.pop(key, None)
             # The one known difference: the file's root is "object", the definition's
-            # ["object", "null"]; validate.rs compiles a kind as {"$ref": ..., "type": "object"}.
+            # ["object", "null"]; validate.rs checks that an object is an "object" besides its definition.
             if own.get("type") == "object" and schema.get("type") == ["object", "null"]:
                 own["type"] = schema["type"]
             if strip(own) != strip(schema):

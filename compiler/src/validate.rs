@@ -10,8 +10,10 @@
 //! The schemas are those `kubernetes-validate --strict` uses (every object schema closed with
 //! `additionalProperties: false`), one bundle per version under `schemas/k8s/`, embedded at
 //! compile time and rebuilt by `scripts/k8s-schemas.py` (docs/validation.md). A version's
-//! bundle is parsed the first time it is used and each kind's validator compiled the first
-//! time an object of that kind is seen, once per process.
+//! bundle is indexed the first time it is used and its definitions parsed as validators need
+//! them; the kinds mlship emits share one validator, compiled the first time any of them is
+//! seen, and every other kind's validator is compiled the first time an object of that kind
+//! is seen, once per process.
 //!
 //! The custom resources mlship emits (ExternalSecret, SealedSecret, Argo CD's Application,
 //! Flux's GitRepository and Kustomization, see [`custom_resources`]) are checked against
@@ -111,7 +113,7 @@ fn crd_schema(api_version: &str, kind: &str) -> Option<&'static CrdSchema> {
     Some(CRD_LOADED[i].get_or_init(|| {
         let crd = &CRDS[i];
         let doc: Arc<Json> = Arc::new(serde_json::from_str(crd.text).expect("embedded CRD schema is JSON"));
-        let uri = format!("https://mlship.dev/schemas/crds/{}/{}", crd.api_version, crd.kind);
+        let uri = doc["$id"].as_str().expect("embedded CRD schema has an $id").to_string();
         let validator = registry(&uri, Arc::clone(&doc))
             .and_then(|r| compile(&serde_json::json!({"$ref": uri}), &r))
             .unwrap_or_else(|e| panic!("schema of {} {} compiles: {e}", crd.api_version, crd.kind));
