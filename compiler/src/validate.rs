@@ -135,9 +135,10 @@ pub(crate) fn registry(uri: &str, doc: Arc<Json>) -> Result<Registry<'static>, B
 ///
 /// Each resource of the registry is compiled under its own draft (2020-12 for every schema
 /// here); only the root is Draft 7. jsonschema checks the root of every validator against its
-/// draft's meta-schema, which it compiles on first use: Draft 7's compiles in about a quarter
-/// of the time of 2020-12's (0.2 ms of a 10 ms build), and the schemas behind the root are
-/// committed and tested, not checked again in every process. Draft 7 ignores keywords beside
+/// draft's meta-schema, which it compiles on first use: Draft 7's takes about 1 million
+/// instructions, 2020-12's 3.8 million (of 42 million in the fraud-detection example's whole
+/// build). The schemas behind the root are committed and tested, not checked again in every
+/// process. Draft 7 ignores keywords beside
 /// a `$ref`: roots combine them with `allOf`.
 pub(crate) fn compile(root: &Json, registry: &Registry<'_>) -> Result<Validator, Box<dyn std::error::Error>> {
     Ok(jsonschema::options()
