@@ -23,9 +23,7 @@ static SCHEMA: LazyLock<Arc<Json>> =
     LazyLock::new(|| Arc::new(serde_json::from_str(COMMITTED).expect("committed schema is JSON")));
 
 static VALIDATOR: LazyLock<jsonschema::Validator> = LazyLock::new(|| {
-    crate::validate::registry(SCHEMA_URL, Arc::clone(&SCHEMA))
-        .and_then(|r| crate::validate::compile(&serde_json::json!({"$ref": SCHEMA_URL}), &r))
-        .expect("committed schema compiles")
+    crate::validate::document_validator(SCHEMA_URL, Arc::clone(&SCHEMA)).expect("committed schema compiles")
 });
 
 /// Optional fields may be left out but not set to null: schemars writes `Option<T>` as

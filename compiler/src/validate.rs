@@ -114,8 +114,7 @@ fn crd_schema(api_version: &str, kind: &str) -> Option<&'static CrdSchema> {
         let crd = &CRDS[i];
         let doc: Arc<Json> = Arc::new(serde_json::from_str(crd.text).expect("embedded CRD schema is JSON"));
         let uri = doc["$id"].as_str().expect("embedded CRD schema has an $id").to_string();
-        let validator = registry(&uri, Arc::clone(&doc))
-            .and_then(|r| compile(&serde_json::json!({"$ref": uri}), &r))
+        let validator = document_validator(&uri, Arc::clone(&doc))
             .unwrap_or_else(|e| panic!("schema of {} {} compiles: {e}", crd.api_version, crd.kind));
         CrdSchema { doc, validator }
     }))
@@ -123,7 +122,7 @@ fn crd_schema(api_version: &str, kind: &str) -> Option<&'static CrdSchema> {
 
 /// A registry of one schema document, `doc`, at `uri`. Documents without `$schema` are JSON
 /// Schema 2020-12.
-pub(crate) fn registry(uri: &str, doc: Arc<Json>) -> Result<Registry<'static>, Box<dyn std::error::Error>> {
+fn registry(uri: &str, doc: Arc<Json>) -> Result<Registry<'static>, Box<dyn std::error::Error>> {
     Ok(Registry::new()
         .draft(Draft::Draft202012)
         .retrieve_known_draft_meta_schemas(false)
@@ -139,11 +138,16 @@ pub(crate) fn registry(uri: &str, doc: Arc<Json>) -> Result<Registry<'static>, B
 /// instructions, 2020-12's 3.8 million (of about 40 million in the fraud-detection example's
 /// whole build). The schemas behind the root are committed and tested, not checked again in
 /// every process. Draft 7 ignores keywords beside a `$ref`: roots combine them with `allOf`.
-pub(crate) fn compile(root: &Json, registry: &Registry<'_>) -> Result<Validator, Box<dyn std::error::Error>> {
+fn compile(root: &Json, registry: &Registry<'_>) -> Result<Validator, Box<dyn std::error::Error>> {
     Ok(jsonschema::options()
         .with_draft(Draft::Draft7)
         .with_registry(registry)
         .build(root)?)
+}
+
+/// A validator for the whole schema document `doc`, registered at `uri` (see [`compile`]).
+pub(crate) fn document_validator(uri: &str, doc: Arc<Json>) -> Result<Validator, Box<dyn std::error::Error>> {
+    compile(&serde_json::json!({"$ref": uri}), &registry(uri, doc)?)
 }
 
 /// One problem in one object.
