@@ -305,11 +305,10 @@ fn duplicate_objects(yaml: &str, project: &MemProject) -> Vec<String> {
     let (_, loaded, _) = mlship::load::load("mlship.yaml", yaml.as_bytes());
     let loaded = loaded.expect("compiled before");
     let plan = mlship::lower::lower(&loaded, project).expect("compiled before");
-    let engine = plan.gitops.as_ref().map(|g| g.engine);
     let mut out = Vec::new();
     for env in &plan.envs {
         let mut seen = BTreeMap::new();
-        for obj in mlship::emit::k8s::objects(env, engine) {
+        for obj in mlship::emit::objects(&plan, env) {
             let key = (obj.kind().to_string(), obj.name().to_string());
             let labels = obj.value["metadata"]["labels"].clone();
             if let Some(first) = seen.insert(key.clone(), labels.clone()) {

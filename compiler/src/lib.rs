@@ -8,7 +8,7 @@
 //! 2. [`schema`]: the tree against the spec's JSON Schema, errors mapped back to spans.
 //! 3. [`spec`]: the typed model; [`check`]: semantic rules. [`load`] runs 1-3 for the base
 //!    spec and for every environment's merged spec.
-//! 4. [`lower`]: defaults, image references, config hashes, pipeline levels: a [`lower::Plan`].
+//! 4. [`lower`]: every default and decision: a [`plan::Plan`] of per-workload plans.
 //! 5. [`emit`]: the plan to an in-memory [`emit::Output`] ([`yamlout`] writes the YAML).
 //! 6. [`writer`]: the output to disk, atomically. Only the CLI calls it.
 //!
@@ -22,6 +22,7 @@ pub mod graph;
 pub mod load;
 pub mod lower;
 pub mod names;
+pub mod plan;
 pub mod report;
 pub mod schema;
 pub mod secrets;

@@ -7,8 +7,9 @@
 //! its position: JSON for exec-form arrays and COPY, double quotes with `\`, `"` and `$`
 //! escaped for ENV and LABEL, single quotes for shell words.
 
+use super::{Emit, Target};
 use crate::diag::{Code, Diagnostic};
-use crate::lower::{ImagePlan, Plan, RUN_AS};
+use crate::plan::{ImagePlan, Plan, RUN_AS};
 use crate::source::Path;
 use crate::stdlib;
 use minijinja::{Environment, UndefinedBehavior, context};
@@ -19,7 +20,13 @@ pub const SYNTAX: &str = "docker/dockerfile:1.12";
 /// The output folder the bake file and ignore files assume (the default of `--out`).
 pub const OUT: &str = "deploy";
 
-pub fn files(plan: &Plan) -> Result<BTreeMap<String, Vec<u8>>, Vec<Diagnostic>> {
+pub const TARGET: Target = Target {
+    name: "docker",
+    kinds: &[],
+    emit: Emit::Files(files),
+};
+
+pub fn files(plan: &Plan) -> Result<super::Files, Vec<Diagnostic>> {
     let mut files = BTreeMap::new();
     let mut diags = Vec::new();
     for img in &plan.images {
@@ -123,7 +130,7 @@ fn json<T: serde::Serialize>(v: &T) -> String {
 
 fn dockerfile(plan: &Plan, img: &ImagePlan) -> Result<String, String> {
     let m = stdlib::matrix();
-    let gpu = img.spec.cuda.is_some();
+    let gpu = img.cuda.is_some();
     let py = &img.python;
     let (uv_python_env, make_venv) = if gpu {
         (
@@ -144,16 +151,8 @@ fn dockerfile(plan: &Plan, img: &ImagePlan) -> Result<String, String> {
         }
     });
     let packages: Vec<String> = img.stack.packages.iter().map(|p| sq(p)).collect();
-    let mut system: Vec<&str> = img
-        .stack
-        .system_packages
-        .iter()
-        .chain(&img.spec.system_packages)
-        .map(String::as_str)
-        .collect();
-    system.sort_unstable();
-    system.dedup();
-    let (index_secret, index_args) = match &img.spec.index_url {
+    let system = &img.system_packages;
+    let (index_secret, index_args) = match &img.index_url {
         Some(url) => (
             " \\\n    --mount=type=secret,id=netrc,target=/root/.netrc,required=false".to_string(),
             format!("--extra-index-url {} ", sq(url)),
@@ -166,9 +165,8 @@ fn dockerfile(plan: &Plan, img: &ImagePlan) -> Result<String, String> {
         "PYTHONUNBUFFERED=1".to_string(),
         "PYTHONDONTWRITEBYTECODE=1".to_string(),
     ];
-    env.extend(img.spec.env.iter().map(|(k, v)| format!("{k}={}", dq(v))));
+    env.extend(img.env.iter().map(|(k, v)| format!("{k}={}", dq(v))));
     let copy: Vec<String> = img
-        .spec
         .copy
         .iter()
         .map(|src| {
@@ -199,18 +197,14 @@ fn dockerfile(plan: &Plan, img: &ImagePlan) -> Result<String, String> {
         ("dev.mlship.stack".to_string(), img.stack_name.clone()),
         ("dev.mlship.python".to_string(), py.clone()),
     ];
-    if let Some(c) = &img.spec.cuda {
+    if let Some(c) = &img.cuda {
         labels.push(("dev.mlship.cuda".into(), c.clone()));
     }
-    if let Some(g) = &plan.gitops {
-        labels.push(("org.opencontainers.image.source".into(), g.repo.clone()));
+    if let Some(repo) = &img.source {
+        labels.push(("org.opencontainers.image.source".into(), repo.clone()));
     }
     let labels: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={}", dq(v))).collect();
-    let command = if img.spec.command.is_empty() {
-        &img.stack.command
-    } else {
-        &img.spec.command
-    };
+    let command = &img.command;
     let mut ports: Vec<u32> = img.serves.iter().map(|(p, _)| *p).collect();
     ports.dedup();
     let ctx = context! {
@@ -224,7 +218,7 @@ fn dockerfile(plan: &Plan, img: &ImagePlan) -> Result<String, String> {
         make_venv,
         framework,
         packages => (!packages.is_empty()).then(|| packages.join(" ")),
-        requirements => img.spec.requirements.as_ref().map(|r| json(&[r.as_str(), "/tmp/requirements.txt"])),
+        requirements => img.requirements.as_ref().map(|r| json(&[r.as_str(), "/tmp/requirements.txt"])),
         index_secret,
         index_args,
         system_packages => (!system.is_empty()).then(|| system.join(" ")),

@@ -1,23 +1,219 @@
 //! Emission: the plan to the output tree, as bytes in memory.
 //!
 //! Takes: a [`Plan`]. Gives: an [`Output`], a sorted map from relative path to file bytes:
-//! per environment one YAML file per object plus a kustomization, the GitOps objects, and
-//! the lock file. Nothing here touches the disk; the writer does that.
+//! per environment one YAML file per object plus a kustomization, the GitOps objects, the
+//! Dockerfiles, and the lock file. Nothing here touches the disk; the writer does that.
+//!
+//! Each family of output lives in its own module, a [`Target`] in [`TARGETS`]: it says which
+//! kinds it emits and where their pod specs are, and builds its objects from the plan. Pods
+//! come from [`pod`], the one builder of the security baseline. [`post`] finds pods and
+//! scopes through [`kind`], never through a list of its own.
 
+pub mod argocd;
+pub mod batch;
+pub mod core;
 pub mod docker;
-pub mod gitops;
-pub mod k8s;
+pub mod flux;
+pub mod pod;
 pub mod post;
 
 use crate::diag::{Code, Diagnostic};
-use crate::lower::Plan;
 use crate::names;
+use crate::plan::{EnvPlan, GitopsPlan, Plan};
 use crate::spec::Engine;
 use crate::yamlout::to_yaml;
-use serde_json::json;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
 pub const LOCK_FILE: &str = "mlship.lock.json";
+
+/// Files by relative path (with `/`).
+pub type Files = BTreeMap<String, Vec<u8>>;
+
+/// Every output target, in the order their files are made.
+pub const TARGETS: &[&Target] = &[
+    &docker::TARGET,
+    &core::TARGET,
+    &batch::TARGET,
+    &argocd::TARGET,
+    &flux::TARGET,
+];
+
+/// One family of output objects: the kinds it emits (or recognises in extra manifests) and
+/// how it builds them.
+pub struct Target {
+    pub name: &'static str,
+    pub kinds: &'static [Kind],
+    pub emit: Emit,
+}
+
+pub enum Emit {
+    /// Files outside the environments (Dockerfiles, the bake file).
+    Files(fn(&Plan) -> Result<Files, Vec<Diagnostic>>),
+    /// Objects in each environment's folder, which extra manifests, patches, validation and
+    /// policies then see.
+    Env(fn(&Plan, &EnvPlan) -> Vec<Object>),
+    /// The GitOps engine's objects for one environment, in `gitops/<env>.yaml`.
+    Gitops(Engine, fn(&Plan, &EnvPlan, &GitopsPlan) -> Vec<Value>),
+}
+
+/// A kind of object, its scope, and the paths of its pod specs (`*` steps into every item
+/// of a list).
+#[derive(Debug)]
+pub struct Kind {
+    pub api_version: &'static str,
+    pub kind: &'static str,
+    pub namespaced: bool,
+    pub pods: &'static [&'static [&'static str]],
+}
+
+impl Kind {
+    pub const fn namespaced(api_version: &'static str, kind: &'static str) -> Kind {
+        Kind {
+            api_version,
+            kind,
+            namespaced: true,
+            pods: &[],
+        }
+    }
+
+    pub const fn cluster(api_version: &'static str, kind: &'static str) -> Kind {
+        Kind {
+            namespaced: false,
+            ..Kind::namespaced(api_version, kind)
+        }
+    }
+
+    pub const fn pods(self, pods: &'static [&'static [&'static str]]) -> Kind {
+        Kind { pods, ..self }
+    }
+}
+
+/// The API group of an `apiVersion` ("" for the core group's `v1`).
+fn group(api_version: &str) -> &str {
+    api_version.rsplit_once('/').map_or("", |(g, _)| g)
+}
+
+/// The registered kind of an object, matched on API group and kind (any version).
+pub fn kind(value: &Value) -> Option<&'static Kind> {
+    let api_version = value["apiVersion"].as_str()?;
+    let kind = value["kind"].as_str()?;
+    TARGETS
+        .iter()
+        .flat_map(|t| t.kinds)
+        .find(|k| k.kind == kind && group(k.api_version) == group(api_version))
+}
+
+/// Every pod spec in an object of a registered kind, with its path (`spec.template.spec`).
+pub fn pod_specs(value: &Value) -> Vec<(String, &Value)> {
+    fn walk<'a>(v: &'a Value, path: &[&str], at: String, out: &mut Vec<(String, &'a Value)>) {
+        match path.split_first() {
+            None => {
+                if v.is_object() {
+                    out.push((at, v));
+                }
+            }
+            Some((&"*", rest)) => {
+                for (i, item) in v.as_array().into_iter().flatten().enumerate() {
+                    walk(item, rest, format!("{at}[{i}]"), out);
+                }
+            }
+            Some((key, rest)) => {
+                let at = if at.is_empty() {
+                    key.to_string()
+                } else {
+                    format!("{at}.{key}")
+                };
+                walk(&v[*key], rest, at, out);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for path in kind(value).map(|k| k.pods).unwrap_or_default() {
+        walk(value, path, String::new(), &mut out);
+    }
+    out
+}
+
+/// One rendered object and the folder (relative to the environment) it belongs in.
+#[derive(Debug, Clone)]
+pub struct Object {
+    /// "" for the environment's base, or `jobs/level-N` for a pipeline level.
+    pub folder: String,
+    pub value: Value,
+    pub origin: Origin,
+    /// The last patch (index in the spec's `patches`) that changed it.
+    pub patched_by: Option<usize>,
+}
+
+/// Where an object came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    Generated,
+    /// From the spec's extra manifest file with this index.
+    Extra(usize),
+}
+
+impl Object {
+    pub fn generated(folder: &str, value: Value) -> Object {
+        Object {
+            folder: folder.to_string(),
+            value,
+            origin: Origin::Generated,
+            patched_by: None,
+        }
+    }
+    pub fn kind(&self) -> &str {
+        self.value["kind"].as_str().unwrap_or("Object")
+    }
+    pub fn name(&self) -> &str {
+        self.value["metadata"]["name"].as_str().unwrap_or("unnamed")
+    }
+    /// `<kind>-<name>.yaml`, lowercase kind.
+    pub fn file_name(&self) -> String {
+        format!("{}-{}.yaml", self.kind().to_ascii_lowercase(), self.name())
+    }
+}
+
+/// A typed Kubernetes object as JSON, in Kubernetes' own field order.
+pub fn to_value<T: serde::Serialize>(obj: &T) -> Value {
+    serde_json::to_value(obj).expect("Kubernetes objects serialize")
+}
+
+/// Metadata of an object of the environment: name, namespace and recommended labels.
+pub fn meta(env: &EnvPlan, name: &str, workload: Option<&str>, component: Option<&str>) -> ObjectMeta {
+    ObjectMeta {
+        name: Some(name.to_string()),
+        namespace: Some(env.namespace.clone()),
+        labels: Some(env.labels(workload, component)),
+        ..Default::default()
+    }
+}
+
+/// The environment's objects from every target, before extra manifests and patches.
+pub fn objects(plan: &Plan, env: &EnvPlan) -> Vec<Object> {
+    TARGETS
+        .iter()
+        .filter_map(|t| match t.emit {
+            Emit::Env(f) => Some(f(plan, env)),
+            _ => None,
+        })
+        .flatten()
+        .collect()
+}
+
+/// The GitOps engine's objects for one environment.
+fn gitops_objects(plan: &Plan, env: &EnvPlan, g: &GitopsPlan) -> Vec<Value> {
+    TARGETS
+        .iter()
+        .filter_map(|t| match t.emit {
+            Emit::Gitops(engine, f) if engine == g.engine => Some(f(plan, env, g)),
+            _ => None,
+        })
+        .flatten()
+        .collect()
+}
 
 /// The rendered tree: relative path (with `/`) to bytes.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -30,13 +226,18 @@ fn header(project: &str) -> String {
 }
 
 pub fn emit(plan: &Plan, spec_hash: &str) -> Result<Output, Vec<crate::diag::Diagnostic>> {
-    let mut files: BTreeMap<String, Vec<u8>> = docker::files(plan)?;
+    let mut files: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    for t in TARGETS {
+        if let Emit::Files(f) = t.emit {
+            files.extend(f(plan)?);
+        }
+    }
     let head = header(&plan.project);
     let engine = plan.gitops.as_ref().map(|g| g.engine);
     let mut diags = Vec::new();
     let mut used_waivers = std::collections::BTreeSet::new();
     for env in &plan.envs {
-        let mut objects = k8s::objects(env, engine);
+        let mut objects = objects(plan, env);
         diags.extend(post::process(plan, env, &mut objects, &mut used_waivers));
         let mut by_folder: BTreeMap<&str, Vec<String>> = BTreeMap::new();
         for obj in &objects {
@@ -71,7 +272,7 @@ pub fn emit(plan: &Plan, spec_hash: &str) -> Result<Output, Vec<crate::diag::Dia
             files.insert(path, format!("{head}{}", to_yaml(&k)).into_bytes());
         }
         if let Some(g) = &plan.gitops {
-            let docs = gitops::objects(plan, env, g);
+            let docs = gitops_objects(plan, env, g);
             for doc in &docs {
                 for v in crate::validate::validate(&plan.kubernetes, doc).unwrap_or_default() {
                     let kind = doc["kind"].as_str().unwrap_or_default();

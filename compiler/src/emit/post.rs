@@ -5,34 +5,17 @@
 //! that does not validate against the target Kubernetes version's schema (located at the
 //! patch that broke it), and pods that break a policy no waiver covers.
 
-use super::k8s::{Object, Origin};
+use super::{Object, Origin};
 use crate::diag::{Code, Diagnostic, Severity};
-use crate::lower::{EnvPlan, Plan};
 use crate::names;
+use crate::plan::{EnvPlan, Plan};
 use crate::source::Path;
 use crate::spec::Policy;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
-/// Built-in kinds that live in a namespace; extra objects of these kinds without one get the
-/// environment's. Other kinds (custom resources) keep what their file says.
+/// Built-in kinds that live in a namespace, besides the kinds the targets register.
 const NAMESPACED: &[&str] = &[
-    "ConfigMap",
-    "Secret",
-    "ServiceAccount",
-    "Service",
-    "Deployment",
-    "StatefulSet",
-    "DaemonSet",
-    "ReplicaSet",
-    "Job",
-    "CronJob",
-    "Pod",
-    "PersistentVolumeClaim",
-    "Ingress",
-    "NetworkPolicy",
-    "PodDisruptionBudget",
-    "HorizontalPodAutoscaler",
     "Role",
     "RoleBinding",
     "LimitRange",
@@ -40,6 +23,14 @@ const NAMESPACED: &[&str] = &[
     "Endpoints",
     "Lease",
 ];
+
+/// Whether an object's kind lives in a namespace: from the target registry, else the list above.
+fn namespaced(value: &Value) -> bool {
+    match super::kind(value) {
+        Some(k) => k.namespaced,
+        None => NAMESPACED.contains(&value["kind"].as_str().unwrap_or_default()),
+    }
+}
 
 pub fn process(
     plan: &Plan,
@@ -50,11 +41,7 @@ pub fn process(
     let mut diags = Vec::new();
     for extra in &plan.manifests {
         let mut value = extra.value.clone();
-        let kind = value["kind"].as_str().unwrap_or_default().to_string();
-        if NAMESPACED.contains(&kind.as_str())
-            && value["metadata"]["namespace"].is_null()
-            && value["metadata"].is_object()
-        {
+        if namespaced(&value) && value["metadata"]["namespace"].is_null() && value["metadata"].is_object() {
             value["metadata"]["namespace"] = json!(env.namespace);
         }
         let obj = Object {
@@ -83,6 +70,7 @@ pub fn process(
         objects.push(obj);
     }
     apply_patches(plan, env, objects, &mut diags);
+    unregistered(objects, &mut diags);
     validate(plan, objects, &mut diags);
     policies(plan, objects, used_waivers, &mut diags);
     diags
@@ -227,6 +215,23 @@ fn located(obj: &Object, d: Diagnostic) -> Diagnostic {
     }
 }
 
+/// Every kind mlship renders must be in the target registry, or policies and namespace
+/// defaulting would pass over it without a word.
+fn unregistered(objects: &[Object], diags: &mut Vec<Diagnostic>) {
+    for obj in objects.iter().filter(|o| o.origin == Origin::Generated) {
+        if super::kind(&obj.value).is_none() {
+            diags.push(Diagnostic::error(
+                Code::InvalidObject,
+                format!(
+                    "{}/{} is of a kind no target registers; this is a bug in mlship, please report it with the spec",
+                    obj.kind(),
+                    obj.name()
+                ),
+            ));
+        }
+    }
+}
+
 fn validate(plan: &Plan, objects: &[Object], diags: &mut Vec<Diagnostic>) {
     let Ok(schemas) = crate::validate::schemas(&plan.kubernetes) else {
         return;
@@ -296,18 +301,6 @@ fn field_path(path: &str) -> Option<Path> {
         }
     }
     Some(out)
-}
-
-/// The pod spec of a workload, and the path to it.
-fn pod_spec(obj: &Object) -> Option<&Value> {
-    let v = &obj.value;
-    let spec = match obj.kind() {
-        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" => &v["spec"]["template"]["spec"],
-        "CronJob" => &v["spec"]["jobTemplate"]["spec"]["template"]["spec"],
-        "Pod" => &v["spec"],
-        _ => return None,
-    };
-    spec.is_object().then_some(spec)
 }
 
 /// Every policy violation of one pod spec: (policy, what is wrong).
@@ -400,10 +393,12 @@ fn policy_name(p: Policy) -> String {
 
 fn policies(plan: &Plan, objects: &[Object], used: &mut BTreeSet<usize>, diags: &mut Vec<Diagnostic>) {
     for obj in objects {
-        let Some(pod) = pod_spec(obj) else { continue };
         let id = format!("{}/{}", obj.kind(), obj.name());
         let stable = format!("{}/{}", obj.kind(), names::stable_name(obj.kind(), obj.name()));
-        for (policy, what) in violations(pod) {
+        let found = super::pod_specs(&obj.value)
+            .into_iter()
+            .flat_map(|(_, pod)| violations(pod));
+        for (policy, what) in found {
             if let Some(w) = plan
                 .waivers
                 .iter()
@@ -460,6 +455,41 @@ mod tests {
             field_path("metadata.labels[\"a/b\"]").unwrap().to_string(),
             "metadata.labels.a/b"
         );
+    }
+
+    #[test]
+    fn generated_objects_of_unregistered_kinds_are_refused() {
+        let mut diags = Vec::new();
+        let objects = [
+            Object::generated(
+                "",
+                json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "a"}}),
+            ),
+            Object::generated(
+                "",
+                json!({"apiVersion": "x.dev/v1", "kind": "Widget", "metadata": {"name": "w"}}),
+            ),
+        ];
+        unregistered(&objects, &mut diags);
+        assert_eq!(diags.len(), 1, "{diags:?}");
+        assert!(
+            diags[0]
+                .message
+                .starts_with("Widget/w is of a kind no target registers")
+        );
+    }
+
+    #[test]
+    fn policies_find_pods_through_the_registry() {
+        let bad = json!({"name": "c", "image": "x:1"});
+        let cron = json!({"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "c"},
+            "spec": {"jobTemplate": {"spec": {"template": {"spec": {"containers": [bad]}}}}}});
+        let pods = crate::emit::pod_specs(&cron);
+        assert_eq!(pods.len(), 1);
+        assert_eq!(pods[0].0, "spec.jobTemplate.spec.template.spec");
+        assert!(violations(pods[0].1).iter().any(|(p, _)| *p == Policy::RunAsNonRoot));
+        let unknown = json!({"apiVersion": "x.dev/v1", "kind": "Widget", "spec": {"containers": [bad]}});
+        assert!(crate::emit::pod_specs(&unknown).is_empty());
     }
 
     #[test]

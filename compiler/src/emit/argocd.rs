@@ -1,0 +1,37 @@
+//! Argo CD: one Application per environment.
+//!
+//! Takes: the plan's GitOps settings and one environment. Gives: an Application that syncs the
+//! environment's folder from git with automated prune and self-heal, pruning last, and retries
+//! with backoff. Pipeline Jobs are ordered by their sync waves (see `batch`).
+
+use super::{Emit, Kind, Target};
+use crate::plan::{EnvPlan, GitopsPlan, Plan};
+use crate::spec::Engine;
+use serde_json::{Value, json};
+
+pub const TARGET: Target = Target {
+    name: "argocd",
+    kinds: &[Kind::namespaced("argoproj.io/v1alpha1", "Application")],
+    emit: Emit::Gitops(Engine::Argocd, objects),
+};
+
+fn objects(plan: &Plan, env: &EnvPlan, g: &GitopsPlan) -> Vec<Value> {
+    vec![json!({
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Application",
+        "metadata": {
+            "name": format!("{}-{}", plan.project, env.name), "namespace": g.namespace, "labels": env.labels(None, None),
+            "finalizers": ["resources-finalizer.argocd.argoproj.io"],
+        },
+        "spec": {
+            "project": "default",
+            "source": { "repoURL": g.repo, "targetRevision": g.revision, "path": format!("{}/envs/{}", g.root, env.name) },
+            "destination": { "server": "https://kubernetes.default.svc", "namespace": env.namespace },
+            "syncPolicy": {
+                "automated": { "prune": true, "selfHeal": true },
+                "syncOptions": ["PruneLast=true"],
+                "retry": { "limit": 5, "backoff": { "duration": "10s", "factor": 2, "maxDuration": "3m" } },
+            },
+        },
+    })]
+}

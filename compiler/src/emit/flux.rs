@@ -1,0 +1,67 @@
+//! Flux: a GitRepository and Kustomizations per environment.
+//!
+//! Takes: the plan's GitOps settings and one environment. Gives: a GitRepository, a
+//! Kustomization for the environment's folder (with SOPS decryption when it has SOPS secrets),
+//! and one Kustomization per pipeline level, each depending on the one before, with `wait` (a
+//! level starts once the previous Jobs completed), `force` (Jobs are immutable, so a changed Job
+//! is recreated) and a timeout as long as the level's slowest step.
+
+use super::{Emit, Kind, Target};
+use crate::plan::{EnvPlan, GitopsPlan, Plan};
+use crate::spec::Engine;
+use serde_json::{Value, json};
+
+/// The Secret in the Flux namespace that holds the SOPS decryption key (docs/kubernetes.md).
+pub const SOPS_KEY_SECRET: &str = "sops-keys";
+
+pub const TARGET: Target = Target {
+    name: "flux",
+    kinds: &[
+        Kind::namespaced("source.toolkit.fluxcd.io/v1", "GitRepository"),
+        Kind::namespaced("kustomize.toolkit.fluxcd.io/v1", "Kustomization"),
+    ],
+    emit: Emit::Gitops(Engine::Flux, objects),
+};
+
+fn objects(plan: &Plan, env: &EnvPlan, g: &GitopsPlan) -> Vec<Value> {
+    let name = format!("{}-{}", plan.project, env.name);
+    let root = &g.root;
+    let meta = |n: &str| json!({ "name": n, "namespace": g.namespace, "labels": env.labels(None, None) });
+    let mut docs = vec![json!({
+        "apiVersion": "source.toolkit.fluxcd.io/v1",
+        "kind": "GitRepository",
+        "metadata": meta(&name),
+        "spec": { "interval": "1m", "url": g.repo, "ref": { "branch": g.revision } },
+    })];
+    let source = json!({ "kind": "GitRepository", "name": name });
+    let mut base = json!({
+        "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+        "kind": "Kustomization",
+        "metadata": meta(&name),
+        "spec": {
+            "interval": "10m", "path": format!("./{root}/envs/{}", env.name), "prune": true,
+            "wait": true, "timeout": "5m", "sourceRef": source,
+        },
+    });
+    if env.has_sops() {
+        // kustomize-controller decrypts SOPS files with the key in this Secret.
+        base["spec"]["decryption"] = json!({ "provider": "sops", "secretRef": { "name": SOPS_KEY_SECRET } });
+    }
+    docs.push(base);
+    let mut previous = name.clone();
+    for (depth, timeout) in env.level_timeouts.iter().enumerate() {
+        let level = format!("{name}-jobs-{depth}");
+        docs.push(json!({
+            "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+            "kind": "Kustomization",
+            "metadata": meta(&level),
+            "spec": {
+                "interval": "10m", "path": format!("./{root}/envs/{}/jobs/level-{depth}", env.name),
+                "prune": true, "wait": true, "force": true, "timeout": format!("{timeout}s"),
+                "dependsOn": [{ "name": previous }], "sourceRef": source,
+            },
+        }));
+        previous = level;
+    }
+    docs
+}

@@ -1,0 +1,206 @@
+//! The pod builder every target shares, with mlship's pod-security baseline.
+//!
+//! Takes: a [`PodPlan`] or [`ContainerPlan`]. Gives: the k8s-openapi pod template, pod spec
+//! or container, each with the same baseline: non-root with a fixed UID and GID, read-only
+//! root filesystem, no privilege escalation, every capability dropped, the RuntimeDefault
+//! seccomp profile, no service account token, and requests and limits on every container.
+//! A Deployment, a Job, or any later target's pod (a model server, a workflow step, a
+//! training node) gets its pod from here, so the baseline cannot differ between targets.
+
+use crate::plan::{ContainerPlan, EnvFrom, PodPlan, ProbePlan, RUN_AS, TemplatePlan, VolumeSource};
+use k8s_openapi::api::core::v1::{
+    Capabilities, ConfigMapEnvSource, Container, ContainerPort, EmptyDirVolumeSource, EnvFromSource, EnvVar,
+    HTTPGetAction, PersistentVolumeClaimVolumeSource, PodSecurityContext, PodSpec, PodTemplateSpec, Probe,
+    ResourceRequirements, SeccompProfile, SecretEnvSource, SecretVolumeSource, SecurityContext, Toleration, Volume,
+    VolumeMount,
+};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use std::collections::BTreeMap;
+
+/// A pod template: labels, annotations, and the pod.
+pub fn template(t: &TemplatePlan) -> PodTemplateSpec {
+    PodTemplateSpec {
+        metadata: Some(ObjectMeta {
+            labels: Some(t.labels.clone()),
+            annotations: (!t.annotations.is_empty()).then(|| t.annotations.clone()),
+            ..Default::default()
+        }),
+        spec: Some(pod(&t.pod)),
+    }
+}
+
+/// The pod-level half of the baseline.
+pub fn pod_security_context() -> PodSecurityContext {
+    PodSecurityContext {
+        run_as_non_root: Some(true),
+        run_as_user: Some(RUN_AS),
+        run_as_group: Some(RUN_AS),
+        fs_group: Some(RUN_AS),
+        seccomp_profile: Some(SeccompProfile {
+            type_: "RuntimeDefault".into(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// The container-level half of the baseline.
+pub fn security_context() -> SecurityContext {
+    SecurityContext {
+        allow_privilege_escalation: Some(false),
+        capabilities: Some(Capabilities {
+            drop: Some(vec!["ALL".into()]),
+            ..Default::default()
+        }),
+        privileged: Some(false),
+        read_only_root_filesystem: Some(true),
+        run_as_non_root: Some(true),
+        run_as_user: Some(RUN_AS),
+        run_as_group: Some(RUN_AS),
+        ..Default::default()
+    }
+}
+
+pub fn pod(p: &PodPlan) -> PodSpec {
+    let tolerations: Vec<Toleration> = p
+        .tolerations
+        .iter()
+        .map(|t| Toleration {
+            key: Some(t.key.clone()),
+            operator: Some(t.operator.clone()),
+            value: t.value.clone(),
+            effect: t.effect.clone(),
+            ..Default::default()
+        })
+        .collect();
+    let volumes = p
+        .volumes
+        .iter()
+        .map(|v| {
+            let mut vol = Volume {
+                name: v.name.clone(),
+                ..Default::default()
+            };
+            match &v.source {
+                VolumeSource::EmptyDir => vol.empty_dir = Some(EmptyDirVolumeSource::default()),
+                VolumeSource::Claim(claim) => {
+                    vol.persistent_volume_claim = Some(PersistentVolumeClaimVolumeSource {
+                        claim_name: claim.clone(),
+                        read_only: None,
+                    });
+                }
+                VolumeSource::Secret(secret) => {
+                    vol.secret = Some(SecretVolumeSource {
+                        secret_name: Some(secret.clone()),
+                        ..Default::default()
+                    });
+                }
+            }
+            vol
+        })
+        .collect();
+    PodSpec {
+        service_account_name: Some(p.service_account.clone()),
+        automount_service_account_token: Some(false),
+        restart_policy: p.restart_policy.clone(),
+        security_context: Some(pod_security_context()),
+        containers: p.containers.iter().map(container).collect(),
+        init_containers: (!p.init_containers.is_empty()).then(|| p.init_containers.iter().map(container).collect()),
+        volumes: Some(volumes),
+        node_selector: (!p.node_selector.is_empty()).then(|| p.node_selector.clone()),
+        tolerations: (!tolerations.is_empty()).then_some(tolerations),
+        ..Default::default()
+    }
+}
+
+fn quantities(m: &BTreeMap<String, String>) -> BTreeMap<String, Quantity> {
+    m.iter().map(|(k, v)| (k.clone(), Quantity(v.clone()))).collect()
+}
+
+fn probe(p: &ProbePlan) -> Probe {
+    Probe {
+        http_get: Some(HTTPGetAction {
+            path: Some(p.path.clone()),
+            port: IntOrString::String(p.port.clone()),
+            ..Default::default()
+        }),
+        initial_delay_seconds: Some(p.initial_delay),
+        period_seconds: Some(p.period),
+        timeout_seconds: Some(p.timeout),
+        failure_threshold: Some(p.failure_threshold),
+        ..Default::default()
+    }
+}
+
+pub fn container(c: &ContainerPlan) -> Container {
+    let env_from: Vec<EnvFromSource> = c
+        .env_from
+        .iter()
+        .map(|f| match f {
+            EnvFrom::ConfigMap(name) => EnvFromSource {
+                config_map_ref: Some(ConfigMapEnvSource {
+                    name: name.clone(),
+                    optional: None,
+                }),
+                ..Default::default()
+            },
+            EnvFrom::Secret(name) => EnvFromSource {
+                secret_ref: Some(SecretEnvSource {
+                    name: name.clone(),
+                    optional: None,
+                }),
+                ..Default::default()
+            },
+        })
+        .collect();
+    let env: Vec<EnvVar> = c
+        .env
+        .iter()
+        .map(|(k, v)| EnvVar {
+            name: k.clone(),
+            value: Some(v.clone()),
+            ..Default::default()
+        })
+        .collect();
+    let ports: Vec<ContainerPort> = c
+        .ports
+        .iter()
+        .map(|p| ContainerPort {
+            name: Some(p.name.clone()),
+            container_port: p.port,
+            protocol: Some("TCP".into()),
+            ..Default::default()
+        })
+        .collect();
+    Container {
+        name: c.name.clone(),
+        image: Some(c.image.clone()),
+        image_pull_policy: Some("Always".into()),
+        command: (!c.command.is_empty()).then(|| c.command.clone()),
+        env: (!env.is_empty()).then_some(env),
+        env_from: (!env_from.is_empty()).then_some(env_from),
+        ports: (!ports.is_empty()).then_some(ports),
+        liveness_probe: c.liveness.as_ref().map(probe),
+        readiness_probe: c.readiness.as_ref().map(probe),
+        resources: Some(ResourceRequirements {
+            requests: Some(quantities(&c.requests)),
+            limits: Some(quantities(&c.limits)),
+            ..Default::default()
+        }),
+        security_context: Some(security_context()),
+        volume_mounts: Some(
+            c.mounts
+                .iter()
+                .map(|m| VolumeMount {
+                    name: m.volume.clone(),
+                    mount_path: m.path.clone(),
+                    read_only: m.read_only.then_some(true),
+                    ..Default::default()
+                })
+                .collect(),
+        ),
+        ..Default::default()
+    }
+}

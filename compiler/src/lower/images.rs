@@ -1,0 +1,263 @@
+//! Images: each image of the base spec resolved against the stdlib and the CUDA matrix.
+//!
+//! Takes: the base spec, the environments' image references and the project's files. Gives:
+//! one [`ImagePlan`] per image (Dockerfiles do not vary by environment; environments choose
+//! tags and digests), or located diagnostics for stacks, Python, framework and CUDA conflicts
+//! and missing files.
+
+use super::Project;
+use crate::diag::{Code, Diagnostic};
+use crate::plan::ImagePlan;
+use crate::source::Path;
+use crate::spec::Spec;
+use crate::stdlib::{self, Install, Stack};
+use std::collections::BTreeMap;
+
+/// Resolve every image of the base spec against the stdlib (Dockerfiles do not vary by
+/// environment; environments choose tags and digests).
+pub(super) fn images(
+    s: &Spec,
+    refs: &[BTreeMap<String, String>],
+    project: &dyn Project,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<ImagePlan> {
+    let m = stdlib::matrix();
+    let mut out = Vec::new();
+    for (name, img) in &s.images {
+        let at = Path::of(&["images", name]);
+        let paths = img
+            .requirements
+            .iter()
+            .map(|r| ("requirements", None, r))
+            .chain(img.copy.iter().enumerate().map(|(i, c)| ("copy", Some(i), c)));
+        for (key, index, rel) in paths {
+            if let Err(e) = project.exists(rel) {
+                let path = index.map_or_else(|| at.key(key), |i| at.key(key).index(i));
+                let (code, msg) = match e.kind() {
+                    std::io::ErrorKind::PermissionDenied => (
+                        Code::Path,
+                        format!("`{rel}` leads outside the project (through a symlink)"),
+                    ),
+                    _ => (Code::Io, format!("`{rel}` does not exist")),
+                };
+                diags.push(
+                    Diagnostic::error(code, msg)
+                        .at(path)
+                        .help("paths are relative to the spec's folder; the Dockerfile copies them from there"),
+                );
+            }
+        }
+        let mut fail =
+            |path: Path, msg: String, help: String| diags.push(Diagnostic::error(Code::Stack, msg).at(path).help(help));
+        let stack = match stdlib::stack(&img.stack, s.stdlib.as_deref(), project) {
+            Ok(st) => st,
+            Err(e) => {
+                let names = stdlib::stack_names().join(", ");
+                let help = match crate::check::closest(&img.stack, stdlib::stack_names().into_iter()) {
+                    Some(n) => format!("did you mean `{n}`? The stacks are {names}"),
+                    None => format!(
+                        "use one of {names}, or add stacks/{}.yaml to the project's `stdlib` folder",
+                        img.stack
+                    ),
+                };
+                fail(at.key("stack"), e, help);
+                continue;
+            }
+        };
+        let python = img.python.clone().unwrap_or_else(|| stack.python.default.clone());
+        if !stack.python.supported.contains(&python) {
+            let help = format!("use one of {}", stack.python.supported.join(", "));
+            fail(
+                at.key("python"),
+                format!("stack `{}` does not support Python {python}", img.stack),
+                help,
+            );
+            continue;
+        }
+        let Some(framework) = resolve_framework(img, &stack, &python, &at, &mut fail) else {
+            continue;
+        };
+        let (builder, runtime) = match &img.cuda {
+            Some(c) => match m.cuda_images.get(c) {
+                Some(ci) => (ci.devel.clone(), ci.runtime.clone()),
+                None => {
+                    let help = format!(
+                        "use one of {}",
+                        m.cuda_images.keys().cloned().collect::<Vec<_>>().join(", ")
+                    );
+                    fail(
+                        at.key("cuda"),
+                        format!("the stdlib has no base image for CUDA {c}"),
+                        help,
+                    );
+                    continue;
+                }
+            },
+            None => {
+                let py = m.python_images[&python].clone();
+                (py.clone(), py)
+            }
+        };
+        // Optional digest pins of the base images, on top of their tags.
+        let pin = |image: String, digest: &Option<String>| match digest {
+            Some(d) => format!("{image}@{d}"),
+            None => image,
+        };
+        let (builder, runtime) = (pin(builder, &img.builder_digest), pin(runtime, &img.base_digest));
+        let mut templates = Vec::new();
+        let mut reads = Vec::new();
+        if let Some(dir) = &s.stdlib {
+            reads.push((
+                "Dockerfile".to_string(),
+                format!("{}/templates/Dockerfile.j2", dir.trim_end_matches('/')),
+                false,
+            ));
+        }
+        if let Some(t) = &img.template {
+            reads.push((t.clone(), t.clone(), true));
+        }
+        for (tname, path, required) in reads {
+            match project.read(&path).map(String::from_utf8) {
+                Ok(Ok(text)) => templates.push((tname, text)),
+                Ok(Err(_)) => fail(
+                    at.key("template"),
+                    format!("`{path}` is not UTF-8"),
+                    "save the template as UTF-8".into(),
+                ),
+                Err(_) if !required => {}
+                Err(_) => fail(
+                    at.key("template"),
+                    format!("`{path}` does not exist"),
+                    "create it, or remove `template`".into(),
+                ),
+            }
+        }
+        let mut serves: Vec<(u32, String)> = s
+            .services
+            .values()
+            .filter(|svc| svc.image == *name)
+            .map(|svc| {
+                (
+                    svc.port,
+                    svc.health
+                        .as_ref()
+                        .and_then(|h| h.path.clone())
+                        .unwrap_or_else(|| "/healthz".into()),
+                )
+            })
+            .collect();
+        serves.sort();
+        serves.dedup();
+        let mut tags: Vec<String> = refs
+            .iter()
+            .filter_map(|r| r.get(name))
+            .map(|r| r.split('@').next().unwrap_or(r).to_string())
+            .collect();
+        tags.sort();
+        tags.dedup();
+        let mut system_packages: Vec<String> = stack
+            .system_packages
+            .iter()
+            .chain(&img.system_packages)
+            .cloned()
+            .collect();
+        system_packages.sort_unstable();
+        system_packages.dedup();
+        let command = if img.command.is_empty() {
+            stack.command.clone()
+        } else {
+            img.command.clone()
+        };
+        out.push(ImagePlan {
+            name: name.clone(),
+            stack_name: img.stack.clone(),
+            python,
+            cuda: img.cuda.clone(),
+            framework,
+            builder,
+            runtime,
+            system_packages,
+            requirements: img.requirements.clone(),
+            copy: img.copy.clone(),
+            index_url: img.index_url.clone(),
+            env: img.env.clone(),
+            command,
+            source: s.gitops.as_ref().map(|g| g.repo.clone()),
+            serves,
+            templates,
+            tags,
+            stack,
+        });
+    }
+    out
+}
+
+/// The framework install for an image: `Some(None)` when the stack has no framework,
+/// `None` after reporting a conflict with the CUDA matrix.
+fn resolve_framework(
+    img: &crate::spec::Image,
+    stack: &Stack,
+    python: &str,
+    at: &Path,
+    fail: &mut impl FnMut(Path, String, String),
+) -> Option<Option<Install>> {
+    let m = stdlib::matrix();
+    let Some(f) = &stack.framework else {
+        if img.framework.is_some() {
+            fail(
+                at.key("framework"),
+                format!("stack `{}` has no framework to pin", img.stack),
+                "remove `framework`".into(),
+            );
+            return None;
+        }
+        return Some(None);
+    };
+    let version = img.framework.clone().unwrap_or_else(|| f.version.clone());
+    let releases = &m.frameworks[&f.name];
+    let Some(rel) = releases.get(&version) else {
+        let known: Vec<&str> = releases.keys().map(String::as_str).collect();
+        fail(
+            at.key("framework"),
+            format!("{} {version} is not in the stdlib matrix", f.name),
+            format!("use one of {}", known.join(", ")),
+        );
+        return None;
+    };
+    if !rel.python.iter().any(|p| p == python) {
+        fail(
+            at.key("python"),
+            format!("{} {version} has no wheels for Python {python}", f.name),
+            format!("use Python {}", rel.python.join(", ")),
+        );
+        return None;
+    }
+    let Some(cuda) = &img.cuda else {
+        return Some(Some(rel.cpu.clone()));
+    };
+    if let Some(install) = rel.cuda.get(cuda) {
+        return Some(Some(install.clone()));
+    }
+    let others: Vec<String> = releases
+        .iter()
+        .filter(|(v, r)| **v != version && r.cuda.contains_key(cuda) && r.python.iter().any(|p| p == python))
+        .map(|(v, _)| format!("{} {v}", f.name))
+        .collect();
+    let mut help = format!(
+        "{} {version} supports CUDA {}",
+        f.name,
+        rel.cuda.keys().cloned().collect::<Vec<_>>().join(", ")
+    );
+    if !others.is_empty() {
+        help.push_str(&format!(
+            "; CUDA {cuda} works with {} (set `framework:`)",
+            others.join(", ")
+        ));
+    }
+    fail(
+        at.key("cuda"),
+        format!("CUDA {cuda} is not available for {} {version}", f.name),
+        help,
+    );
+    None
+}

@@ -1,0 +1,153 @@
+//! Files the spec names besides its images: extra manifests and encrypted secrets.
+//!
+//! Takes: the spec and the project's files. Gives: the extra manifests' objects, validated and
+//! located in their own files, and each SealedSecret or SOPS file, parsed and refused when it
+//! carries plaintext.
+
+use super::Project;
+use crate::diag::{Code, Diagnostic};
+use crate::plan::ExtraObject;
+use crate::source::Path;
+use crate::spec::{SecretProvider, Spec};
+use crate::syntax;
+use crate::tree::{Node, Value};
+
+/// Read, split and validate the extra manifest files; problems are located in those files.
+pub(super) fn manifests(
+    s: &Spec,
+    version: &str,
+    project: &dyn Project,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<ExtraObject> {
+    let mut out = Vec::new();
+    for (index, file) in s.manifests.iter().enumerate() {
+        let at = Path::of(&["manifests"]).index(index);
+        let text = match project.read(file).map(String::from_utf8) {
+            Ok(Ok(t)) => t,
+            Ok(Err(_)) => {
+                diags.push(Diagnostic::error(Code::Io, format!("`{file}` is not UTF-8")).at(at));
+                continue;
+            }
+            Err(e) => {
+                let what = if e.kind() == std::io::ErrorKind::PermissionDenied {
+                    "leads outside the project"
+                } else {
+                    "does not exist"
+                };
+                diags.push(
+                    Diagnostic::error(Code::Io, format!("`{file}` {what}"))
+                        .at(at)
+                        .help("list manifest files relative to the spec's folder"),
+                );
+                continue;
+            }
+        };
+        let docs = crate::validate::validate_yaml(version, file, &text).unwrap_or_default();
+        for doc in &docs {
+            for p in doc.problems() {
+                let v = &p.violation;
+                let path = if v.path.is_empty() {
+                    String::new()
+                } else {
+                    format!("{}: ", v.path)
+                };
+                let mut d = Diagnostic::error(
+                    Code::InvalidObject,
+                    format!("{file}:{}:{}: {path}{}", p.line, p.column, v.message),
+                )
+                .at(at.clone())
+                .label(format!("in this file, for Kubernetes {version}"));
+                if let Some(h) = &v.help {
+                    d = d.help(h.clone());
+                }
+                diags.push(d);
+            }
+        }
+        for (offset, chunk) in crate::validate::split_documents(&text) {
+            let sub = crate::source::SourceFile::new(file.as_str(), chunk);
+            let Ok(tree) = syntax::yaml::parse(&sub) else { continue };
+            let line = text[..offset].matches('\n').count() + 1;
+            out.push(ExtraObject {
+                index,
+                file: file.clone(),
+                line,
+                value: tree.to_json(),
+            });
+        }
+    }
+    out
+}
+
+/// Read a SealedSecret or SOPS-encrypted Secret, refusing anything that carries plaintext.
+pub(super) fn read_encrypted(
+    project: &dyn Project,
+    file: &str,
+    provider: SecretProvider,
+    namespace: &str,
+) -> Result<(String, serde_json::Value), String> {
+    let bytes = project.read(file).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => format!("`{file}` does not exist"),
+        _ => format!("cannot read `{file}`: {}", e.kind()),
+    })?;
+    let src = syntax::decode(file, &bytes).map_err(|e| format!("`{file}`: {}", e.1.message))?;
+    let tree = syntax::yaml::parse(&src).map_err(|d| format!("`{file}` is not valid YAML: {}", d[0].message))?;
+    let kind = str_at(&tree, &["kind"]).unwrap_or_default();
+    let name = str_at(&tree, &["metadata", "name"]).ok_or_else(|| format!("`{file}` has no metadata.name"))?;
+    match str_at(&tree, &["metadata", "namespace"]) {
+        Some(ns) if ns != namespace => {
+            return Err(format!(
+                "`{file}` is for namespace `{ns}`, but this environment deploys to `{namespace}`"
+            ));
+        }
+        // SOPS signs every value (its MAC), so the file cannot be changed: it must name
+        // its namespace itself.
+        None if provider == SecretProvider::Sops => {
+            return Err(format!(
+                "`{file}` has no metadata.namespace; set it to `{namespace}` before encrypting"
+            ));
+        }
+        _ => {}
+    }
+    match provider {
+        SecretProvider::SealedSecrets => {
+            if kind != "SealedSecret" || tree.lookup(&Path::of(&["spec", "encryptedData"])).is_none() {
+                return Err(format!("`{file}` is not a SealedSecret with spec.encryptedData"));
+            }
+            if ["data", "stringData"].iter().any(|k| tree.get(k).is_some()) {
+                return Err(format!(
+                    "`{file}` carries plaintext `data`; only spec.encryptedData is allowed"
+                ));
+            }
+        }
+        SecretProvider::Sops => {
+            if kind != "Secret" || tree.get("sops").is_none() {
+                return Err(format!("`{file}` is not a SOPS-encrypted Secret (no `sops:` metadata)"));
+            }
+            for section in ["data", "stringData"] {
+                for e in tree.get(section).map(Node::entries).unwrap_or_default() {
+                    let encrypted =
+                        matches!(&e.value.value, Value::Str(v) if v.starts_with("ENC[") && v.ends_with(']'));
+                    if !encrypted {
+                        return Err(format!(
+                            "`{file}`: {section}.{} is not encrypted; run `sops --encrypt` on the file",
+                            e.key
+                        ));
+                    }
+                }
+            }
+        }
+        SecretProvider::ExternalSecrets => unreachable!("external secrets have no file"),
+    }
+    let mut json = tree.to_json();
+    if provider == SecretProvider::SealedSecrets {
+        json["metadata"]["namespace"] = serde_json::Value::String(namespace.to_string());
+    }
+    Ok((name, json))
+}
+
+fn str_at(tree: &Node, keys: &[&str]) -> Option<String> {
+    match &tree.lookup(&Path::of(keys))?.value {
+        Value::Str(s) => Some(s.clone()),
+        _ => None,
+    }
+}

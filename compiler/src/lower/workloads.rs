@@ -1,0 +1,406 @@
+//! Workloads: services, scheduled pipelines and pipeline steps of one environment, as plans.
+//!
+//! Takes: one environment's merged spec, its image references, config and secrets. Gives: a
+//! [`ServicePlan`] per service, a [`CronPlan`] per scheduled pipeline, and a [`StepPlan`] per
+//! unscheduled step (in dependency levels), each with its pod fully decided: containers,
+//! resources, probes, environment, volumes, placement. Numbers that do not fit their
+//! Kubernetes field are reported at the spec value.
+
+use super::{LEVEL_TIMEOUT, SERVICE_CPU, SERVICE_MEMORY, STEP_CPU, STEP_MEMORY};
+use crate::diag::{Code, Diagnostic};
+use crate::names;
+use crate::plan::{
+    AutoscalePlan, ConfigPlan, ContainerPlan, CronPlan, EnvFrom, IngressPlan, JobPlan, MountPlan, PodPlan, PortPlan,
+    ProbePlan, SecretPlan, ServicePlan, StepPlan, TemplatePlan, TolerationPlan, VolumePlan, VolumeSource,
+};
+use crate::source::Path;
+use crate::spec::{Engine, Resources, Spec, Step, TolerationOperator};
+use crate::units::{Quantity, parse_duration};
+use std::collections::BTreeMap;
+
+/// Probe defaults for services (docs/kubernetes.md).
+pub const HEALTH_PATH: &str = "/healthz";
+pub const LIVENESS_DELAY: u32 = 10;
+pub const PROBE_PERIOD: i32 = 10;
+pub const PROBE_TIMEOUT: i32 = 2;
+pub const PROBE_FAILURES: i32 = 3;
+/// The autoscaler's CPU target when the spec names no metric.
+pub const AUTOSCALE_CPU: u32 = 80;
+
+/// One environment's lowering context.
+pub(super) struct Cx<'a> {
+    pub spec: &'a Spec,
+    pub env: &'a str,
+    pub images: &'a BTreeMap<String, String>,
+    pub config: Option<&'a ConfigPlan>,
+    pub secrets: &'a BTreeMap<String, SecretPlan>,
+    pub engine: Option<Engine>,
+    pub diags: &'a mut Vec<Diagnostic>,
+}
+
+impl Cx<'_> {
+    fn project(&self) -> &str {
+        &self.spec.project
+    }
+
+    fn labels(&self, workload: &str, component: &str) -> BTreeMap<String, String> {
+        crate::plan::labels(self.project(), self.env, Some(workload), Some(component))
+    }
+
+    /// A spec number as the `i32` its Kubernetes field takes, or a located error.
+    fn int(&mut self, at: Path, v: u64) -> i32 {
+        i32::try_from(v).unwrap_or_else(|_| {
+            self.diags.push(
+                Diagnostic::error(Code::Range, format!("{v} is too large for Kubernetes"))
+                    .at(at)
+                    .help(format!("use a number from 0 to {}", i32::MAX)),
+            );
+            0
+        })
+    }
+
+    pub fn service(&mut self, name: &str) -> ServicePlan {
+        let svc = &self.spec.services[name];
+        let at = Path::of(&["services", name]);
+        let full_name = names::workload(self.project(), name);
+        let mut container = self.container(
+            "server",
+            &svc.image,
+            &svc.command,
+            &svc.resources,
+            (SERVICE_CPU, SERVICE_MEMORY),
+            &svc.env,
+            &svc.secrets,
+            &svc.mounts,
+        );
+        let port = self.int(at.key("port"), svc.port.into());
+        container.ports = vec![PortPlan {
+            name: "http".into(),
+            port,
+        }];
+        let health = svc.health.as_ref();
+        let live = health
+            .and_then(|h| h.path.clone())
+            .unwrap_or_else(|| HEALTH_PATH.into());
+        let ready = health.and_then(|h| h.ready.clone()).unwrap_or_else(|| live.clone());
+        let delay = health.and_then(|h| h.initial_delay).unwrap_or(LIVENESS_DELAY);
+        let delay = self.int(at.key("health").key("initial_delay"), delay.into());
+        let probe = |path: String, initial_delay: i32| ProbePlan {
+            path,
+            port: "http".into(),
+            initial_delay,
+            period: PROBE_PERIOD,
+            timeout: PROBE_TIMEOUT,
+            failure_threshold: PROBE_FAILURES,
+        };
+        container.liveness = Some(probe(live, delay));
+        container.readiness = Some(probe(ready, 0));
+        let replicas = match svc.autoscale {
+            Some(_) => None,
+            None => Some(self.int(at.key("replicas"), svc.replicas.unwrap_or(1).into())),
+        };
+        let autoscale = svc.autoscale.as_ref().map(|a| {
+            let aat = at.key("autoscale");
+            let mut utilization = Vec::new();
+            if a.cpu.is_some() || a.memory.is_none() {
+                let pct = self.int(aat.key("cpu"), a.cpu.unwrap_or(AUTOSCALE_CPU).into());
+                utilization.push(("cpu".to_string(), pct));
+            }
+            if let Some(m) = a.memory {
+                utilization.push(("memory".to_string(), self.int(aat.key("memory"), m.into())));
+            }
+            AutoscalePlan {
+                min: self.int(aat.key("min"), a.min.into()),
+                max: self.int(aat.key("max"), a.max.into()),
+                utilization,
+            }
+        });
+        let min_pods = svc.autoscale.as_ref().map_or(svc.replicas.unwrap_or(1), |a| a.min);
+        let service_port = match svc.expose.as_ref().and_then(|e| e.port) {
+            Some(p) => self.int(at.key("expose").key("port"), p.into()),
+            None => port,
+        };
+        let ingress = svc.expose.as_ref().and_then(|e| {
+            e.host.as_ref().map(|host| IngressPlan {
+                host: host.clone(),
+                path: e.path.clone().unwrap_or_else(|| "/".into()),
+                path_type: "Prefix".into(),
+                class: e.ingress_class.clone(),
+                tls_secret: e.tls_secret.clone(),
+            })
+        });
+        let mut annotations = BTreeMap::new();
+        if let Some(cm) = self.config {
+            // The ConfigMap's name carries its hash; naming it here rolls the pods on change.
+            annotations.insert("mlship.dev/config".to_string(), cm.name.clone());
+        }
+        let volumes = self.volumes(&svc.mounts, &svc.secrets);
+        ServicePlan {
+            name: name.to_string(),
+            full_name,
+            replicas,
+            revision_history: 5,
+            max_surge: "25%".into(),
+            max_unavailable: 0,
+            template: TemplatePlan {
+                labels: self.labels(name, "serving"),
+                annotations,
+                pod: self.pod(name, None, vec![container], vec![], volumes, &svc.resources),
+            },
+            port,
+            service_port,
+            autoscale,
+            disruption_budget: (min_pods > 1).then_some(1),
+            ingress,
+        }
+    }
+
+    /// A scheduled pipeline: every step in one pod, in dependency order.
+    pub fn cron(&mut self, pipeline: &str, schedule: &str) -> CronPlan {
+        let pipe = &self.spec.pipelines[pipeline];
+        let order = super::depths(&pipe.steps);
+        let steps: Vec<(&str, &Step)> = order.iter().map(|(n, _)| (n.as_str(), &pipe.steps[n])).collect();
+        let timeout: Option<u64> = steps
+            .iter()
+            .map(|(_, s)| s.timeout.as_deref().and_then(|t| parse_duration(t).ok()))
+            .sum();
+        let retries = steps.iter().filter_map(|(_, s)| s.retries).max().unwrap_or(0);
+        CronPlan {
+            name: names::cronjob(self.project(), pipeline),
+            schedule: schedule.to_string(),
+            concurrency: "Forbid".into(),
+            successful_history: 3,
+            failed_history: 3,
+            job: self.job(pipeline, &steps, timeout, retries),
+        }
+    }
+
+    /// Unscheduled steps by depth in their pipeline's graph (0 = no `needs`), and each
+    /// level's longest timeout.
+    pub fn steps(&mut self) -> (Vec<StepPlan>, Vec<u64>) {
+        let mut levels: Vec<Vec<(&str, &str)>> = Vec::new();
+        let spec = self.spec;
+        for (pname, pipe) in spec.pipelines.iter().filter(|(_, p)| p.schedule.is_none()) {
+            for (step, depth) in super::depths(&pipe.steps) {
+                if levels.len() <= depth {
+                    levels.resize(depth + 1, Vec::new());
+                }
+                let name = pipe
+                    .steps
+                    .get_key_value(&step)
+                    .map(|(k, _)| k.as_str())
+                    .unwrap_or_default();
+                levels[depth].push((pname, name));
+            }
+        }
+        let mut out = Vec::new();
+        let mut timeouts = Vec::new();
+        for (depth, level) in levels.iter().enumerate() {
+            let mut longest = None;
+            for (pname, sname) in level {
+                let step = &spec.pipelines[*pname].steps[*sname];
+                let timeout = step.timeout.as_deref().and_then(|t| parse_duration(t).ok());
+                longest = longest.max(Some(timeout.unwrap_or(LEVEL_TIMEOUT)));
+                let retries = step.retries.unwrap_or(0);
+                let job = self.job(pname, &[(sname, step)], timeout, retries);
+                out.push(StepPlan {
+                    pipeline: pname.to_string(),
+                    step: sname.to_string(),
+                    needs: step.needs.clone(),
+                    folder: match self.engine {
+                        Some(Engine::Flux) => format!("jobs/level-{depth}"),
+                        _ => String::new(),
+                    },
+                    // Argo CD applies wave N only once every object of earlier waves is
+                    // healthy, and a Job is healthy when it has completed.
+                    sync_wave: (self.engine != Some(Engine::Flux)).then(|| (depth + 1).to_string()),
+                    job,
+                });
+            }
+            timeouts.push(longest.unwrap_or(LEVEL_TIMEOUT));
+        }
+        (out, timeouts)
+    }
+
+    fn job(&mut self, pipeline: &str, steps: &[(&str, &Step)], timeout: Option<u64>, retries: u32) -> JobPlan {
+        let mut containers = Vec::new();
+        let mut volumes: Vec<VolumePlan> = Vec::new();
+        let mut merged = Resources::default();
+        for (name, step) in steps {
+            let mut env = step.env.clone();
+            env.entry("MLSHIP_PIPELINE".into())
+                .or_insert_with(|| pipeline.to_string());
+            env.entry("MLSHIP_STEP".into()).or_insert_with(|| name.to_string());
+            containers.push(self.container(
+                name,
+                &step.image,
+                &step.run,
+                &step.resources,
+                (STEP_CPU, STEP_MEMORY),
+                &env,
+                &step.secrets,
+                &step.mounts,
+            ));
+            for vol in self.volumes(&step.mounts, &step.secrets) {
+                if !volumes.iter().any(|x| x.name == vol.name) {
+                    volumes.push(vol);
+                }
+            }
+            merged.node_selector.extend(step.resources.node_selector.clone());
+            for t in &step.resources.tolerations {
+                if !merged.tolerations.contains(t) {
+                    merged.tolerations.push(t.clone());
+                }
+            }
+        }
+        let at = match steps {
+            [(name, _)] => Path::of(&["pipelines", pipeline, "steps", name]),
+            _ => Path::of(&["pipelines", pipeline]),
+        };
+        let backoff_limit = self.int(at.key("retries"), retries.into());
+        let active_deadline = timeout.map(|t| {
+            i64::try_from(t).unwrap_or_else(|_| {
+                self.diags.push(
+                    Diagnostic::error(Code::Duration, format!("a timeout of {t} s is too long")).at(at.key("timeout")),
+                );
+                0
+            })
+        });
+        let main = containers.pop().expect("a job has at least one step");
+        JobPlan {
+            backoff_limit,
+            active_deadline,
+            template: TemplatePlan {
+                labels: self.labels(pipeline, "pipeline"),
+                annotations: BTreeMap::new(),
+                pod: self.pod(pipeline, Some("Never"), vec![main], containers, volumes, &merged),
+            },
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn container(
+        &self,
+        name: &str,
+        image: &str,
+        command: &[String],
+        r: &Resources,
+        (cpu_default, memory_default): (&str, &str),
+        env: &BTreeMap<String, String>,
+        secrets: &[String],
+        mounts: &BTreeMap<String, String>,
+    ) -> ContainerPlan {
+        let canon = |q: Option<&crate::spec::Quantity>, d: &str| {
+            let text = q.map_or_else(|| d.to_string(), crate::spec::Quantity::text);
+            Quantity::parse(&text).map_or(text, |q| q.canonical())
+        };
+        let cpu = canon(r.cpu.as_ref(), cpu_default);
+        let cpu_limit = r
+            .cpu_limit
+            .as_ref()
+            .map_or_else(|| cpu.clone(), |q| canon(Some(q), cpu_default));
+        let memory = canon(r.memory.as_ref(), memory_default);
+        let mut requests = BTreeMap::from([("cpu".to_string(), cpu), ("memory".to_string(), memory.clone())]);
+        let mut limits = BTreeMap::from([("cpu".to_string(), cpu_limit), ("memory".to_string(), memory)]);
+        if let Some(g) = r.gpu.filter(|g| *g > 0) {
+            requests.insert("nvidia.com/gpu".into(), g.to_string());
+            limits.insert("nvidia.com/gpu".into(), g.to_string());
+        }
+        let mut env_from: Vec<EnvFrom> = self.config.iter().map(|c| EnvFrom::ConfigMap(c.name.clone())).collect();
+        // A secret missing from `self.secrets` failed to read and was reported.
+        for (s, plan) in secrets.iter().filter_map(|s| Some((s, self.secrets.get(s)?))) {
+            if self.spec.secrets[s].mount.is_none() {
+                env_from.push(EnvFrom::Secret(plan.secret_name.clone()));
+            }
+        }
+        let mut vms = vec![MountPlan {
+            volume: "tmp".into(),
+            path: "/tmp".into(),
+            read_only: false,
+        }];
+        vms.extend(mounts.iter().map(|(vol, path)| MountPlan {
+            volume: format!("vol-{vol}"),
+            path: path.clone(),
+            read_only: false,
+        }));
+        for s in secrets {
+            if let Some(path) = &self.spec.secrets[s].mount {
+                vms.push(MountPlan {
+                    volume: format!("secret-{s}"),
+                    path: path.clone(),
+                    read_only: true,
+                });
+            }
+        }
+        ContainerPlan {
+            name: name.to_string(),
+            image: self.images[image].clone(),
+            command: command.to_vec(),
+            env: env.clone(),
+            env_from,
+            requests,
+            limits,
+            mounts: vms,
+            ports: Vec::new(),
+            liveness: None,
+            readiness: None,
+        }
+    }
+
+    /// Volumes: /tmp scratch, persistent volumes, secrets mounted as files.
+    fn volumes(&self, mounts: &BTreeMap<String, String>, secrets: &[String]) -> Vec<VolumePlan> {
+        let mut vols = vec![VolumePlan {
+            name: "tmp".into(),
+            source: VolumeSource::EmptyDir,
+        }];
+        vols.extend(mounts.keys().map(|vol| VolumePlan {
+            name: format!("vol-{vol}"),
+            source: VolumeSource::Claim(names::workload(self.project(), vol)),
+        }));
+        for (s, plan) in secrets.iter().filter_map(|s| Some((s, self.secrets.get(s)?))) {
+            if self.spec.secrets[s].mount.is_some() {
+                vols.push(VolumePlan {
+                    name: format!("secret-{s}"),
+                    source: VolumeSource::Secret(plan.secret_name.clone()),
+                });
+            }
+        }
+        vols
+    }
+
+    fn pod(
+        &self,
+        workload: &str,
+        restart: Option<&str>,
+        containers: Vec<ContainerPlan>,
+        init_containers: Vec<ContainerPlan>,
+        volumes: Vec<VolumePlan>,
+        r: &Resources,
+    ) -> PodPlan {
+        PodPlan {
+            service_account: names::workload(self.project(), workload),
+            restart_policy: restart.map(str::to_string),
+            containers,
+            init_containers,
+            volumes,
+            node_selector: r.node_selector.clone(),
+            tolerations: r
+                .tolerations
+                .iter()
+                .map(|t| TolerationPlan {
+                    key: t.key.clone(),
+                    operator: format!(
+                        "{:?}",
+                        t.operator.unwrap_or(if t.value.is_some() {
+                            TolerationOperator::Equal
+                        } else {
+                            TolerationOperator::Exists
+                        })
+                    ),
+                    value: t.value.clone(),
+                    effect: t.effect.map(|e| format!("{e:?}")),
+                })
+                .collect(),
+        }
+    }
+}

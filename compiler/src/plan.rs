@@ -1,0 +1,336 @@
+//! The lowered plan: what every target renders, with every decision already made.
+//!
+//! Takes nothing: these are the types [`crate::lower`] fills and [`crate::emit`] reads. Every
+//! default is applied, every name derived and every number already in the type the
+//! Kubernetes field takes (an `i32` that fits), so an emitter only copies values into
+//! objects: it reads no spec, applies no default and casts nothing.
+
+use crate::spec::{Engine, Patch, Waiver};
+use std::collections::BTreeMap;
+
+/// The UID and GID every container runs as; the Dockerfiles create this user.
+pub const RUN_AS: i64 = 10001;
+
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub project: String,
+    pub kubernetes: String,
+    pub gitops: Option<GitopsPlan>,
+    pub images: Vec<ImagePlan>,
+    pub envs: Vec<EnvPlan>,
+    /// Objects from the spec's extra manifest files, already validated.
+    pub manifests: Vec<ExtraObject>,
+    pub patches: Vec<Patch>,
+    pub waivers: Vec<Waiver>,
+}
+
+/// How the GitOps engine applies the tree, defaults applied.
+#[derive(Debug, Clone)]
+pub struct GitopsPlan {
+    pub engine: Engine,
+    pub repo: String,
+    /// The output folder in the repository, without leading or trailing `/`.
+    pub root: String,
+    pub revision: String,
+    /// The engine's own namespace (`argocd`, `flux-system`).
+    pub namespace: String,
+}
+
+/// One object from an extra manifest file.
+#[derive(Debug, Clone)]
+pub struct ExtraObject {
+    /// Index in the spec's `manifests`.
+    pub index: usize,
+    pub file: String,
+    pub line: usize,
+    pub value: serde_json::Value,
+}
+
+/// One image to build: its stack resolved against the stdlib and the CUDA matrix.
+#[derive(Debug, Clone)]
+pub struct ImagePlan {
+    pub name: String,
+    pub stack_name: String,
+    pub stack: crate::stdlib::Stack,
+    pub python: String,
+    /// The CUDA version of a GPU image.
+    pub cuda: Option<String>,
+    /// How to install the framework for this image's target (CPU or CUDA), if any.
+    pub framework: Option<crate::stdlib::Install>,
+    pub builder: String,
+    pub runtime: String,
+    /// The stack's system packages and the image's own, sorted and without repeats.
+    pub system_packages: Vec<String>,
+    pub requirements: Option<String>,
+    pub copy: Vec<String>,
+    pub index_url: Option<String>,
+    pub env: BTreeMap<String, String>,
+    /// The image's command, or its stack's.
+    pub command: Vec<String>,
+    /// The repository the image is built from (the OCI source label), when GitOps names one.
+    pub source: Option<String>,
+    /// Ports and health paths of the services that run this image.
+    pub serves: Vec<(u32, String)>,
+    /// The project's Dockerfile templates by name: its `Dockerfile` override and this
+    /// image's own template.
+    pub templates: Vec<(String, String)>,
+    /// Every tag the environments deploy, for the bake file.
+    pub tags: Vec<String>,
+}
+
+/// One environment: every object it deploys, as plans.
+#[derive(Debug, Clone)]
+pub struct EnvPlan {
+    pub name: String,
+    pub project: String,
+    pub namespace: String,
+    pub config: Option<ConfigPlan>,
+    pub secrets: Vec<SecretPlan>,
+    pub claims: Vec<ClaimPlan>,
+    pub services: Vec<ServicePlan>,
+    pub pipelines: Vec<PipelinePlan>,
+    /// Unscheduled pipeline steps, one Job each, by dependency level, then name.
+    pub steps: Vec<StepPlan>,
+    /// Per dependency level of the unscheduled steps, how long its slowest step may run.
+    pub level_timeouts: Vec<u64>,
+}
+
+impl EnvPlan {
+    /// Recommended labels. `workload` is the service or pipeline; `component` its role.
+    pub fn labels(&self, workload: Option<&str>, component: Option<&str>) -> BTreeMap<String, String> {
+        labels(&self.project, &self.name, workload, component)
+    }
+
+    /// The labels that select a workload's pods.
+    pub fn selector(&self, workload: &str) -> BTreeMap<String, String> {
+        BTreeMap::from([(
+            "app.kubernetes.io/instance".to_string(),
+            crate::names::workload(&self.project, workload),
+        )])
+    }
+
+    /// Whether a secret of this environment is a SOPS file the engine must decrypt.
+    pub fn has_sops(&self) -> bool {
+        self.secrets
+            .iter()
+            .any(|s| matches!(s.source, SecretSource::Encrypted { sops: true, .. }))
+    }
+}
+
+/// Recommended labels of an object of `project` in environment `env`.
+pub fn labels(project: &str, env: &str, workload: Option<&str>, component: Option<&str>) -> BTreeMap<String, String> {
+    let mut l = BTreeMap::from([
+        ("app.kubernetes.io/managed-by".to_string(), "mlship".to_string()),
+        ("app.kubernetes.io/part-of".to_string(), project.to_string()),
+        ("mlship.dev/environment".to_string(), env.to_string()),
+    ]);
+    if let Some(w) = workload {
+        l.insert("app.kubernetes.io/name".into(), w.to_string());
+        l.insert("app.kubernetes.io/instance".into(), crate::names::workload(project, w));
+    }
+    if let Some(c) = component {
+        l.insert("app.kubernetes.io/component".into(), c.to_string());
+    }
+    l
+}
+
+/// The environment's config as one immutable ConfigMap, named by its content.
+#[derive(Debug, Clone)]
+pub struct ConfigPlan {
+    pub name: String,
+    pub data: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SecretPlan {
+    /// Name of the Kubernetes Secret the pods read.
+    pub secret_name: String,
+    pub source: SecretSource,
+}
+
+#[derive(Debug, Clone)]
+pub enum SecretSource {
+    /// An ExternalSecret that fetches the keys from a store.
+    External {
+        store: String,
+        store_kind: String,
+        refresh: String,
+        /// Environment variable to (remote key, property).
+        keys: Vec<(String, String, Option<String>)>,
+    },
+    /// A SealedSecret or SOPS-encrypted Secret from the project, as parsed and checked.
+    Encrypted { manifest: serde_json::Value, sops: bool },
+}
+
+/// A PersistentVolumeClaim for one declared volume.
+#[derive(Debug, Clone)]
+pub struct ClaimPlan {
+    pub name: String,
+    pub access_mode: String,
+    pub size: String,
+    pub storage_class: Option<String>,
+}
+
+/// A service: Deployment, Service, autoscaler, disruption budget, network policy, ingress.
+#[derive(Debug, Clone)]
+pub struct ServicePlan {
+    /// The name in the spec (the workload).
+    pub name: String,
+    /// The objects' name: `<project>-<name>`.
+    pub full_name: String,
+    /// None while an autoscaler owns the count.
+    pub replicas: Option<i32>,
+    pub revision_history: i32,
+    pub max_surge: String,
+    pub max_unavailable: i32,
+    pub template: TemplatePlan,
+    pub port: i32,
+    pub service_port: i32,
+    pub autoscale: Option<AutoscalePlan>,
+    /// `maxUnavailable` of the disruption budget, for services that keep two pods or more.
+    pub disruption_budget: Option<i32>,
+    pub ingress: Option<IngressPlan>,
+}
+
+#[derive(Debug, Clone)]
+pub struct AutoscalePlan {
+    pub min: i32,
+    pub max: i32,
+    /// Resource name (`cpu`, `memory`) to average utilisation in percent.
+    pub utilization: Vec<(String, i32)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct IngressPlan {
+    pub host: String,
+    pub path: String,
+    pub path_type: String,
+    pub class: Option<String>,
+    pub tls_secret: Option<String>,
+}
+
+/// A pipeline: its service account and network policy, and its CronJob when scheduled.
+#[derive(Debug, Clone)]
+pub struct PipelinePlan {
+    pub name: String,
+    pub cron: Option<CronPlan>,
+}
+
+/// A scheduled pipeline as one CronJob: earlier steps as init containers in dependency
+/// order, the last step as the main container.
+#[derive(Debug, Clone)]
+pub struct CronPlan {
+    pub name: String,
+    pub schedule: String,
+    pub concurrency: String,
+    pub successful_history: i32,
+    pub failed_history: i32,
+    pub job: JobPlan,
+}
+
+/// One unscheduled step as a Job named by its content.
+#[derive(Debug, Clone)]
+pub struct StepPlan {
+    pub pipeline: String,
+    pub step: String,
+    pub needs: Vec<String>,
+    /// The folder of the environment the Job's file goes in ("" for the base).
+    pub folder: String,
+    /// Argo CD's sync wave (a Job is healthy once it completed).
+    pub sync_wave: Option<String>,
+    pub job: JobPlan,
+}
+
+#[derive(Debug, Clone)]
+pub struct JobPlan {
+    pub backoff_limit: i32,
+    pub active_deadline: Option<i64>,
+    pub template: TemplatePlan,
+}
+
+/// A pod template: its labels and annotations and its pod.
+#[derive(Debug, Clone)]
+pub struct TemplatePlan {
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    pub pod: PodPlan,
+}
+
+/// One pod; every target renders it with the same security baseline (`emit::pod`).
+#[derive(Debug, Clone)]
+pub struct PodPlan {
+    pub service_account: String,
+    pub restart_policy: Option<String>,
+    pub containers: Vec<ContainerPlan>,
+    pub init_containers: Vec<ContainerPlan>,
+    pub volumes: Vec<VolumePlan>,
+    pub node_selector: BTreeMap<String, String>,
+    pub tolerations: Vec<TolerationPlan>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContainerPlan {
+    pub name: String,
+    /// The full reference (`registry/name:tag`, with `@sha256:...` when pinned).
+    pub image: String,
+    pub command: Vec<String>,
+    pub env: BTreeMap<String, String>,
+    pub env_from: Vec<EnvFrom>,
+    pub requests: BTreeMap<String, String>,
+    pub limits: BTreeMap<String, String>,
+    pub mounts: Vec<MountPlan>,
+    pub ports: Vec<PortPlan>,
+    pub liveness: Option<ProbePlan>,
+    pub readiness: Option<ProbePlan>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum EnvFrom {
+    ConfigMap(String),
+    Secret(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PortPlan {
+    pub name: String,
+    pub port: i32,
+}
+
+/// An HTTP GET probe on a named port.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProbePlan {
+    pub path: String,
+    pub port: String,
+    pub initial_delay: i32,
+    pub period: i32,
+    pub timeout: i32,
+    pub failure_threshold: i32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MountPlan {
+    pub volume: String,
+    pub path: String,
+    pub read_only: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct VolumePlan {
+    pub name: String,
+    pub source: VolumeSource,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum VolumeSource {
+    EmptyDir,
+    Claim(String),
+    Secret(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TolerationPlan {
+    pub key: String,
+    pub operator: String,
+    pub value: Option<String>,
+    pub effect: Option<String>,
+}
