@@ -142,7 +142,7 @@ pub(super) fn images(
                     svc.health
                         .as_ref()
                         .and_then(|h| h.path.clone())
-                        .unwrap_or_else(|| "/healthz".into()),
+                        .unwrap_or_else(|| super::workloads::HEALTH_PATH.into()),
                 )
             })
             .collect();
