@@ -131,6 +131,7 @@ impl Node {
             Value::Bool(b) => Json::Bool(*b),
             Value::Int(i) => Json::from(*i),
             // 8080.0 is the integer 8080, as JSON Schema says; serde would refuse it otherwise.
+            #[allow(clippy::cast_possible_truncation, reason = "a whole number below 2^53 is exact")]
             Value::Float(f) if f.fract() == 0.0 && f.abs() < 9e15 => Json::from(*f as i64),
             Value::Float(f) => serde_json::Number::from_f64(*f).map_or(Json::Null, Json::Number),
             Value::Str(s) => Json::String(s.clone()),

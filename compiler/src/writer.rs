@@ -10,6 +10,8 @@
 //! previous lock does not list are never removed or overwritten. Nothing changed, nothing
 //! written.
 
+#![allow(clippy::disallowed_methods, reason = "the writer is the one module that changes the file system")]
+
 use crate::emit::{LOCK_FILE, Output};
 use std::collections::BTreeMap;
 use std::fs;
