@@ -42,22 +42,24 @@ impl Quantity {
             .parse()
             .map_err(|_| format!("`{s}` is not a quantity"))?;
         let (nano, binary) = if let Some(&(_, shift)) = BINARY.iter().find(|(k, _)| *k == suffix) {
-            (nano_num.checked_mul(1u128 << shift), true)
+            (nano_num.checked_mul(1u128 << shift).map_or(Scaled::TooLarge, Scaled::Exact), true)
         } else if let Some(&(_, exp)) = DECIMAL.iter().find(|(k, _)| *k == suffix) {
             (scale10(nano_num, exp), false)
         } else if let Some(exp) = suffix.strip_prefix(['e', 'E']) {
             let exp: i32 = exp.parse().map_err(|_| format!("`{s}` has a bad exponent"))?;
-            (if exp.abs() > 18 { None } else { scale10(nano_num, exp) }, false)
+            (scale10(nano_num, exp), false)
         } else if suffix.is_empty() {
-            (Some(nano_num), false)
+            (Scaled::Exact(nano_num), false)
         } else {
             return Err(format!(
                 "`{s}` has an unknown suffix `{suffix}`; use m, k, M, G, T or Ki, Mi, Gi, Ti"
             ));
         };
-        let nano = nano
-            .filter(|n| *n < 10u128.pow(30))
-            .ok_or_else(|| format!("`{s}` is too large"))?;
+        let nano = match nano {
+            Scaled::Exact(n) if n < 10u128.pow(30) => n,
+            Scaled::Exact(_) | Scaled::TooLarge => return Err(format!("`{s}` is too large")),
+            Scaled::TooFine => return Err(format!("`{s}` is finer than 1m, the smallest unit Kubernetes keeps")),
+        };
         if nano % 1_000_000 != 0 {
             return Err(format!("`{s}` is finer than 1m, the smallest unit Kubernetes keeps"));
         }
@@ -86,7 +88,7 @@ impl Quantity {
             return units.to_string();
         }
         for &(suffix, exp) in DECIMAL.iter().rev().filter(|(_, e)| *e > 0) {
-            let d = 10u128.pow(exp as u32);
+            let d = 10u128.pow(exp.unsigned_abs());
             if units.is_multiple_of(d) {
                 return format!("{}{suffix}", units / d);
             }
@@ -95,11 +97,28 @@ impl Quantity {
     }
 }
 
-fn scale10(n: u128, exp: i32) -> Option<u128> {
+/// A count scaled by a power of ten, exactly, or why it cannot be.
+enum Scaled {
+    Exact(u128),
+    TooLarge,
+    /// A fraction of the smallest unit would be lost.
+    TooFine,
+}
+
+fn scale10(n: u128, exp: i32) -> Scaled {
+    let Some(p) = 10u128.checked_pow(exp.unsigned_abs()) else {
+        return match (n, exp >= 0) {
+            (0, _) => Scaled::Exact(0),
+            (_, true) => Scaled::TooLarge,
+            (_, false) => Scaled::TooFine,
+        };
+    };
     if exp >= 0 {
-        n.checked_mul(10u128.pow(exp as u32))
+        n.checked_mul(p).map_or(Scaled::TooLarge, Scaled::Exact)
+    } else if n.is_multiple_of(p) {
+        Scaled::Exact(n / p)
     } else {
-        Some(n / 10u128.pow((-exp) as u32)).filter(|r| r * 10u128.pow((-exp) as u32) == n)
+        Scaled::TooFine
     }
 }
 
@@ -187,6 +206,20 @@ mod tests {
 
     fn canon(s: &str) -> String {
         Quantity::parse(s).unwrap().canonical()
+    }
+
+    #[test]
+    fn extreme_exponents_are_errors_not_panics() {
+        let fine = |s: &str| Quantity::parse(s).expect_err(s).contains("finer than 1m");
+        let large = |s: &str| Quantity::parse(s).expect_err(s).contains("too large");
+        assert!(fine("1e-2147483648"), "was a divide by zero in release, an overflow in debug");
+        assert!(fine("1e-19"), "was reported as too large");
+        assert!(fine("5e-4"));
+        assert!(large("1e2147483647"));
+        assert!(large("1e40"));
+        assert_eq!(canon("0e-40"), "0");
+        assert_eq!(canon("15e-1"), "1500m");
+        assert_eq!(canon("1e16"), "10P");
     }
 
     #[test]
