@@ -1,8 +1,9 @@
 //! Batch: pipeline steps as Jobs, scheduled pipelines as CronJobs.
 //!
 //! Takes: an [`EnvPlan`]'s steps and scheduled pipelines. Gives: one Job per unscheduled step,
-//! named by a hash of its spec so that a changed step is a new Job (Jobs are immutable), in
-//! the folder and sync wave lowering chose; one CronJob per scheduled pipeline.
+//! in the folder and sync wave lowering chose, named by a hash of its spec and of the steps it
+//! needs, transitively ([`name_jobs`]): Jobs are immutable, so a changed step is a new Job, and
+//! so is every step after it; one CronJob per scheduled pipeline.
 
 use super::{Emit, Kind, Object, Target, pod, to_value};
 use crate::names;
@@ -45,7 +46,36 @@ fn objects(_: &Plan, env: &EnvPlan) -> Vec<Object> {
     for step in &env.steps {
         out.push(Object::generated(&step.folder, job(env, step)));
     }
+    name_jobs(env, &mut out);
     out
+}
+
+/// Names each step's Job by its content: a hash of its spec and, for a step that needs
+/// others, of their hashes, so that changing a step re-runs every step that depends on it,
+/// and nothing else. Runs again after patches (a patched Job is a new Job).
+pub fn name_jobs(env: &EnvPlan, objects: &mut [Object]) {
+    let mut hashes: BTreeMap<(&str, &str), String> = BTreeMap::new();
+    // Steps are in dependency levels, so the steps a step needs are hashed before it.
+    for step in &env.steps {
+        let stable = names::job(&env.project, &step.pipeline, &step.step, "");
+        let stable = stable.trim_end_matches('-');
+        let Some(obj) = objects
+            .iter_mut()
+            .find(|o| o.kind() == "Job" && names::stable_name("Job", o.name()) == stable)
+        else {
+            continue;
+        };
+        let mut content = serde_json::to_vec(&obj.value["spec"]).expect("JSON serializes");
+        for need in &step.needs {
+            if let Some(h) = hashes.get(&(step.pipeline.as_str(), need.as_str())) {
+                content.push(b'\n');
+                content.extend_from_slice(h.as_bytes());
+            }
+        }
+        let hash = names::short_hash(&content);
+        obj.value["metadata"]["name"] = serde_json::json!(names::job(&env.project, &step.pipeline, &step.step, &hash));
+        hashes.insert((&step.pipeline, &step.step), hash);
+    }
 }
 
 fn job_spec(j: &JobPlan) -> JobSpec {
@@ -57,11 +87,10 @@ fn job_spec(j: &JobPlan) -> JobSpec {
     }
 }
 
-/// A Job named by a hash of its content: a changed step is a new Job.
+/// A step's Job; [`name_jobs`] then names it by its content.
 fn job(env: &EnvPlan, step: &StepPlan) -> Value {
     let spec = job_spec(&step.job);
-    let hash = names::short_hash(&serde_json::to_vec(&spec).expect("job serializes"));
-    let name = names::job(&env.project, &step.pipeline, &step.step, &hash);
+    let name = names::job(&env.project, &step.pipeline, &step.step, "00000000");
     let mut meta = super::meta(env, &name, Some(&step.pipeline), Some("pipeline"));
     meta.labels
         .get_or_insert_default()
@@ -77,4 +106,46 @@ fn job(env: &EnvPlan, step: &StepPlan) -> Value {
         spec: Some(spec),
         ..Default::default()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::lower::MemProject;
+
+    /// The Job names of a spec whose `train` step runs `train_run`.
+    fn job_names(train_run: &str) -> Vec<String> {
+        let yaml = format!(
+            "apiVersion: mlship/v1\nproject: p\nregistry: r.io/p\ntag: \"1\"\nimages:\n  app: {{stack: python}}\n\
+             pipelines:\n  ml:\n    steps:\n      prep: {{image: app, run: [prep]}}\n\
+             \x20     train: {{image: app, run: [{train_run}], needs: [prep]}}\n\
+             \x20     evaluate: {{image: app, run: [eval], needs: [train]}}\n\
+             \x20     export: {{image: app, run: [export], needs: [evaluate]}}\n\
+             \x20     report: {{image: app, run: [report], needs: [prep]}}\n\
+             \x20 other:\n    steps:\n      train: {{image: app, run: [other]}}\n"
+        );
+        let compiled = crate::compile("mlship.yaml", yaml.as_bytes(), &MemProject::default());
+        let out = compiled.output.unwrap_or_else(|| panic!("{:?}", compiled.diagnostics));
+        let mut names: Vec<String> = out
+            .files
+            .keys()
+            .filter_map(|k| k.strip_prefix("envs/default/job-").and_then(|n| n.strip_suffix(".yaml")))
+            .map(str::to_string)
+            .collect();
+        names.sort_by_key(|n| n[..n.len() - 9].to_string());
+        names
+    }
+
+    #[test]
+    fn changing_a_step_renames_every_step_after_it_and_nothing_else() {
+        let before = job_names("train");
+        let after = job_names("train-v2");
+        let changed: Vec<&str> = before
+            .iter()
+            .zip(&after)
+            .filter(|(b, a)| b != a)
+            .map(|(b, _)| &b[..b.len() - 9])
+            .collect();
+        assert_eq!(before.len(), 6, "{before:?}");
+        assert_eq!(changed, ["p-ml-evaluate", "p-ml-export", "p-ml-train"], "{before:?}\n{after:?}");
+    }
 }

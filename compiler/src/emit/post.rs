@@ -70,6 +70,8 @@ pub fn process(
         objects.push(obj);
     }
     apply_patches(plan, env, objects, &mut diags);
+    // Jobs are named by their content: a patched Job is a new Job, and so are those after it.
+    super::batch::name_jobs(env, objects);
     unregistered(objects, &mut diags);
     validate(plan, objects, &mut diags);
     policies(plan, objects, used_waivers, &mut diags);
@@ -130,12 +132,6 @@ fn apply_patches(plan: &Plan, env: &EnvPlan, objects: &mut [Object], diags: &mut
                     .help("a patch may not change apiVersion, kind, metadata.name or metadata.namespace"),
                 );
                 continue;
-            }
-            if p.kind == "Job" {
-                // Jobs are named by their content: a patched Job is a new Job.
-                let hash = names::short_hash(&serde_json::to_vec(&obj.value["spec"]).expect("JSON serializes"));
-                let name = format!("{}-{hash}", names::stable_name("Job", obj.name()));
-                obj.value["metadata"]["name"] = json!(name);
             }
             obj.patched_by = Some(i);
         }
