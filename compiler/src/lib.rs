@@ -22,6 +22,7 @@ pub mod graph;
 pub mod load;
 pub mod lower;
 pub mod names;
+pub mod project;
 pub mod report;
 pub mod schema;
 pub mod secrets;
@@ -46,7 +47,7 @@ pub struct Compiled {
 }
 
 /// Compile a spec file's bytes into the output tree, reading referenced files from `project`.
-pub fn compile(name: &str, bytes: &[u8], project: &dyn lower::Project) -> Compiled {
+pub fn compile(name: &str, bytes: &[u8], project: &dyn project::Project) -> Compiled {
     let (file, loaded, mut diagnostics) = load::load(name, bytes);
     let Some(loaded) = loaded else {
         return Compiled {

@@ -1,10 +1,10 @@
-//! The `mlship` command line. The only place that prints, reads arguments, runs git, or
+//! The `mlship` command line. The only place that prints, reads arguments, or
 //! calls the writer.
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use mlship::diag::{self, Diagnostic, JsonDiagnostic};
 use mlship::emit::Output;
-use mlship::lower::Project;
+use mlship::project::{DirProject, GitProject, Project};
 use mlship::source::SourceFile;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -208,73 +208,6 @@ fn main() -> ExitCode {
     }
 }
 
-/// Reads files next to the spec, refusing anything (symlinks too) that leads outside.
-struct DirProject {
-    root: PathBuf,
-}
-
-impl DirProject {
-    fn resolve(&self, rel: &str) -> std::io::Result<PathBuf> {
-        let root = self.root.canonicalize()?;
-        let path = root.join(rel).canonicalize()?;
-        if !path.starts_with(&root) {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::PermissionDenied,
-                "the path leads outside the project",
-            ));
-        }
-        Ok(path)
-    }
-}
-
-impl Project for DirProject {
-    fn read(&self, rel: &str) -> std::io::Result<Vec<u8>> {
-        std::fs::read(self.resolve(rel)?)
-    }
-
-    fn exists(&self, rel: &str) -> std::io::Result<()> {
-        self.resolve(rel).map(|_| ())
-    }
-}
-
-/// Reads files as they were at a git revision, through `git show` (no checkout).
-struct GitProject {
-    dir: PathBuf,
-    rev: String,
-    /// The spec folder's path from the repository root, with a trailing `/` (or empty).
-    prefix: String,
-}
-
-impl GitProject {
-    fn show(&self, rel: &str) -> std::io::Result<Vec<u8>> {
-        let out = std::process::Command::new("git")
-            .arg("-C")
-            .arg(&self.dir)
-            .arg("show")
-            .arg(format!("{}:{}{rel}", self.rev, self.prefix))
-            .output()?;
-        if out.status.success() {
-            Ok(out.stdout)
-        } else {
-            Err(std::io::Error::new(
-                std::io::ErrorKind::NotFound,
-                String::from_utf8_lossy(&out.stderr).trim().to_string(),
-            ))
-        }
-    }
-}
-
-impl Project for GitProject {
-    fn read(&self, rel: &str) -> std::io::Result<Vec<u8>> {
-        self.show(rel)
-    }
-
-    fn exists(&self, rel: &str) -> std::io::Result<()> {
-        // `git show REV:dir` lists a tree, so it answers for files and folders alike.
-        self.show(rel.trim_end_matches('/')).map(|_| ())
-    }
-}
-
 fn default_spec() -> Result<PathBuf, String> {
     let found: Vec<PathBuf> = ["mlship.yaml", "mlship.yml", "mlship.kdl"]
         .iter()
@@ -340,7 +273,7 @@ fn compile_path(path: &Path) -> Result<mlship::Compiled, String> {
     Ok(mlship::compile(
         &path.display().to_string(),
         &bytes,
-        &DirProject { root: spec_dir(path) },
+        &DirProject::new(spec_dir(path)),
     ))
 }
 
@@ -695,34 +628,13 @@ fn diff(
 
 /// Compile the spec as it was at a git revision, reading every file through git.
 fn compile_at(path: &Path, rev: &str) -> Result<Output, String> {
-    let dir = spec_dir(path);
-    let git = |args: &[&str]| -> Result<String, String> {
-        let o = std::process::Command::new("git")
-            .arg("-C")
-            .arg(&dir)
-            .args(args)
-            .output()
-            .map_err(|e| format!("cannot run git: {e}"))?;
-        if o.status.success() {
-            Ok(String::from_utf8_lossy(&o.stdout).trim().to_string())
-        } else {
-            Err(String::from_utf8_lossy(&o.stderr).trim().to_string())
-        }
-    };
-    let commit = git(&["rev-parse", "--verify", &format!("{rev}^{{commit}}")])
-        .map_err(|e| format!("unknown revision `{rev}`: {e}"))?;
-    let prefix = git(&["rev-parse", "--show-prefix"])?;
-    let project = GitProject {
-        dir: dir.clone(),
-        rev: commit,
-        prefix,
-    };
+    let project = GitProject::open(&spec_dir(path), rev)?;
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let bytes = project
-        .show(&name)
+        .read(&name)
         .map_err(|e| format!("{} at {rev}: {e}", path.display()))?;
     let c = mlship::compile(&format!("{}@{rev}", path.display()), &bytes, &project);
     report(&c.diagnostics, &c.file, false);
