@@ -4,6 +4,7 @@
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use mlship::diag::{self, Diagnostic, JsonDiagnostic};
 use mlship::emit::Output;
+use mlship::inputs;
 use mlship::project::{DirProject, GitProject, Project};
 use mlship::source::SourceFile;
 use std::io::IsTerminal;
@@ -208,28 +209,6 @@ fn main() -> ExitCode {
     }
 }
 
-fn default_spec() -> Result<PathBuf, String> {
-    let found: Vec<PathBuf> = ["mlship.yaml", "mlship.yml", "mlship.kdl"]
-        .iter()
-        .map(PathBuf::from)
-        .filter(|p| p.exists())
-        .collect();
-    match found.as_slice() {
-        [one] => Ok(one.clone()),
-        [] => Err("no mlship.yaml or mlship.kdl in this folder; name the spec file, or run `mlship init`".into()),
-        _ => Err("both mlship.yaml and mlship.kdl are here; name the one to use".into()),
-    }
-}
-
-fn read_spec(path: &Path) -> Result<Vec<u8>, String> {
-    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    if meta.len() > mlship::syntax::LIMITS.max_bytes as u64 {
-        // Refuse before reading a huge file into memory; the loader words the error.
-        return Ok(vec![b' '; mlship::syntax::LIMITS.max_bytes + 1]);
-    }
-    std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
-}
-
 fn color() -> bool {
     std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
 }
@@ -258,27 +237,24 @@ fn summary(diags: &[Diagnostic]) -> String {
 }
 
 fn spec_or_default(spec: Option<PathBuf>) -> Result<PathBuf, String> {
-    spec.map_or_else(default_spec, Ok)
-}
-
-fn spec_dir(path: &Path) -> PathBuf {
-    path.parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."))
-        .to_path_buf()
+    spec.map_or_else(inputs::default_spec, Ok)
 }
 
 fn compile_path(path: &Path) -> Result<mlship::Compiled, String> {
-    let bytes = read_spec(path)?;
+    let bytes = inputs::read_spec(path)?;
     Ok(mlship::compile(
         &path.display().to_string(),
         &bytes,
-        &DirProject::new(spec_dir(path)),
+        &DirProject::new(inputs::spec_dir(path)),
     ))
 }
 
 fn validate(files: Vec<PathBuf>, format: Format) -> Result<bool, String> {
-    let files = if files.is_empty() { vec![default_spec()?] } else { files };
+    let files = if files.is_empty() {
+        vec![inputs::default_spec()?]
+    } else {
+        files
+    };
     let mut ok = true;
     for path in files {
         let c = compile_path(&path)?;
@@ -300,33 +276,7 @@ fn validate_manifests(paths: &[PathBuf], version: &str, format: ValidateFormat) 
     }
     let schemas = mlship::validate::schemas(version)
         .map_err(|e| format!("{e}; supported: {}", mlship::validate::SUPPORTED.join(", ")))?;
-    let mut files: Vec<(String, String)> = Vec::new();
-    for path in paths {
-        let mut found = Vec::new();
-        if path.is_dir() {
-            let mut stack = vec![path.clone()];
-            while let Some(dir) = stack.pop() {
-                for e in std::fs::read_dir(&dir)
-                    .map_err(|e| format!("{}: {e}", dir.display()))?
-                    .flatten()
-                {
-                    let p = e.path();
-                    if p.is_dir() {
-                        stack.push(p);
-                    } else if mlship::validate::is_manifest(&p.to_string_lossy()) {
-                        found.push(p);
-                    }
-                }
-            }
-            found.sort();
-        } else {
-            found.push(path.clone());
-        }
-        for f in found {
-            let text = std::fs::read_to_string(&f).map_err(|e| format!("cannot read {}: {e}", f.display()))?;
-            files.push((f.display().to_string(), text));
-        }
-    }
+    let files = inputs::manifests(paths)?;
     let docs = schemas.validate_files(files.iter().map(|(n, t)| (n.as_str(), t.as_str())));
     let s = mlship::validate::summary(&docs);
     match format {
@@ -429,7 +379,7 @@ fn build(spec: Option<PathBuf>, out: Option<PathBuf>, envs: &[String], format: F
         eprintln!("{}: nothing written ({})", path.display(), summary(&c.diagnostics));
         return Ok(false);
     };
-    let out = out.unwrap_or_else(|| spec_dir(&path).join("deploy"));
+    let out = out.unwrap_or_else(|| inputs::spec_dir(&path).join("deploy"));
     if !envs.is_empty() {
         check_envs(&output, envs, &path)?;
         output.restrict(envs, &mlship::writer::read_previous(&out));
@@ -468,59 +418,17 @@ fn check_envs(output: &Output, envs: &[String], path: &Path) -> Result<(), Strin
     }
 }
 
-/// Spec files under the current folder: the ones git tracks or would track, else a walk.
-fn discover() -> Result<Vec<PathBuf>, String> {
-    let is_spec = |p: &Path| {
-        matches!(
-            p.file_name().and_then(|n| n.to_str()),
-            Some("mlship.yaml" | "mlship.yml" | "mlship.kdl")
-        )
-    };
-    let git = std::process::Command::new("git")
-        .args(["ls-files", "-co", "--exclude-standard", "-z"])
-        .output();
-    let mut found: Vec<PathBuf> = match git {
-        Ok(o) if o.status.success() => o
-            .stdout
-            .split(|b| *b == 0)
-            .filter(|s| !s.is_empty())
-            .map(|s| PathBuf::from(String::from_utf8_lossy(s).into_owned()))
-            .filter(|p| is_spec(p) && p.exists())
-            .collect(),
-        _ => {
-            let mut found = Vec::new();
-            let mut stack = vec![PathBuf::from(".")];
-            while let Some(dir) = stack.pop() {
-                for e in std::fs::read_dir(&dir).map_err(|e| e.to_string())?.flatten() {
-                    let p = e.path();
-                    let name = e.file_name().to_string_lossy().into_owned();
-                    if p.is_dir()
-                        && !name.starts_with('.')
-                        && !matches!(name.as_str(), "target" | "node_modules" | "deploy")
-                    {
-                        stack.push(p);
-                    } else if is_spec(&p) {
-                        found.push(p.strip_prefix("./").unwrap_or(&p).to_path_buf());
-                    }
-                }
-            }
-            found
-        }
-    };
-    found.sort();
-    if found.is_empty() {
-        return Err("no mlship.yaml or mlship.kdl under this folder".into());
-    }
-    Ok(found)
-}
-
 fn check(files: Vec<PathBuf>, out: &Path, format: CheckFormat) -> Result<bool, String> {
-    let files = if files.is_empty() { discover()? } else { files };
+    let files = if files.is_empty() {
+        inputs::discover(Path::new("."))?
+    } else {
+        files
+    };
     let mut ok = true;
     let mut results = Vec::new();
     for path in &files {
         let c = compile_path(path)?;
-        let dir = spec_dir(path).join(out);
+        let dir = inputs::spec_dir(path).join(out);
         let stale = c
             .output
             .as_ref()
@@ -602,7 +510,7 @@ fn diff(
         return Err("the spec does not compile; fix it first".into());
     };
     let old = match &against {
-        None => tree_on_disk(&out.unwrap_or_else(|| spec_dir(&path).join("deploy"))),
+        None => tree_on_disk(&out.unwrap_or_else(|| inputs::spec_dir(&path).join("deploy"))),
         Some(rev) => compile_at(&path, rev)?,
     };
     if !envs.is_empty() {
@@ -628,7 +536,7 @@ fn diff(
 
 /// Compile the spec as it was at a git revision, reading every file through git.
 fn compile_at(path: &Path, rev: &str) -> Result<Output, String> {
-    let project = GitProject::open(&spec_dir(path), rev)?;
+    let project = GitProject::open(&inputs::spec_dir(path), rev)?;
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -644,7 +552,7 @@ fn compile_at(path: &Path, rev: &str) -> Result<Output, String> {
 
 fn graph(spec: Option<PathBuf>, format: GraphFormat) -> Result<bool, String> {
     let path = spec_or_default(spec)?;
-    let bytes = read_spec(&path)?;
+    let bytes = inputs::read_spec(&path)?;
     let (file, loaded, diags) = mlship::load::load(&path.display().to_string(), &bytes);
     report(&diags, &file, false);
     let Some(loaded) = loaded else { return Ok(false) };
