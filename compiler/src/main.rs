@@ -2,7 +2,7 @@
 //! calls the writer.
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
-use mlship::diag::{self, Diagnostic, JsonDiagnostic};
+use mlship::diag::Diagnostic;
 use mlship::emit::Output;
 use mlship::inputs;
 use mlship::project::{DirProject, GitProject, Project};
@@ -215,25 +215,10 @@ fn color() -> bool {
 
 fn report(diags: &[Diagnostic], file: &SourceFile, json: bool) {
     if json {
-        for d in diags {
-            println!(
-                "{}",
-                serde_json::to_string(&JsonDiagnostic::new(d, file)).expect("diagnostic serializes")
-            );
-        }
+        print!("{}", mlship::report::json::diagnostics(diags, file));
     } else {
-        let color = color();
-        for d in diags {
-            eprint!("{}", diag::render(d, file, color));
-        }
+        eprint!("{}", mlship::report::text::diagnostics(diags, file, color()));
     }
-}
-
-fn summary(diags: &[Diagnostic]) -> String {
-    let errors = diags.iter().filter(|d| d.is_error()).count();
-    let warnings = diags.len() - errors;
-    let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
-    format!("{}, {}", plural(errors, "error"), plural(warnings, "warning"))
 }
 
 fn spec_or_default(spec: Option<PathBuf>) -> Result<PathBuf, String> {
@@ -262,8 +247,10 @@ fn validate(files: Vec<PathBuf>, format: Format) -> Result<bool, String> {
         let valid = c.output.is_some();
         ok &= valid;
         if format == Format::Human {
-            let verdict = if valid { "valid" } else { "invalid" };
-            eprintln!("{}: {verdict} ({})", path.display(), summary(&c.diagnostics));
+            eprint!(
+                "{}",
+                mlship::report::text::validated(&c.file.name, valid, &c.diagnostics)
+            );
         }
     }
     Ok(ok)
@@ -278,97 +265,12 @@ fn validate_manifests(paths: &[PathBuf], version: &str, format: ValidateFormat) 
         .map_err(|e| format!("{e}; supported: {}", mlship::validate::SUPPORTED.join(", ")))?;
     let files = inputs::manifests(paths)?;
     let docs = schemas.validate_files(files.iter().map(|(n, t)| (n.as_str(), t.as_str())));
-    let s = mlship::validate::summary(&docs);
     match format {
-        ValidateFormat::Human => {
-            for d in docs.iter().filter(|d| !d.problems().is_empty()) {
-                println!("{d}");
-            }
-            println!(
-                "{} documents in {} files: {} valid, {} invalid, {} skipped (no schema: custom resources) for Kubernetes {version}",
-                docs.len(),
-                files.len(),
-                s.valid,
-                s.invalid,
-                s.skipped
-            );
-        }
-        ValidateFormat::Json => {
-            let out: Vec<serde_json::Value> = docs
-                .iter()
-                .map(|d| {
-                    let status = match d.outcome {
-                        mlship::validate::Outcome::Valid => "valid",
-                        mlship::validate::Outcome::Invalid(_) => "invalid",
-                        mlship::validate::Outcome::Skipped(_) => "skipped",
-                    };
-                    serde_json::json!({
-                        "file": d.file, "line": d.line,
-                        "kind": d.object.as_ref().map(|o| o.kind.clone()),
-                        "name": d.object.as_ref().and_then(|o| o.name.clone()),
-                        "status": status,
-                        "problems": d.problems().iter().map(|p| serde_json::json!({
-                            "line": p.line, "column": p.column, "path": p.violation.path,
-                            "message": p.violation.message, "help": p.violation.help,
-                        })).collect::<Vec<_>>(),
-                    })
-                })
-                .collect();
-            println!("{}", serde_json::to_string_pretty(&out).expect("JSON serializes"));
-        }
-        ValidateFormat::Junit => print!("{}", junit(&docs, version)),
+        ValidateFormat::Human => print!("{}", mlship::report::text::manifests(&docs, files.len(), version)),
+        ValidateFormat::Json => print!("{}", mlship::report::json::manifests(&docs)),
+        ValidateFormat::Junit => print!("{}", mlship::report::junit(&docs, version)),
     }
-    Ok(s.invalid == 0)
-}
-
-fn junit(docs: &[mlship::validate::Document], version: &str) -> String {
-    let esc = |s: &str| {
-        s.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-            .replace('"', "&quot;")
-    };
-    let s = mlship::validate::summary(docs);
-    let mut out = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n  <testsuite name=\"mlship validate (Kubernetes {version})\" tests=\"{}\" failures=\"{}\" skipped=\"{}\">\n",
-        docs.len(),
-        s.invalid,
-        s.skipped
-    );
-    for d in docs {
-        let name = d
-            .object
-            .as_ref()
-            .map_or_else(|| format!("document {}", d.number), |o| o.to_string());
-        out.push_str(&format!(
-            "    <testcase classname=\"{}\" name=\"{}\"",
-            esc(&d.file),
-            esc(&name)
-        ));
-        match &d.outcome {
-            mlship::validate::Outcome::Valid => out.push_str("/>\n"),
-            mlship::validate::Outcome::Skipped(u) => out.push_str(&format!(
-                ">\n      <skipped message=\"{}\"/>\n    </testcase>\n",
-                esc(&u.to_string())
-            )),
-            mlship::validate::Outcome::Invalid(problems) => {
-                out.push_str(">\n");
-                for p in problems {
-                    out.push_str(&format!(
-                        "      <failure message=\"{}\">{}:{}:{}: {}</failure>\n",
-                        esc(&p.violation.message),
-                        esc(&d.file),
-                        p.line,
-                        p.column,
-                        esc(&p.to_string())
-                    ));
-                }
-                out.push_str("    </testcase>\n");
-            }
-        }
-    }
-    out.push_str("  </testsuite>\n</testsuites>\n");
-    out
+    Ok(mlship::validate::summary(&docs).invalid == 0)
 }
 
 fn build(spec: Option<PathBuf>, out: Option<PathBuf>, envs: &[String], format: Format) -> Result<bool, String> {
@@ -376,7 +278,11 @@ fn build(spec: Option<PathBuf>, out: Option<PathBuf>, envs: &[String], format: F
     let c = compile_path(&path)?;
     report(&c.diagnostics, &c.file, format == Format::Json);
     let Some(mut output) = c.output else {
-        eprintln!("{}: nothing written ({})", path.display(), summary(&c.diagnostics));
+        eprintln!(
+            "{}: nothing written ({})",
+            path.display(),
+            mlship::report::text::summary(&c.diagnostics)
+        );
         return Ok(false);
     };
     let out = out.unwrap_or_else(|| inputs::spec_dir(&path).join("deploy"));
@@ -386,19 +292,9 @@ fn build(spec: Option<PathBuf>, out: Option<PathBuf>, envs: &[String], format: F
     }
     let r = mlship::writer::write(&out, &output).map_err(|e| format!("writing {}: {e}", out.display()))?;
     if format == Format::Human {
-        eprintln!(
-            "{}: wrote {} files, removed {}, {} unchanged in {}",
-            path.display(),
-            r.written.len(),
-            r.removed.len(),
-            r.unchanged,
-            out.display()
-        );
+        eprint!("{}", mlship::report::text::written(&c.file.name, &r, &out));
     } else {
-        println!(
-            "{}",
-            serde_json::json!({ "written": r.written, "removed": r.removed, "unchanged": r.unchanged })
-        );
+        print!("{}", mlship::report::json::written(&r));
     }
     Ok(true)
 }
@@ -424,7 +320,6 @@ fn check(files: Vec<PathBuf>, out: &Path, format: CheckFormat) -> Result<bool, S
     } else {
         files
     };
-    let mut ok = true;
     let mut results = Vec::new();
     for path in &files {
         let c = compile_path(path)?;
@@ -434,57 +329,40 @@ fn check(files: Vec<PathBuf>, out: &Path, format: CheckFormat) -> Result<bool, S
             .as_ref()
             .map(|o| mlship::writer::stale(&dir, o))
             .unwrap_or_default();
-        ok &= c.output.is_some() && stale.is_empty();
+        results.push((c, dir, stale));
+        let c = checked(results.last().expect("just pushed"));
         match format {
             CheckFormat::Human => {
-                report(&c.diagnostics, &c.file, false);
-                // A tree that was never built would list every file: past 30, show the first 20.
-                let shown = if stale.len() > 30 { 20 } else { stale.len() };
-                for (file, why) in &stale[..shown] {
-                    let at = dir.join(file);
-                    eprintln!("{} is {why}", at.strip_prefix(".").unwrap_or(&at).display());
-                }
-                if shown < stale.len() {
-                    eprintln!("... and {} more (`--format json` lists them all)", stale.len() - shown);
-                }
-                match (&c.output, stale.is_empty()) {
-                    (None, _) => eprintln!("{}: invalid ({})", path.display(), summary(&c.diagnostics)),
-                    (Some(_), true) => eprintln!("{}: up to date", path.display()),
-                    (Some(_), false) => eprintln!(
-                        "{}: {} stale files; run `mlship build {}` to update them",
-                        path.display(),
-                        stale.len(),
-                        path.display()
-                    ),
-                }
+                report(c.diagnostics, c.file, false);
+                eprint!("{}", mlship::report::text::check(&c));
             }
             CheckFormat::Json => {
-                report(&c.diagnostics, &c.file, true);
-                for (file, why) in &stale {
-                    println!(
-                        "{}",
-                        serde_json::json!({ "spec": c.file.name, "file": dir.join(file), "stale": why })
-                    );
-                }
+                report(c.diagnostics, c.file, true);
+                print!("{}", mlship::report::json::stale(&c));
             }
             CheckFormat::Github | CheckFormat::Sarif => {}
         }
-        results.push((c, stale));
     }
-    let checked: Vec<mlship::report::Checked> = results
-        .iter()
-        .map(|(c, stale)| mlship::report::Checked {
-            file: &c.file,
-            diagnostics: &c.diagnostics,
-            stale,
-        })
-        .collect();
+    let checked: Vec<mlship::report::Checked> = results.iter().map(checked).collect();
     match format {
         CheckFormat::Github => print!("{}", mlship::report::github(&checked)),
         CheckFormat::Sarif => print!("{}", mlship::report::sarif(&checked)),
         _ => {}
     }
-    Ok(ok)
+    Ok(checked.iter().all(mlship::report::Checked::ok))
+}
+
+/// A checked spec: compiled, its output folder, its stale files.
+type CheckResult = (mlship::Compiled, PathBuf, Vec<(String, &'static str)>);
+
+fn checked((c, out, stale): &CheckResult) -> mlship::report::Checked<'_> {
+    mlship::report::Checked {
+        file: &c.file,
+        diagnostics: &c.diagnostics,
+        stale,
+        out,
+        valid: c.output.is_some(),
+    }
 }
 
 /// The tree on disk as the last build wrote it (the files its lock lists).
@@ -506,7 +384,10 @@ fn diff(
     let c = compile_path(&path)?;
     report(&c.diagnostics, &c.file, false);
     let Some(new) = c.output else {
-        eprintln!("{}: invalid ({})", path.display(), summary(&c.diagnostics));
+        eprint!(
+            "{}",
+            mlship::report::text::validated(&c.file.name, false, &c.diagnostics)
+        );
         return Err("the spec does not compile; fix it first".into());
     };
     let old = match &against {
