@@ -19,6 +19,7 @@ pub mod diag;
 pub mod diff;
 pub mod emit;
 pub mod graph;
+pub mod init;
 pub mod inputs;
 pub mod load;
 pub mod lower;

@@ -445,51 +445,15 @@ fn graph(spec: Option<PathBuf>, format: GraphFormat) -> Result<bool, String> {
     Ok(true)
 }
 
+/// `mlship init`: the starter files, each created unless the folder has it already.
 fn init(dir: &Path, name: Option<String>) -> Result<bool, String> {
-    let target = dir.join("mlship.yaml");
-    if target.exists() {
-        return Err(format!("{} already exists; not overwriting it", target.display()));
-    }
-    let name = match name {
-        Some(n) => n,
-        None => {
-            let abs = std::path::absolute(dir).map_err(|e| e.to_string())?;
-            mlship::names::suggest(
-                &abs.file_name()
-                    .map(|s| s.to_string_lossy().into_owned())
-                    .unwrap_or_default(),
-            )
+    let starter = mlship::init::starter(dir, name)?;
+    for (path, text) in &starter.files {
+        if mlship::writer::create_new(path, text.as_bytes()).map_err(|e| format!("writing {}: {e}", path.display()))? {
+            eprintln!("wrote {}", path.display());
         }
-    };
-    if !mlship::names::is_dns_label(&name) {
-        return Err(format!(
-            "`{name}` is not a valid project name; pass --name, e.g. --name {}",
-            mlship::names::suggest(&name)
-        ));
     }
-    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
-    let text = include_str!("../../stdlib/init/mlship.yaml").replace("{{project}}", &name);
-    // The files the starter spec names, unless the project has them already.
-    let starters = [
-        ("mlship.yaml", text.as_str()),
-        ("requirements.txt", include_str!("../../stdlib/init/requirements.txt")),
-        ("app/main.py", include_str!("../../stdlib/init/app/main.py")),
-    ];
-    for (rel, body) in starters {
-        let path = dir.join(rel);
-        if path.exists() {
-            continue;
-        }
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
-        }
-        std::fs::write(&path, body).map_err(|e| format!("writing {}: {e}", path.display()))?;
-        eprintln!("wrote {}", path.display());
-    }
-    eprintln!(
-        "next: edit {}, then run `mlship build {}`",
-        target.display(),
-        target.display()
-    );
+    let spec = starter.spec.display();
+    eprintln!("next: edit {spec}, then run `mlship build {spec}`");
     Ok(true)
 }
