@@ -10,11 +10,15 @@
 //!    spec and for every environment's merged spec.
 //! 4. [`lower`]: defaults, image references, config hashes, pipeline levels: a [`lower::Plan`].
 //! 5. [`emit`]: the plan to an in-memory [`emit::Output`] ([`yamlout`] writes the YAML).
-//! 6. [`writer`]: the output to disk, atomically. Only the CLI calls it.
+//! 6. [`writer`]: the output to disk, atomically. Only the CLI's [`commands`] call it.
 //!
 //! Diagnostics ([`diag`]) are plain data with codes and spans; only the CLI prints them.
+//! Every file a spec names is read through a [`project::Project`]. The CLI's commands live in
+//! [`commands`]: [`inputs`] finds their files, [`report`] renders what they found, and they
+//! hand back a [`commands::Transcript`] that only the binary prints.
 
 pub mod check;
+pub mod commands;
 pub mod diag;
 pub mod diff;
 pub mod emit;
