@@ -4,7 +4,7 @@
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use mlship::commands::{self, Outcome, Stream, Transcript};
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -158,7 +158,7 @@ fn main() -> ExitCode {
     let result = run(Cli::parse().command, &mut t);
     for (stream, text) in &t.chunks {
         match stream {
-            Stream::Stdout => print!("{text}"),
+            Stream::Stdout => print(text),
             Stream::Stderr => eprint!("{text}"),
         }
     }
@@ -169,6 +169,19 @@ fn main() -> ExitCode {
             eprintln!("error: {e}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// Writes to stdout. A reader that closed the pipe (`| head`) wants no more: exit 0. Any
+/// other failure (a full disk) is an error: exit 2.
+fn print(text: &str) {
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: writing to stdout: {e}");
+        std::process::exit(2);
     }
 }
 
