@@ -25,7 +25,7 @@ fn spec(n: usize, min_auc: &str) -> String {
 }
 
 fn expected(text: &str) -> BTreeMap<String, Vec<u8>> {
-    mlship::compile("mlship.yaml", text.as_bytes(), &mlship::lower::MemProject::default())
+    mlship::compile("mlship.yaml", text.as_bytes(), &mlship::project::MemProject::default())
         .output
         .unwrap()
         .files

@@ -10,7 +10,7 @@ fn fuzz_findings_are_handled() {
     for entry in std::fs::read_dir(&dir).unwrap().flatten() {
         let bytes = std::fs::read(entry.path()).unwrap();
         for name in ["mlship.yaml", "mlship.kdl"] {
-            let c = mlship::compile(name, &bytes, &mlship::lower::MemProject::default());
+            let c = mlship::compile(name, &bytes, &mlship::project::MemProject::default());
             assert!(
                 c.output.is_some() || !c.diagnostics.is_empty(),
                 "{}: no output and no diagnostic",

@@ -1,7 +1,7 @@
 //! Dockerfiles: the CUDA matrix picks bases and wheel indexes, conflicts name what would
 //! work, and hostile strings either arrive quoted or are refused with a located error.
 
-use mlship::lower::MemProject;
+use mlship::project::MemProject;
 
 fn spec(image: &str) -> String {
     format!(

@@ -11,7 +11,7 @@
 mod specgen;
 
 use mlship::diag::Diagnostic;
-use mlship::lower::MemProject;
+use mlship::project::MemProject;
 use mlship::source::SourceFile;
 use proptest::prelude::*;
 use proptest::test_runner::Config;

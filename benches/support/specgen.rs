@@ -68,8 +68,8 @@ pub fn kdl(n: usize) -> String {
 
 /// The project files the generated spec names (used by the criterion benches).
 #[allow(dead_code)]
-pub fn project() -> mlship::lower::MemProject {
-    mlship::lower::MemProject(
+pub fn project() -> mlship::project::MemProject {
+    mlship::project::MemProject(
         [("src/bench/__init__.py".to_string(), Vec::new())]
             .into_iter()
             .collect(),

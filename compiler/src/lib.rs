@@ -10,19 +10,26 @@
 //!    spec and for every environment's merged spec.
 //! 4. [`lower`]: every default and decision: a [`plan::Plan`] of per-workload plans.
 //! 5. [`emit`]: the plan to an in-memory [`emit::Output`] ([`yamlout`] writes the YAML).
-//! 6. [`writer`]: the output to disk, atomically. Only the CLI calls it.
+//! 6. [`writer`]: the output to disk, atomically. Only the CLI's [`commands`] call it.
 //!
 //! Diagnostics ([`diag`]) are plain data with codes and spans; only the CLI prints them.
+//! Every file a spec names is read through a [`project::Project`]. The CLI's commands live in
+//! [`commands`]: [`inputs`] finds their files, [`report`] renders what they found, and they
+//! hand back a [`commands::Transcript`] that only the binary prints.
 
 pub mod check;
+pub mod commands;
 pub mod diag;
 pub mod diff;
 pub mod emit;
 pub mod graph;
+pub mod init;
+pub mod inputs;
 pub mod load;
 pub mod lower;
 pub mod names;
 pub mod plan;
+pub mod project;
 pub mod report;
 pub mod schema;
 pub mod secrets;
@@ -47,7 +54,7 @@ pub struct Compiled {
 }
 
 /// Compile a spec file's bytes into the output tree, reading referenced files from `project`.
-pub fn compile(name: &str, bytes: &[u8], project: &dyn lower::Project) -> Compiled {
+pub fn compile(name: &str, bytes: &[u8], project: &dyn project::Project) -> Compiled {
     let (file, loaded, mut diagnostics) = load::load(name, bytes);
     let Some(loaded) = loaded else {
         return Compiled {

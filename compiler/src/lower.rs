@@ -15,40 +15,10 @@ use crate::diag::{Code, Diagnostic};
 use crate::load::Loaded;
 use crate::names;
 use crate::plan::{ClaimPlan, ConfigPlan, EnvPlan, GitopsPlan, PipelinePlan, Plan, SecretPlan, SecretSource};
+use crate::project::Project;
 use crate::source::Path;
 use crate::spec::{AccessMode, Engine, Gitops, SecretProvider, StoreKind};
 use std::collections::BTreeMap;
-
-/// Read access to files next to the spec. Paths are relative and already checked.
-pub trait Project {
-    /// The bytes of a file.
-    fn read(&self, rel: &str) -> std::io::Result<Vec<u8>>;
-    /// Whether a file or folder exists inside the project: `NotFound` when it does not,
-    /// `PermissionDenied` when it (through a symlink) leads outside.
-    fn exists(&self, rel: &str) -> std::io::Result<()>;
-}
-
-/// Files held in memory, for tests and the fuzzers.
-#[derive(Default)]
-pub struct MemProject(pub BTreeMap<String, Vec<u8>>);
-
-impl Project for MemProject {
-    fn read(&self, rel: &str) -> std::io::Result<Vec<u8>> {
-        self.0
-            .get(rel)
-            .cloned()
-            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "not found"))
-    }
-
-    fn exists(&self, rel: &str) -> std::io::Result<()> {
-        let dir = format!("{}/", rel.trim_end_matches('/'));
-        if self.0.contains_key(rel) || self.0.keys().any(|k| k.starts_with(&dir)) {
-            Ok(())
-        } else {
-            Err(std::io::Error::new(std::io::ErrorKind::NotFound, "not found"))
-        }
-    }
-}
 
 /// Stdlib defaults for workloads that do not say (docs/kubernetes.md).
 pub const SERVICE_CPU: &str = "250m";
@@ -256,6 +226,7 @@ pub fn depths(steps: &BTreeMap<String, crate::spec::Step>) -> Vec<(String, usize
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::project::MemProject;
 
     fn lower_yaml(extra: &str) -> Result<Plan, Vec<Diagnostic>> {
         let yaml = format!(

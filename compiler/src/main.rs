@@ -1,13 +1,11 @@
-//! The `mlship` command line. The only place that prints, reads arguments, runs git, or
-//! calls the writer.
+//! The `mlship` command line: the clap definitions, dispatch, and printing. The only place
+//! that reads arguments and the environment, and prints; the commands themselves are in
+//! `mlship::commands`.
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
-use mlship::diag::{self, Diagnostic, JsonDiagnostic};
-use mlship::emit::Output;
-use mlship::lower::Project;
-use mlship::source::SourceFile;
-use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use mlship::commands::{self, Outcome, Stream, Transcript};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// mimalloc: the compiler allocates many small JSON values; this cuts whole-build time
@@ -152,52 +150,18 @@ enum GraphFormat {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Build {
-            spec,
-            out,
-            envs,
-            format,
-        } => build(spec, out, &envs, format),
-        Command::Validate {
-            files,
-            manifests: true,
-            kubernetes,
-            format,
-        } => validate_manifests(&files, &kubernetes, format),
-        Command::Validate { files, format, .. } => validate(
-            files,
-            if format == ValidateFormat::Json {
-                Format::Json
-            } else {
-                Format::Human
-            },
-        ),
-        Command::Check { files, out, format } => check(files, &out, format),
-        Command::Diff {
-            spec,
-            against,
-            envs,
-            out,
-            unified,
-            format,
-        } => diff(spec, against, &envs, out, unified, format),
-        Command::Graph { spec, format } => graph(spec, format),
-        Command::Schema => {
-            print!("{}", mlship::schema::schema_text());
-            Ok(true)
+    let color = |terminal: bool| std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && terminal;
+    let mut t = Transcript::new(
+        color(std::io::stderr().is_terminal()),
+        color(std::io::stdout().is_terminal()),
+    );
+    let result = run(Cli::parse().command, &mut t);
+    for (stream, text) in &t.chunks {
+        match stream {
+            Stream::Stdout => print(text),
+            Stream::Stderr => eprint!("{text}"),
         }
-        Command::Init { dir, name } => init(&dir, name),
-        Command::Completions { shell } => {
-            clap_complete::generate(shell, &mut Cli::command(), "mlship", &mut std::io::stdout());
-            Ok(true)
-        }
-        Command::Man => clap_mangen::Man::new(Cli::command())
-            .render(&mut std::io::stdout())
-            .map(|_| true)
-            .map_err(|e| e.to_string()),
-    };
+    }
     match result {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
@@ -208,587 +172,87 @@ fn main() -> ExitCode {
     }
 }
 
-/// Reads files next to the spec, refusing anything (symlinks too) that leads outside.
-struct DirProject {
-    root: PathBuf,
-}
-
-impl DirProject {
-    fn resolve(&self, rel: &str) -> std::io::Result<PathBuf> {
-        let root = self.root.canonicalize()?;
-        let path = root.join(rel).canonicalize()?;
-        if !path.starts_with(&root) {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::PermissionDenied,
-                "the path leads outside the project",
-            ));
+/// Writes to stdout. A reader that closed the pipe (`| head`) wants no more: exit 0. Any
+/// other failure (a full disk) is an error: exit 2.
+fn print(text: &str) {
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
         }
-        Ok(path)
+        eprintln!("error: writing to stdout: {e}");
+        std::process::exit(2);
     }
 }
 
-impl Project for DirProject {
-    fn read(&self, rel: &str) -> std::io::Result<Vec<u8>> {
-        std::fs::read(self.resolve(rel)?)
-    }
-
-    fn exists(&self, rel: &str) -> std::io::Result<()> {
-        self.resolve(rel).map(|_| ())
-    }
-}
-
-/// Reads files as they were at a git revision, through `git show` (no checkout).
-struct GitProject {
-    dir: PathBuf,
-    rev: String,
-    /// The spec folder's path from the repository root, with a trailing `/` (or empty).
-    prefix: String,
-}
-
-impl GitProject {
-    fn show(&self, rel: &str) -> std::io::Result<Vec<u8>> {
-        let out = std::process::Command::new("git")
-            .arg("-C")
-            .arg(&self.dir)
-            .arg("show")
-            .arg(format!("{}:{}{rel}", self.rev, self.prefix))
-            .output()?;
-        if out.status.success() {
-            Ok(out.stdout)
-        } else {
-            Err(std::io::Error::new(
-                std::io::ErrorKind::NotFound,
-                String::from_utf8_lossy(&out.stderr).trim().to_string(),
-            ))
-        }
-    }
-}
-
-impl Project for GitProject {
-    fn read(&self, rel: &str) -> std::io::Result<Vec<u8>> {
-        self.show(rel)
-    }
-
-    fn exists(&self, rel: &str) -> std::io::Result<()> {
-        // `git show REV:dir` lists a tree, so it answers for files and folders alike.
-        self.show(rel.trim_end_matches('/')).map(|_| ())
-    }
-}
-
-fn default_spec() -> Result<PathBuf, String> {
-    let found: Vec<PathBuf> = ["mlship.yaml", "mlship.yml", "mlship.kdl"]
-        .iter()
-        .map(PathBuf::from)
-        .filter(|p| p.exists())
-        .collect();
-    match found.as_slice() {
-        [one] => Ok(one.clone()),
-        [] => Err("no mlship.yaml or mlship.kdl in this folder; name the spec file, or run `mlship init`".into()),
-        _ => Err("both mlship.yaml and mlship.kdl are here; name the one to use".into()),
-    }
-}
-
-fn read_spec(path: &Path) -> Result<Vec<u8>, String> {
-    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    if meta.len() > mlship::syntax::LIMITS.max_bytes as u64 {
-        // Refuse before reading a huge file into memory; the loader words the error.
-        return Ok(vec![b' '; mlship::syntax::LIMITS.max_bytes + 1]);
-    }
-    std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
-}
-
-fn color() -> bool {
-    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
-}
-
-fn report(diags: &[Diagnostic], file: &SourceFile, json: bool) {
-    if json {
-        for d in diags {
-            println!(
-                "{}",
-                serde_json::to_string(&JsonDiagnostic::new(d, file)).expect("diagnostic serializes")
-            );
-        }
-    } else {
-        let color = color();
-        for d in diags {
-            eprint!("{}", diag::render(d, file, color));
-        }
-    }
-}
-
-fn summary(diags: &[Diagnostic]) -> String {
-    let errors = diags.iter().filter(|d| d.is_error()).count();
-    let warnings = diags.len() - errors;
-    let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
-    format!("{}, {}", plural(errors, "error"), plural(warnings, "warning"))
-}
-
-fn spec_or_default(spec: Option<PathBuf>) -> Result<PathBuf, String> {
-    spec.map_or_else(default_spec, Ok)
-}
-
-fn spec_dir(path: &Path) -> PathBuf {
-    path.parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."))
-        .to_path_buf()
-}
-
-fn compile_path(path: &Path) -> Result<mlship::Compiled, String> {
-    let bytes = read_spec(path)?;
-    Ok(mlship::compile(
-        &path.display().to_string(),
-        &bytes,
-        &DirProject { root: spec_dir(path) },
-    ))
-}
-
-fn validate(files: Vec<PathBuf>, format: Format) -> Result<bool, String> {
-    let files = if files.is_empty() { vec![default_spec()?] } else { files };
-    let mut ok = true;
-    for path in files {
-        let c = compile_path(&path)?;
-        report(&c.diagnostics, &c.file, format == Format::Json);
-        let valid = c.output.is_some();
-        ok &= valid;
-        if format == Format::Human {
-            let verdict = if valid { "valid" } else { "invalid" };
-            eprintln!("{}: {verdict} ({})", path.display(), summary(&c.diagnostics));
-        }
-    }
-    Ok(ok)
-}
-
-/// `mlship validate --manifests`: a strict, offline kubeconform for any manifests.
-fn validate_manifests(paths: &[PathBuf], version: &str, format: ValidateFormat) -> Result<bool, String> {
-    if paths.is_empty() {
-        return Err("name the manifest files or folders to validate".into());
-    }
-    let schemas = mlship::validate::schemas(version)
-        .map_err(|e| format!("{e}; supported: {}", mlship::validate::SUPPORTED.join(", ")))?;
-    let mut files: Vec<(String, String)> = Vec::new();
-    for path in paths {
-        let mut found = Vec::new();
-        if path.is_dir() {
-            let mut stack = vec![path.clone()];
-            while let Some(dir) = stack.pop() {
-                for e in std::fs::read_dir(&dir)
-                    .map_err(|e| format!("{}: {e}", dir.display()))?
-                    .flatten()
-                {
-                    let p = e.path();
-                    if p.is_dir() {
-                        stack.push(p);
-                    } else if mlship::validate::is_manifest(&p.to_string_lossy()) {
-                        found.push(p);
-                    }
-                }
-            }
-            found.sort();
-        } else {
-            found.push(path.clone());
-        }
-        for f in found {
-            let text = std::fs::read_to_string(&f).map_err(|e| format!("cannot read {}: {e}", f.display()))?;
-            files.push((f.display().to_string(), text));
-        }
-    }
-    let docs = schemas.validate_files(files.iter().map(|(n, t)| (n.as_str(), t.as_str())));
-    let s = mlship::validate::summary(&docs);
-    match format {
-        ValidateFormat::Human => {
-            for d in docs.iter().filter(|d| !d.problems().is_empty()) {
-                println!("{d}");
-            }
-            println!(
-                "{} documents in {} files: {} valid, {} invalid, {} skipped (no schema: custom resources) for Kubernetes {version}",
-                docs.len(),
-                files.len(),
-                s.valid,
-                s.invalid,
-                s.skipped
-            );
-        }
-        ValidateFormat::Json => {
-            let out: Vec<serde_json::Value> = docs
-                .iter()
-                .map(|d| {
-                    let status = match d.outcome {
-                        mlship::validate::Outcome::Valid => "valid",
-                        mlship::validate::Outcome::Invalid(_) => "invalid",
-                        mlship::validate::Outcome::Skipped(_) => "skipped",
-                    };
-                    serde_json::json!({
-                        "file": d.file, "line": d.line,
-                        "kind": d.object.as_ref().map(|o| o.kind.clone()),
-                        "name": d.object.as_ref().and_then(|o| o.name.clone()),
-                        "status": status,
-                        "problems": d.problems().iter().map(|p| serde_json::json!({
-                            "line": p.line, "column": p.column, "path": p.violation.path,
-                            "message": p.violation.message, "help": p.violation.help,
-                        })).collect::<Vec<_>>(),
-                    })
-                })
-                .collect();
-            println!("{}", serde_json::to_string_pretty(&out).expect("JSON serializes"));
-        }
-        ValidateFormat::Junit => print!("{}", junit(&docs, version)),
-    }
-    Ok(s.invalid == 0)
-}
-
-fn junit(docs: &[mlship::validate::Document], version: &str) -> String {
-    let esc = |s: &str| {
-        s.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-            .replace('"', "&quot;")
-    };
-    let s = mlship::validate::summary(docs);
-    let mut out = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n  <testsuite name=\"mlship validate (Kubernetes {version})\" tests=\"{}\" failures=\"{}\" skipped=\"{}\">\n",
-        docs.len(),
-        s.invalid,
-        s.skipped
-    );
-    for d in docs {
-        let name = d
-            .object
-            .as_ref()
-            .map_or_else(|| format!("document {}", d.number), |o| o.to_string());
-        out.push_str(&format!(
-            "    <testcase classname=\"{}\" name=\"{}\"",
-            esc(&d.file),
-            esc(&name)
-        ));
-        match &d.outcome {
-            mlship::validate::Outcome::Valid => out.push_str("/>\n"),
-            mlship::validate::Outcome::Skipped(u) => out.push_str(&format!(
-                ">\n      <skipped message=\"{}\"/>\n    </testcase>\n",
-                esc(&u.to_string())
-            )),
-            mlship::validate::Outcome::Invalid(problems) => {
-                out.push_str(">\n");
-                for p in problems {
-                    out.push_str(&format!(
-                        "      <failure message=\"{}\">{}:{}:{}: {}</failure>\n",
-                        esc(&p.violation.message),
-                        esc(&d.file),
-                        p.line,
-                        p.column,
-                        esc(&p.to_string())
-                    ));
-                }
-                out.push_str("    </testcase>\n");
-            }
-        }
-    }
-    out.push_str("  </testsuite>\n</testsuites>\n");
-    out
-}
-
-fn build(spec: Option<PathBuf>, out: Option<PathBuf>, envs: &[String], format: Format) -> Result<bool, String> {
-    let path = spec_or_default(spec)?;
-    let c = compile_path(&path)?;
-    report(&c.diagnostics, &c.file, format == Format::Json);
-    let Some(mut output) = c.output else {
-        eprintln!("{}: nothing written ({})", path.display(), summary(&c.diagnostics));
-        return Ok(false);
-    };
-    let out = out.unwrap_or_else(|| spec_dir(&path).join("deploy"));
-    if !envs.is_empty() {
-        check_envs(&output, envs, &path)?;
-        output.restrict(envs, &mlship::writer::read_previous(&out));
-    }
-    let r = mlship::writer::write(&out, &output).map_err(|e| format!("writing {}: {e}", out.display()))?;
-    if format == Format::Human {
-        eprintln!(
-            "{}: wrote {} files, removed {}, {} unchanged in {}",
-            path.display(),
-            r.written.len(),
-            r.removed.len(),
-            r.unchanged,
-            out.display()
-        );
-    } else {
-        println!(
-            "{}",
-            serde_json::json!({ "written": r.written, "removed": r.removed, "unchanged": r.unchanged })
-        );
-    }
-    Ok(true)
-}
-
-fn check_envs(output: &Output, envs: &[String], path: &Path) -> Result<(), String> {
-    let known: std::collections::BTreeSet<&str> = output.files.keys().filter_map(|k| mlship::emit::env_of(k)).collect();
-    match envs.iter().find(|e| !known.contains(e.as_str())) {
-        Some(bad) => {
-            let known: Vec<&str> = known.into_iter().collect();
-            Err(format!(
-                "{}: no environment `{bad}`; the spec has {}",
-                path.display(),
-                known.join(", ")
-            ))
-        }
-        None => Ok(()),
-    }
-}
-
-/// Spec files under the current folder: the ones git tracks or would track, else a walk.
-fn discover() -> Result<Vec<PathBuf>, String> {
-    let is_spec = |p: &Path| {
-        matches!(
-            p.file_name().and_then(|n| n.to_str()),
-            Some("mlship.yaml" | "mlship.yml" | "mlship.kdl")
-        )
-    };
-    let git = std::process::Command::new("git")
-        .args(["ls-files", "-co", "--exclude-standard", "-z"])
-        .output();
-    let mut found: Vec<PathBuf> = match git {
-        Ok(o) if o.status.success() => o
-            .stdout
-            .split(|b| *b == 0)
-            .filter(|s| !s.is_empty())
-            .map(|s| PathBuf::from(String::from_utf8_lossy(s).into_owned()))
-            .filter(|p| is_spec(p) && p.exists())
-            .collect(),
-        _ => {
-            let mut found = Vec::new();
-            let mut stack = vec![PathBuf::from(".")];
-            while let Some(dir) = stack.pop() {
-                for e in std::fs::read_dir(&dir).map_err(|e| e.to_string())?.flatten() {
-                    let p = e.path();
-                    let name = e.file_name().to_string_lossy().into_owned();
-                    if p.is_dir()
-                        && !name.starts_with('.')
-                        && !matches!(name.as_str(), "target" | "node_modules" | "deploy")
-                    {
-                        stack.push(p);
-                    } else if is_spec(&p) {
-                        found.push(p.strip_prefix("./").unwrap_or(&p).to_path_buf());
-                    }
-                }
-            }
-            found
-        }
-    };
-    found.sort();
-    if found.is_empty() {
-        return Err("no mlship.yaml or mlship.kdl under this folder".into());
-    }
-    Ok(found)
-}
-
-fn check(files: Vec<PathBuf>, out: &Path, format: CheckFormat) -> Result<bool, String> {
-    let files = if files.is_empty() { discover()? } else { files };
-    let mut ok = true;
-    let mut results = Vec::new();
-    for path in &files {
-        let c = compile_path(path)?;
-        let dir = spec_dir(path).join(out);
-        let stale = c
-            .output
-            .as_ref()
-            .map(|o| mlship::writer::stale(&dir, o))
-            .unwrap_or_default();
-        ok &= c.output.is_some() && stale.is_empty();
-        match format {
-            CheckFormat::Human => {
-                report(&c.diagnostics, &c.file, false);
-                // A tree that was never built would list every file: past 30, show the first 20.
-                let shown = if stale.len() > 30 { 20 } else { stale.len() };
-                for (file, why) in &stale[..shown] {
-                    let at = dir.join(file);
-                    eprintln!("{} is {why}", at.strip_prefix(".").unwrap_or(&at).display());
-                }
-                if shown < stale.len() {
-                    eprintln!("... and {} more (`--format json` lists them all)", stale.len() - shown);
-                }
-                match (&c.output, stale.is_empty()) {
-                    (None, _) => eprintln!("{}: invalid ({})", path.display(), summary(&c.diagnostics)),
-                    (Some(_), true) => eprintln!("{}: up to date", path.display()),
-                    (Some(_), false) => eprintln!(
-                        "{}: {} stale files; run `mlship build {}` to update them",
-                        path.display(),
-                        stale.len(),
-                        path.display()
-                    ),
-                }
-            }
-            CheckFormat::Json => {
-                report(&c.diagnostics, &c.file, true);
-                for (file, why) in &stale {
-                    println!(
-                        "{}",
-                        serde_json::json!({ "spec": c.file.name, "file": dir.join(file), "stale": why })
-                    );
-                }
-            }
-            CheckFormat::Github | CheckFormat::Sarif => {}
-        }
-        results.push((c, stale));
-    }
-    let checked: Vec<mlship::report::Checked> = results
-        .iter()
-        .map(|(c, stale)| mlship::report::Checked {
-            file: &c.file,
-            diagnostics: &c.diagnostics,
-            stale,
-        })
-        .collect();
-    match format {
-        CheckFormat::Github => print!("{}", mlship::report::github(&checked)),
-        CheckFormat::Sarif => print!("{}", mlship::report::sarif(&checked)),
-        _ => {}
-    }
-    Ok(ok)
-}
-
-/// The tree on disk as the last build wrote it (the files its lock lists).
-fn tree_on_disk(out: &Path) -> Output {
-    Output {
-        files: mlship::writer::read_previous(out),
-    }
-}
-
-fn diff(
-    spec: Option<PathBuf>,
-    against: Option<String>,
-    envs: &[String],
-    out: Option<PathBuf>,
-    unified: bool,
-    format: DiffFormat,
-) -> Result<bool, String> {
-    let path = spec_or_default(spec)?;
-    let c = compile_path(&path)?;
-    report(&c.diagnostics, &c.file, false);
-    let Some(new) = c.output else {
-        eprintln!("{}: invalid ({})", path.display(), summary(&c.diagnostics));
-        return Err("the spec does not compile; fix it first".into());
-    };
-    let old = match &against {
-        None => tree_on_disk(&out.unwrap_or_else(|| spec_dir(&path).join("deploy"))),
-        Some(rev) => compile_at(&path, rev)?,
-    };
-    if !envs.is_empty() {
-        check_envs(&new, envs, &path)?;
-    }
-    let only = (!envs.is_empty()).then_some(envs);
-    let r = mlship::diff::diff(&old, &new, only);
-    match format {
-        DiffFormat::Json => println!("{}", serde_json::to_string_pretty(&r).expect("report serializes")),
-        DiffFormat::Markdown => print!("{}", mlship::diff::render(&r, mlship::diff::Style::Markdown, unified)),
-        DiffFormat::Human => {
-            let style = if std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
-            {
-                mlship::diff::Style::Color
-            } else {
-                mlship::diff::Style::Plain
+fn run(command: Command, t: &mut Transcript) -> Outcome {
+    match command {
+        Command::Build {
+            spec,
+            out,
+            envs,
+            format,
+        } => commands::build(t, spec, out, &envs, format == Format::Json),
+        Command::Validate {
+            files,
+            manifests: true,
+            kubernetes,
+            format,
+        } => {
+            let format = match format {
+                ValidateFormat::Human => commands::ManifestFormat::Human,
+                ValidateFormat::Json => commands::ManifestFormat::Json,
+                ValidateFormat::Junit => commands::ManifestFormat::Junit,
             };
-            print!("{}", mlship::diff::render(&r, style, unified));
+            commands::validate_manifests(t, &files, &kubernetes, format)
+        }
+        Command::Validate { files, format, .. } => commands::validate(t, files, format == ValidateFormat::Json),
+        Command::Check { files, out, format } => {
+            let format = match format {
+                CheckFormat::Human => commands::CheckFormat::Human,
+                CheckFormat::Json => commands::CheckFormat::Json,
+                CheckFormat::Github => commands::CheckFormat::Github,
+                CheckFormat::Sarif => commands::CheckFormat::Sarif,
+            };
+            commands::check(t, files, &out, format)
+        }
+        Command::Diff {
+            spec,
+            against,
+            envs,
+            out,
+            unified,
+            format,
+        } => {
+            let format = match format {
+                DiffFormat::Human => commands::DiffFormat::Human,
+                DiffFormat::Json => commands::DiffFormat::Json,
+                DiffFormat::Markdown => commands::DiffFormat::Markdown,
+            };
+            commands::diff(t, spec, against.as_deref(), &envs, out, unified, format)
+        }
+        Command::Graph { spec, format } => {
+            let kind = match format {
+                GraphFormat::Mermaid => mlship::graph::Kind::Mermaid,
+                GraphFormat::Dot => mlship::graph::Kind::Dot,
+            };
+            commands::graph(t, spec, kind)
+        }
+        Command::Schema => commands::schema(t),
+        Command::Init { dir, name } => commands::init(t, &dir, name),
+        Command::Completions { shell } => {
+            let mut text = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "mlship", &mut text);
+            t.out(String::from_utf8_lossy(&text));
+            Ok(true)
+        }
+        Command::Man => {
+            let mut text = Vec::new();
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut text)
+                .map_err(|e| e.to_string())?;
+            t.out(String::from_utf8_lossy(&text));
+            Ok(true)
         }
     }
-    Ok(r.is_empty())
-}
-
-/// Compile the spec as it was at a git revision, reading every file through git.
-fn compile_at(path: &Path, rev: &str) -> Result<Output, String> {
-    let dir = spec_dir(path);
-    let git = |args: &[&str]| -> Result<String, String> {
-        let o = std::process::Command::new("git")
-            .arg("-C")
-            .arg(&dir)
-            .args(args)
-            .output()
-            .map_err(|e| format!("cannot run git: {e}"))?;
-        if o.status.success() {
-            Ok(String::from_utf8_lossy(&o.stdout).trim().to_string())
-        } else {
-            Err(String::from_utf8_lossy(&o.stderr).trim().to_string())
-        }
-    };
-    let commit = git(&["rev-parse", "--verify", &format!("{rev}^{{commit}}")])
-        .map_err(|e| format!("unknown revision `{rev}`: {e}"))?;
-    let prefix = git(&["rev-parse", "--show-prefix"])?;
-    let project = GitProject {
-        dir: dir.clone(),
-        rev: commit,
-        prefix,
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let bytes = project
-        .show(&name)
-        .map_err(|e| format!("{} at {rev}: {e}", path.display()))?;
-    let c = mlship::compile(&format!("{}@{rev}", path.display()), &bytes, &project);
-    report(&c.diagnostics, &c.file, false);
-    c.output
-        .ok_or_else(|| format!("{} does not compile at {rev}", path.display()))
-}
-
-fn graph(spec: Option<PathBuf>, format: GraphFormat) -> Result<bool, String> {
-    let path = spec_or_default(spec)?;
-    let bytes = read_spec(&path)?;
-    let (file, loaded, diags) = mlship::load::load(&path.display().to_string(), &bytes);
-    report(&diags, &file, false);
-    let Some(loaded) = loaded else { return Ok(false) };
-    let kind = match format {
-        GraphFormat::Mermaid => mlship::graph::Kind::Mermaid,
-        GraphFormat::Dot => mlship::graph::Kind::Dot,
-    };
-    print!("{}", mlship::graph::render(&loaded, kind));
-    Ok(true)
-}
-
-fn init(dir: &Path, name: Option<String>) -> Result<bool, String> {
-    let target = dir.join("mlship.yaml");
-    if target.exists() {
-        return Err(format!("{} already exists; not overwriting it", target.display()));
-    }
-    let name = match name {
-        Some(n) => n,
-        None => {
-            let abs = std::path::absolute(dir).map_err(|e| e.to_string())?;
-            mlship::names::suggest(
-                &abs.file_name()
-                    .map(|s| s.to_string_lossy().into_owned())
-                    .unwrap_or_default(),
-            )
-        }
-    };
-    if !mlship::names::is_dns_label(&name) {
-        return Err(format!(
-            "`{name}` is not a valid project name; pass --name, e.g. --name {}",
-            mlship::names::suggest(&name)
-        ));
-    }
-    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
-    let text = include_str!("../../stdlib/init/mlship.yaml").replace("{{project}}", &name);
-    // The files the starter spec names, unless the project has them already.
-    let starters = [
-        ("mlship.yaml", text.as_str()),
-        ("requirements.txt", include_str!("../../stdlib/init/requirements.txt")),
-        ("app/main.py", include_str!("../../stdlib/init/app/main.py")),
-    ];
-    for (rel, body) in starters {
-        let path = dir.join(rel);
-        if path.exists() {
-            continue;
-        }
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
-        }
-        std::fs::write(&path, body).map_err(|e| format!("writing {}: {e}", path.display()))?;
-        eprintln!("wrote {}", path.display());
-    }
-    eprintln!(
-        "next: edit {}, then run `mlship build {}`",
-        target.display(),
-        target.display()
-    );
-    Ok(true)
 }

@@ -4,7 +4,7 @@
 //! `stdlib:` folder may hold `stacks/<name>.yaml` and `templates/Dockerfile.j2`). Gives:
 //! typed stacks and the matrix. Embedded data is checked by the tests below.
 
-use crate::lower::Project;
+use crate::project::Project;
 use crate::source::SourceFile;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -120,7 +120,7 @@ pub fn stack_names() -> Vec<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lower::MemProject;
+    use crate::project::MemProject;
 
     #[test]
     fn embedded_data_parses_and_is_consistent() {

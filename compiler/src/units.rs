@@ -42,7 +42,12 @@ impl Quantity {
             .parse()
             .map_err(|_| format!("`{s}` is not a quantity"))?;
         let (nano, binary) = if let Some(&(_, shift)) = BINARY.iter().find(|(k, _)| *k == suffix) {
-            (nano_num.checked_mul(1u128 << shift).map_or(Scaled::TooLarge, Scaled::Exact), true)
+            (
+                nano_num
+                    .checked_mul(1u128 << shift)
+                    .map_or(Scaled::TooLarge, Scaled::Exact),
+                true,
+            )
         } else if let Some(&(_, exp)) = DECIMAL.iter().find(|(k, _)| *k == suffix) {
             (scale10(nano_num, exp), false)
         } else if let Some(exp) = suffix.strip_prefix(['e', 'E']) {
@@ -212,7 +217,10 @@ mod tests {
     fn extreme_exponents_are_errors_not_panics() {
         let fine = |s: &str| Quantity::parse(s).expect_err(s).contains("finer than 1m");
         let large = |s: &str| Quantity::parse(s).expect_err(s).contains("too large");
-        assert!(fine("1e-2147483648"), "was a divide by zero in release, an overflow in debug");
+        assert!(
+            fine("1e-2147483648"),
+            "was a divide by zero in release, an overflow in debug"
+        );
         assert!(fine("1e-19"), "was reported as too large");
         assert!(fine("5e-4"));
         assert!(large("1e2147483647"));

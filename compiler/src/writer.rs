@@ -8,9 +8,12 @@
 //! for process crashes (SIGKILL, OOM, Ctrl-C); only the journal is fsynced, so after a power
 //! loss `mlship check` may find the tree stale and `mlship build` repairs it. Files the
 //! previous lock does not list are never removed or overwritten. Nothing changed, nothing
-//! written.
+//! written. [`create_new`] writes `mlship init`'s starter files, never over an existing one.
 
-#![allow(clippy::disallowed_methods, reason = "the writer is the one module that changes the file system")]
+#![allow(
+    clippy::disallowed_methods,
+    reason = "the writer is the one module that changes the file system"
+)]
 
 use crate::emit::{LOCK_FILE, Output};
 use std::collections::BTreeMap;
@@ -304,6 +307,20 @@ pub fn stale(out: &Path, tree: &Output) -> Vec<(String, &'static str)> {
     diffs
 }
 
+/// Creates one file that does not exist yet, with its parent folders: `mlship init`'s
+/// starter files. Never overwrites and never follows a symlink at `path`: `Ok(false)` when
+/// something is there already.
+pub fn create_new(path: &Path, bytes: &[u8]) -> io::Result<bool> {
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent)?;
+    }
+    match fs::OpenOptions::new().write(true).create_new(true).open(path) {
+        Ok(mut f) => f.write_all(bytes).map(|()| true),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -415,5 +432,18 @@ mod tests {
         recover(out).unwrap();
         assert_eq!(fs::read_to_string(out.join("new.yaml")).unwrap(), "new");
         assert!(!out.join("old.yaml").exists() && !out.join(JOURNAL).exists() && !out.join(STAGING).exists());
+    }
+
+    #[test]
+    fn create_new_makes_folders_and_never_overwrites() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app/main.py");
+        assert!(create_new(&path, b"first").unwrap());
+        assert!(!create_new(&path, b"second").unwrap());
+        assert_eq!(fs::read_to_string(&path).unwrap(), "first");
+        // A dangling symlink is something there: its target is not created.
+        std::os::unix::fs::symlink(dir.path().join("target.txt"), dir.path().join("link.txt")).unwrap();
+        assert!(!create_new(&dir.path().join("link.txt"), b"x").unwrap());
+        assert!(!dir.path().join("target.txt").exists());
     }
 }

@@ -12,7 +12,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use mlship::diag::{self, JsonDiagnostic};
-use mlship::lower::MemProject;
+use mlship::project::MemProject;
 
 fuzz_target!(init: mlship_fuzz::catch_stack_overflow(), |data: &[u8]| {
     let Some((&selector, spec)) = data.split_first() else { return };

@@ -756,16 +756,16 @@ pub fn long_names_bp() -> impl Strategy<Value = SpecBp> {
 }
 
 /// The project files any generated spec may name (`requirements`, `copy`).
-pub fn project_files() -> mlship::lower::MemProject {
+pub fn project_files() -> mlship::project::MemProject {
     let mut files = std::collections::BTreeMap::new();
     files.insert("requirements.txt".to_string(), b"numpy==2.1.3\n".to_vec());
     files.insert("src/app.py".to_string(), b"print('hi')\n".to_vec());
-    mlship::lower::MemProject(files)
+    mlship::project::MemProject(files)
 }
 
 impl SpecBp {
     /// The project files this spec names: `project_files()` and its sealed secrets.
-    pub fn project(&self) -> mlship::lower::MemProject {
+    pub fn project(&self) -> mlship::project::MemProject {
         let mut p = project_files();
         for x in unique(&self.secrets, |x| &x.name).into_iter().filter(|x| x.sealed) {
             let name = format!("{}-{}", self.project, x.name);

@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-use mlship::lower::Project;
+use mlship::project::Project;
 use std::path::{Path, PathBuf};
 
 pub fn root() -> PathBuf {

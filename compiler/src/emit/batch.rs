@@ -110,7 +110,7 @@ fn job(env: &EnvPlan, step: &StepPlan) -> Value {
 
 #[cfg(test)]
 mod tests {
-    use crate::lower::MemProject;
+    use crate::project::MemProject;
 
     /// The Job names of a spec whose `train` step runs `train_run`.
     fn job_names(train_run: &str) -> Vec<String> {
@@ -128,7 +128,10 @@ mod tests {
         let mut names: Vec<String> = out
             .files
             .keys()
-            .filter_map(|k| k.strip_prefix("envs/default/job-").and_then(|n| n.strip_suffix(".yaml")))
+            .filter_map(|k| {
+                k.strip_prefix("envs/default/job-")
+                    .and_then(|n| n.strip_suffix(".yaml"))
+            })
             .map(str::to_string)
             .collect();
         names.sort_by_key(|n| n[..n.len() - 9].to_string());
@@ -146,6 +149,10 @@ mod tests {
             .map(|(b, _)| &b[..b.len() - 9])
             .collect();
         assert_eq!(before.len(), 6, "{before:?}");
-        assert_eq!(changed, ["p-ml-evaluate", "p-ml-export", "p-ml-train"], "{before:?}\n{after:?}");
+        assert_eq!(
+            changed,
+            ["p-ml-evaluate", "p-ml-export", "p-ml-train"],
+            "{before:?}\n{after:?}"
+        );
     }
 }

@@ -5,9 +5,9 @@
 //! tags and digests), or located diagnostics for stacks, Python, framework and CUDA conflicts
 //! and missing files.
 
-use super::Project;
 use crate::diag::{Code, Diagnostic};
 use crate::plan::ImagePlan;
+use crate::project::Project;
 use crate::source::Path;
 use crate::spec::Spec;
 use crate::stdlib::{self, Install, Stack};

@@ -4,9 +4,9 @@
 //! located in their own files, and each SealedSecret or SOPS file, parsed and refused when it
 //! carries plaintext.
 
-use super::Project;
 use crate::diag::{Code, Diagnostic};
 use crate::plan::ExtraObject;
+use crate::project::Project;
 use crate::source::Path;
 use crate::spec::{SecretProvider, Spec};
 use crate::syntax;

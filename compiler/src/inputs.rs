@@ -1,0 +1,222 @@
+//! A command's inputs on disk: the spec in a folder, every spec under one, the manifests
+//! under folders, a spec file's bytes within the input limit.
+//!
+//! Folder walks go through the `ignore` crate: they skip what `.gitignore` (and git's other
+//! exclude files) ignore, with or without a repository, skip hidden folders, survive symlink
+//! loops, and return their paths sorted, so the order never depends on the file system. Reads
+//! only; the files a spec names are read through [`crate::project`].
+
+use ignore::WalkBuilder;
+use std::path::{Path, PathBuf};
+
+const SPEC_NAMES: [&str; 3] = ["mlship.yaml", "mlship.yml", "mlship.kdl"];
+
+fn is_spec(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| SPEC_NAMES.contains(&n))
+}
+
+/// The one spec in the current folder.
+pub fn default_spec() -> Result<PathBuf, String> {
+    let found: Vec<PathBuf> = SPEC_NAMES.iter().map(PathBuf::from).filter(|p| p.exists()).collect();
+    match found.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => Err("no mlship.yaml or mlship.kdl in this folder; name the spec file, or run `mlship init`".into()),
+        _ => Err("both mlship.yaml and mlship.kdl are here; name the one to use".into()),
+    }
+}
+
+/// The folder a spec's relative paths start from: the one holding it.
+pub fn spec_dir(path: &Path) -> PathBuf {
+    path.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .to_path_buf()
+}
+
+/// A spec file's bytes. A file past the input limit is not read: the loader gets a stand-in
+/// just over the limit and words the error.
+pub fn read_spec(path: &Path) -> Result<Vec<u8>, String> {
+    let max = crate::syntax::LIMITS.max_bytes;
+    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    if meta.len() > max as u64 {
+        return Ok(vec![b' '; max + 1]);
+    }
+    std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+}
+
+/// The walker both searches use: git's ignore rules, applied even outside a repository.
+fn walker(root: &Path, follow_links: bool) -> WalkBuilder {
+    let mut w = WalkBuilder::new(root);
+    w.standard_filters(true)
+        // `.ignore` files are ripgrep's convention, not git's.
+        .ignore(false)
+        .require_git(false)
+        .follow_links(follow_links)
+        .sort_by_file_name(|a, b| a.cmp(b));
+    w
+}
+
+/// Whether a walk error is a symlink loop: the walk has seen that folder already.
+fn is_loop(e: &ignore::Error) -> bool {
+    match e {
+        ignore::Error::Loop { .. } => true,
+        ignore::Error::WithPath { err, .. } | ignore::Error::WithDepth { err, .. } => is_loop(err),
+        _ => false,
+    }
+}
+
+/// Every spec file under `root` that git does not ignore, as paths relative to `root`, sorted.
+/// Symlinked folders are not followed (git does not follow them either).
+pub fn discover(root: &Path) -> Result<Vec<PathBuf>, String> {
+    let mut found = Vec::new();
+    for entry in walker(root, false).build() {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) if is_loop(&e) => continue,
+            Err(e) => return Err(e.to_string()),
+        };
+        let path = entry.path();
+        if is_spec(path) && path.is_file() {
+            found.push(path.strip_prefix(root).unwrap_or(path).to_path_buf());
+        }
+    }
+    found.sort();
+    if found.is_empty() {
+        return Err("no mlship.yaml or mlship.kdl under this folder".into());
+    }
+    Ok(found)
+}
+
+/// The manifest files named by `paths`, each with its text: a file as given, a folder walked
+/// for `*.yaml` and `*.yml` (symlinked folders followed, each once) in sorted order.
+pub fn manifests(paths: &[PathBuf]) -> Result<Vec<(String, String)>, String> {
+    let mut files = Vec::new();
+    for path in paths {
+        let mut found = Vec::new();
+        if path.is_dir() {
+            for entry in walker(path, true).build() {
+                let entry = match entry {
+                    Ok(e) => e,
+                    Err(e) if is_loop(&e) => continue,
+                    Err(e) => return Err(e.to_string()),
+                };
+                let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
+                if !is_dir && crate::validate::is_manifest(&entry.path().to_string_lossy()) {
+                    found.push(entry.into_path());
+                }
+            }
+            found.sort();
+        } else {
+            found.push(path.clone());
+        }
+        for f in found {
+            let text = std::fs::read_to_string(&f).map_err(|e| format!("cannot read {}: {e}", f.display()))?;
+            files.push((f.display().to_string(), text));
+        }
+    }
+    Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+    use std::os::unix::fs::symlink;
+
+    fn touch(root: &Path, rel: &str, text: &str) {
+        let p = root.join(rel);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(p, text).unwrap();
+    }
+
+    fn names(found: &[PathBuf]) -> Vec<String> {
+        found.iter().map(|p| p.display().to_string()).collect()
+    }
+
+    #[test]
+    fn discovery_is_sorted_and_respects_gitignore_without_git() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        for rel in [
+            "z/mlship.yaml",
+            "a/b/mlship.kdl",
+            "a/mlship.yml",
+            "mlship.yaml",
+            "ignored/mlship.yaml",
+            "nested/ignored-too/mlship.yaml",
+            ".hidden/mlship.yaml",
+            "a/not-a-spec.yaml",
+        ] {
+            touch(root, rel, "project: x\n");
+        }
+        touch(root, ".gitignore", "/ignored/\n");
+        touch(root, "nested/.gitignore", "ignored-too\n");
+        assert!(!root.join(".git").exists());
+        assert_eq!(
+            names(&discover(root).unwrap()),
+            ["a/b/mlship.kdl", "a/mlship.yml", "mlship.yaml", "z/mlship.yaml"]
+        );
+    }
+
+    #[test]
+    fn discovery_survives_symlink_loops_and_does_not_follow_folder_links() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        touch(root, "p/mlship.yaml", "project: x\n");
+        symlink(root, root.join("p/loop")).unwrap();
+        symlink("..", root.join("p/up")).unwrap();
+        symlink("p", root.join("alias")).unwrap();
+        assert_eq!(names(&discover(root).unwrap()), ["p/mlship.yaml"]);
+    }
+
+    #[test]
+    fn discovery_without_specs_is_an_error() {
+        let tmp = tempfile::tempdir().unwrap();
+        touch(tmp.path(), "README.md", "");
+        assert_eq!(
+            discover(tmp.path()).unwrap_err(),
+            "no mlship.yaml or mlship.kdl under this folder"
+        );
+    }
+
+    #[test]
+    fn manifests_walk_sorted_follows_links_once_and_skips_what_is_ignored() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("m");
+        for rel in [
+            "b.yaml",
+            "a/z.yml",
+            "a/y.YAML",
+            "kustomization.yaml",
+            "notes.txt",
+            "gen/out.yaml",
+        ] {
+            touch(&root, rel, "kind: ConfigMap\n");
+        }
+        touch(&root, ".gitignore", "gen/\n");
+        touch(tmp.path(), "shared/common.yaml", "kind: Secret\n");
+        symlink(tmp.path().join("shared"), root.join("shared")).unwrap();
+        symlink(&root, root.join("a/loop")).unwrap();
+        let files = manifests(std::slice::from_ref(&root)).unwrap();
+        let got: Vec<&str> = files
+            .iter()
+            .map(|(n, _)| n.strip_prefix(&format!("{}/", root.display())).unwrap())
+            .collect();
+        assert_eq!(got, ["a/y.YAML", "a/z.yml", "b.yaml", "shared/common.yaml"]);
+        assert_eq!(files[3].1, "kind: Secret\n");
+    }
+
+    #[test]
+    fn named_manifest_files_are_read_as_given_in_order() {
+        let tmp = tempfile::tempdir().unwrap();
+        touch(tmp.path(), "b.yaml", "b");
+        touch(tmp.path(), "a.yaml", "a");
+        let paths = [tmp.path().join("b.yaml"), tmp.path().join("a.yaml")];
+        let files = manifests(&paths).unwrap();
+        assert_eq!(files.iter().map(|(_, t)| t.as_str()).collect::<Vec<_>>(), ["b", "a"]);
+        let missing = manifests(&[tmp.path().join("nope.yaml")]).unwrap_err();
+        assert!(missing.starts_with("cannot read "), "{missing}");
+    }
+}
