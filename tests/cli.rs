@@ -21,20 +21,7 @@ fn stderr(o: &Output) -> String {
 }
 
 fn copy_example(name: &str, to: &Path) {
-    let from = common::root().join("examples").join(name);
-    let mut stack = vec![from.clone()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap().flatten() {
-            let p = e.path();
-            let rel = p.strip_prefix(&from).unwrap();
-            if p.is_dir() {
-                std::fs::create_dir_all(to.join(rel)).unwrap();
-                stack.push(p);
-            } else {
-                std::fs::copy(&p, to.join(rel)).unwrap();
-            }
-        }
-    }
+    common::copy_tree(&common::root().join("examples").join(name), to, |_| true);
 }
 
 #[test]

@@ -27,19 +27,7 @@ fn mlship(dir: &Path, args: &[&str]) -> (i32, String) {
 fn project() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let from = common::root().join("examples/fraud-detection");
-    let mut stack = vec![from.clone()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap().flatten() {
-            let p = e.path();
-            let rel = p.strip_prefix(&from).unwrap();
-            if p.is_dir() {
-                std::fs::create_dir_all(dir.path().join(rel)).unwrap();
-                stack.push(p);
-            } else if rel != Path::new("mlship.kdl") {
-                std::fs::copy(&p, dir.path().join(rel)).unwrap();
-            }
-        }
-    }
+    common::copy_tree(&from, dir.path(), |rel| rel != "mlship.kdl");
     assert_eq!(mlship(dir.path(), &["build"]).0, 0);
     dir
 }
