@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod transcript;
+
 use mlship::lower::Project;
 use std::path::{Path, PathBuf};
 
