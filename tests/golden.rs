@@ -53,7 +53,7 @@ fn examples_match_golden_trees_in_both_syntaxes() {
     }
     assert!(
         failures.is_empty(),
-        "{}\n\nIf the change is intended: UPDATE_GOLDEN=1 cargo test --test golden",
+        "{}\n\nIf the change is intended: bash scripts/regen.sh (or UPDATE_GOLDEN=1 cargo test --test golden)",
         failures.join("\n")
     );
 }

@@ -105,8 +105,8 @@ pub fn expect_file(expected: &Path, actual: &[u8]) -> Result<(), String> {
         std::fs::write(expected, actual).unwrap();
         return Ok(());
     }
-    let want = std::fs::read(expected)
-        .map_err(|_| format!("{} is missing; run UPDATE_GOLDEN=1 cargo test", expected.display()))?;
+    let want =
+        std::fs::read(expected).map_err(|_| format!("{} is missing; run bash scripts/regen.sh", expected.display()))?;
     if want == actual {
         return Ok(());
     }

@@ -109,7 +109,7 @@ impl Session {
     pub fn snapshot(&self, name: &str) {
         let path = super::root().join("tests/snapshots").join(format!("{name}.txt"));
         if let Err(e) = super::expect_file(&path, self.text.as_bytes()) {
-            panic!("{e}\nIf the change is intended: UPDATE_GOLDEN=1 cargo test, then review the diff");
+            panic!("{e}\nIf the change is intended: bash scripts/regen.sh, then review the diff");
         }
     }
 
