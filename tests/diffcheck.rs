@@ -1,114 +1,64 @@
-//! `mlship diff` and `mlship check` end to end, snapshotted in tests/snapshots/.
+//! `mlship diff` and `mlship check` end to end: each test's transcript (command, exit code,
+//! stdout, stderr) is compared with tests/snapshots/diffcheck/<name>.txt.
 //! Refresh with `UPDATE_GOLDEN=1 cargo test --test diffcheck` and review the diff.
 
 mod common;
 
-use std::path::Path;
+use common::transcript::Session;
 use std::process::Command;
 
-fn mlship(dir: &Path, args: &[&str]) -> (i32, String) {
-    let o = Command::new(env!("CARGO_BIN_EXE_mlship"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
-    let text = format!(
-        "$ mlship {}\n{}{}exit {}\n",
-        args.join(" "),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr),
-        o.status.code().unwrap_or(-1)
-    );
-    (o.status.code().unwrap_or(-1), text)
-}
-
-/// A fresh copy of the fraud-detection example (YAML only), built once.
-fn project() -> tempfile::TempDir {
+/// A fresh copy of the fraud-detection example (YAML only), built once, and a session in it
+/// whose transcript starts after that build.
+fn project() -> (tempfile::TempDir, Session) {
     let dir = tempfile::tempdir().unwrap();
     let from = common::root().join("examples/fraud-detection");
-    let mut stack = vec![from.clone()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap().flatten() {
-            let p = e.path();
-            let rel = p.strip_prefix(&from).unwrap();
-            if p.is_dir() {
-                std::fs::create_dir_all(dir.path().join(rel)).unwrap();
-                stack.push(p);
-            } else if rel != Path::new("mlship.kdl") {
-                std::fs::copy(&p, dir.path().join(rel)).unwrap();
-            }
-        }
-    }
-    assert_eq!(mlship(dir.path(), &["build"]).0, 0);
-    dir
-}
-
-fn edit(dir: &Path, from: &str, to: &str) {
-    let spec = dir.join("mlship.yaml");
-    let text = std::fs::read_to_string(&spec).unwrap();
-    assert!(text.contains(from), "{from}");
-    std::fs::write(&spec, text.replacen(from, to, 1)).unwrap();
-}
-
-fn snapshot(name: &str, text: &str) {
-    common::expect_file(
-        &common::root().join("tests/snapshots").join(format!("{name}.txt")),
-        text.as_bytes(),
-    )
-    .unwrap();
+    common::copy_tree(&from, dir.path(), |rel| rel != "mlship.kdl");
+    let build = Session::new(dir.path()).run(&["build"]);
+    assert_eq!(build.code, 0, "{}", build.stderr);
+    let session = Session::new(dir.path());
+    (dir, session)
 }
 
 #[test]
 fn no_change() {
-    let p = project();
-    let (code, diff) = mlship(p.path(), &["diff"]);
-    let (check_code, check) = mlship(p.path(), &["check"]);
-    assert_eq!((code, check_code), (0, 0));
-    snapshot("no-change", &format!("{diff}{check}"));
+    let (_p, mut s) = project();
+    s.run(&["diff"]);
+    s.run(&["check"]);
+    s.snapshot("diffcheck/no-change");
 }
 
 #[test]
 fn config_change_renames_the_config_map_and_restarts_pods() {
-    let p = project();
-    edit(p.path(), "MIN_AUC: \"0.85\"", "MIN_AUC: \"0.9\"");
-    let (code, diff) = mlship(p.path(), &["diff", "--env", "prod"]);
-    let (check_code, check) = mlship(p.path(), &["check"]);
-    assert_eq!((code, check_code), (1, 1));
-    assert!(
-        diff.contains("replaces fraud-detection-config-") && diff.contains("restart (rolling update)"),
-        "{diff}"
-    );
-    snapshot("config-change", &format!("{diff}{check}"));
+    let (_p, mut s) = project();
+    s.edit("mlship.yaml", "MIN_AUC: \"0.85\"", "MIN_AUC: \"0.9\"");
+    s.run(&["diff", "--env", "prod"]);
+    s.run(&["check"]);
+    s.snapshot("diffcheck/config-change");
 }
 
 #[test]
 fn replicas_change_scales_without_restart() {
-    let p = project();
-    edit(p.path(), "        replicas: 1\n", "        replicas: 3\n");
-    let (code, diff) = mlship(p.path(), &["diff", "--unified"]);
-    assert_eq!(code, 1);
-    assert!(diff.contains("scales; nothing restarts"), "{diff}");
-    snapshot("replicas-change", &diff);
+    let (_p, mut s) = project();
+    s.edit("mlship.yaml", "        replicas: 1\n", "        replicas: 3\n");
+    s.run(&["diff", "--unified"]);
+    s.snapshot("diffcheck/replicas-change");
 }
 
 #[test]
 fn new_pipeline_step_runs_one_new_job() {
-    let p = project();
-    edit(
-        p.path(),
+    let (_p, mut s) = project();
+    s.edit(
+        "mlship.yaml",
         "services:\n",
         "      report:\n        image: trainer\n        needs: [evaluate]\n        run: [python, -m, fraud.report]\n\nservices:\n",
     );
-    let (code, diff) = mlship(p.path(), &["diff", "--env", "dev", "--format", "markdown"]);
-    assert_eq!(code, 1);
-    assert!(diff.contains("| + | Job |") && diff.contains("runs |"), "{diff}");
-    snapshot("new-step", &diff);
+    s.run(&["diff", "--env", "dev", "--format", "markdown"]);
+    s.snapshot("diffcheck/new-step");
 }
 
 #[test]
 fn removed_service_deletes_its_objects() {
-    let p = project();
+    let (p, mut s) = project();
     let spec = p.path().join("mlship.yaml");
     let text = std::fs::read_to_string(&spec).unwrap();
     let start = text.find("services:\n  api:").unwrap();
@@ -118,10 +68,9 @@ fn removed_service_deletes_its_objects() {
     let (head, tail) = text.split_once("patches:").unwrap();
     let text = format!("{head}{}", &tail[tail.find("manifests:").unwrap()..]);
     std::fs::write(&spec, text).unwrap();
-    let (code, diff) = mlship(p.path(), &["diff", "--format", "json"]);
-    assert_eq!(code, 1, "{diff}");
-    let json: serde_json::Value =
-        serde_json::from_str(diff.split_once('\n').unwrap().1.rsplit_once("exit").unwrap().0).unwrap();
+    s.note("edit mlship.yaml: remove the service api, its environment overrides and its patch");
+    let run = s.run(&["diff", "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     let removed: Vec<&str> = json["environments"][1]["objects"]
         .as_array()
         .unwrap()
@@ -141,54 +90,34 @@ fn removed_service_deletes_its_objects() {
             "ServiceAccount"
         ]
     );
-    snapshot("removed-service", &diff);
+    s.snapshot("diffcheck/removed-service");
 }
 
+/// `check` lists the first 20 of the stale files and counts the rest; `--format json` lists
+/// them all.
 #[test]
 fn a_tree_never_built_lists_the_first_stale_files_and_counts_the_rest() {
-    let p = project();
+    let (p, mut s) = project();
     std::fs::remove_dir_all(p.path().join("deploy")).unwrap();
-    let (code, text) = mlship(p.path(), &["check"]);
-    assert_eq!(code, 1, "{text}");
-    let missing = text.lines().filter(|l| l.ends_with(" is missing")).count();
-    assert_eq!(missing, 20, "{text}");
-    let total: usize = text
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("mlship.yaml: ")?
-                .strip_suffix(" stale files; run `mlship build mlship.yaml` to update them")
-        })
-        .expect("summary line")
-        .parse()
-        .unwrap();
-    assert!(total > 20, "{text}");
-    assert!(
-        text.contains(&format!("... and {} more (`--format json` lists them all)", total - 20)),
-        "{text}"
-    );
-    let (_, json) = mlship(p.path(), &["check", "--format", "json"]);
-    assert_eq!(
-        json.lines().filter(|l| l.contains("\"stale\":\"missing\"")).count(),
-        total
-    );
+    s.note("remove deploy/");
+    s.run(&["check"]);
+    s.run(&["check", "--format", "json"]);
+    s.snapshot("diffcheck/never-built");
 }
 
 #[test]
 fn invalid_spec_fails_check_and_diff() {
-    let p = project();
-    edit(p.path(), "port: 8080", "port: 80800");
-    let (code, check) = mlship(p.path(), &["check"]);
-    assert_eq!(code, 1);
-    let (diff_code, diff) = mlship(p.path(), &["diff"]);
-    assert_eq!(diff_code, 2);
-    snapshot("invalid-spec", &format!("{check}{diff}"));
-    let (_, github) = mlship(p.path(), &["check", "--format", "github"]);
-    assert!(github.contains("::error file=mlship.yaml,line="), "{github}");
+    let (_p, mut s) = project();
+    s.edit("mlship.yaml", "port: 8080", "port: 80800");
+    s.run(&["check"]);
+    s.run(&["diff"]);
+    s.run(&["check", "--format", "github"]);
+    s.snapshot("diffcheck/invalid-spec");
 }
 
 #[test]
 fn against_a_git_revision() {
-    let p = project();
+    let (p, mut s) = project();
     let git = |args: &[&str]| {
         let o = Command::new("git")
             .args(args)
@@ -204,14 +133,9 @@ fn against_a_git_revision() {
     git(&["init", "-q"]);
     git(&["add", "-A"]);
     git(&["commit", "-qm", "base"]);
-    edit(p.path(), "autoscale: {max: 30}", "autoscale: {max: 40}");
-    let (code, diff) = mlship(p.path(), &["diff", "--against", "HEAD"]);
-    assert_eq!(code, 1);
-    assert!(
-        diff.contains("spec.maxReplicas: 30 -> 40") && diff.contains("autoscaling bounds"),
-        "{diff}"
-    );
-    snapshot("against-head", &diff);
-    let (code, out) = mlship(p.path(), &["diff", "--against", "no-such-ref"]);
-    assert_eq!(code, 2, "{out}");
+    s.note("git init; git add -A; git commit");
+    s.edit("mlship.yaml", "autoscale: {max: 30}", "autoscale: {max: 40}");
+    s.run(&["diff", "--against", "HEAD"]);
+    s.run(&["diff", "--against", "no-such-ref"]);
+    s.snapshot("diffcheck/against-head");
 }

@@ -7,14 +7,13 @@ mod common;
 fn fuzz_findings_are_handled() {
     let dir = common::root().join("tests/fuzz-regressions");
     let mut n = 0;
-    for entry in std::fs::read_dir(&dir).unwrap().flatten() {
-        let bytes = std::fs::read(entry.path()).unwrap();
+    for file in common::walk(&dir) {
+        let bytes = std::fs::read(dir.join(&file)).unwrap();
         for name in ["mlship.yaml", "mlship.kdl"] {
             let c = mlship::compile(name, &bytes, &mlship::project::MemProject::default());
             assert!(
                 c.output.is_some() || !c.diagnostics.is_empty(),
-                "{}: no output and no diagnostic",
-                entry.path().display()
+                "tests/fuzz-regressions/{file}: no output and no diagnostic"
             );
         }
         n += 1;

@@ -4,18 +4,6 @@
 mod common;
 
 use common::*;
-use std::collections::BTreeSet;
-
-fn examples() -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(root().join("examples"))
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .filter(|e| e.path().join("mlship.yaml").exists())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
-}
 
 #[test]
 fn examples_match_golden_trees_in_both_syntaxes() {
@@ -55,8 +43,7 @@ fn examples_match_golden_trees_in_both_syntaxes() {
             }
         }
         // No file in the golden tree that the compiler no longer writes.
-        let on_disk: BTreeSet<String> = walk(&golden);
-        for extra in on_disk.iter().filter(|f| !out.files.contains_key(*f)) {
+        for extra in walk(&golden).iter().filter(|f| !out.files.contains_key(*f)) {
             if updating() {
                 std::fs::remove_file(golden.join(extra)).unwrap();
             } else {
@@ -66,7 +53,7 @@ fn examples_match_golden_trees_in_both_syntaxes() {
     }
     assert!(
         failures.is_empty(),
-        "{}\n\nIf the change is intended: UPDATE_GOLDEN=1 cargo test --test golden",
+        "{}\n\nIf the change is intended: bash scripts/regen.sh (or UPDATE_GOLDEN=1 cargo test --test golden)",
         failures.join("\n")
     );
 }
@@ -122,25 +109,6 @@ fn no_plaintext_secret_in_golden_trees() {
             }
         }
     }
-}
-
-fn walk(dir: &std::path::Path) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.insert(p.strip_prefix(dir).unwrap().to_string_lossy().replace('\\', "/"));
-            }
-        }
-    }
-    out
 }
 
 /// No string in any golden file looks like a credential (key names, known key formats,

@@ -9,12 +9,12 @@ use common::*;
 #[test]
 fn invalid_specs_give_their_pinned_diagnostics() {
     let dir = root().join("tests/invalid");
-    let mut cases: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "kdl")))
+    // The cases are the top-level files; files/ holds the project files they name.
+    let cases: Vec<_> = walk(&dir)
+        .into_iter()
+        .filter(|f| !f.contains('/') && (f.ends_with(".yaml") || f.ends_with(".kdl")))
+        .map(|f| dir.join(f))
         .collect();
-    cases.sort();
     assert!(
         cases.len() >= 40,
         "the corpus should hold at least 40 cases, has {}",

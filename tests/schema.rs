@@ -1,6 +1,7 @@
 //! The committed schema (which mlship reads and `mlship schema` prints) is exactly the one
 //! generated from the spec's types.
-//! Refresh with `UPDATE_GOLDEN=1 cargo test --test schema`.
+//! Refresh with `bash scripts/regen.sh`, which then renders the goldens, expectations and
+//! transcripts with the new schema (the library embeds the committed one when it is built).
 
 mod common;
 

@@ -13,34 +13,22 @@
 //!   fields mlship does not emit pass, other custom resources are still unknown kinds, and
 //!   tests/manifests/crds/ fail or pass as listed there.
 
+mod common;
+
+use common::{rel, root, walk};
 use mlship::validate::{self, NoSchema, Outcome, UnknownKind, Violation};
 use serde_json::{Value, json};
-use std::path::{Path, PathBuf};
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn rel(p: &Path) -> String {
-    p.strip_prefix(root()).unwrap_or(p).display().to_string()
-}
+use std::path::Path;
 
 /// Every file under `dir`, sorted, as (repo-relative name, text).
 fn read_tree(dir: &Path) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.push((rel(&p), std::fs::read_to_string(&p).unwrap()));
-            }
-        }
-    }
-    out.sort();
-    out
+    walk(dir)
+        .into_iter()
+        .map(|f| {
+            let p = dir.join(f);
+            (rel(&p), std::fs::read_to_string(&p).unwrap())
+        })
+        .collect()
 }
 
 struct Golden {
@@ -52,20 +40,21 @@ struct Golden {
 
 fn goldens() -> Vec<Golden> {
     let mut out = Vec::new();
-    for e in std::fs::read_dir(root().join("golden")).unwrap() {
-        let dir = e.unwrap().path();
+    let golden = root().join("golden");
+    let trees = walk(&golden);
+    for name in trees
+        .iter()
+        .filter_map(|f| f.strip_suffix("/mlship.lock.json"))
+        .filter(|n| !n.contains('/'))
+    {
+        let dir = golden.join(name);
         let lock: Value =
             serde_json::from_str(&std::fs::read_to_string(dir.join("mlship.lock.json")).unwrap()).unwrap();
-        let gitops = dir.join("gitops");
         out.push(Golden {
-            name: dir.file_name().unwrap().to_string_lossy().into_owned(),
+            name: name.to_string(),
             kubernetes: lock["kubernetes"].as_str().unwrap().to_string(),
             envs: read_tree(&dir.join("envs")),
-            gitops: if gitops.exists() {
-                read_tree(&gitops)
-            } else {
-                Vec::new()
-            },
+            gitops: read_tree(&dir.join("gitops")),
         });
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));
@@ -432,12 +421,7 @@ fn broken_manifests_fail_as_listed() {
             .or_default()
             .push(format!("{}: {}: {}", cols[1], path, cols[3]));
     }
-    let mut listed: Vec<String> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| validate::is_manifest(n))
-        .collect();
-    listed.sort();
+    let listed: Vec<String> = walk(&dir).into_iter().filter(|n| validate::is_manifest(n)).collect();
     assert_eq!(
         listed,
         want.keys().cloned().collect::<Vec<_>>(),

@@ -1,13 +1,70 @@
-//! Shared helpers for the data-driven tests: compile from disk, compare with a committed
-//! expectation, and rewrite it when `UPDATE_GOLDEN=1` is set.
+//! Shared helpers for the tests: the repository root, the one tree walker, compiling from
+//! disk, and comparing with a committed expectation (rewritten when `UPDATE_GOLDEN=1` is set).
 
 #![allow(dead_code)]
+
+pub mod transcript;
 
 use mlship::project::Project;
 use std::path::{Path, PathBuf};
 
+/// The repository root (the folder of Cargo.toml).
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `path` relative to the repository root, with `/` separators (as names in messages).
+pub fn rel(path: &Path) -> String {
+    slashed(path.strip_prefix(root()).unwrap_or(path))
+}
+
+fn slashed(path: &Path) -> String {
+    path.to_string_lossy().replace('\\', "/")
+}
+
+/// Every file under `dir`, at any depth, as paths relative to `dir` with `/` separators,
+/// sorted. Folders are not listed and symlinks are not followed (a symlink is listed like a
+/// file). A `dir` that does not exist holds no files.
+pub fn walk(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let entries = match std::fs::read_dir(&d) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && d == dir => break,
+            Err(e) => panic!("{}: {e}", d.display()),
+        };
+        for e in entries {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_dir() {
+                stack.push(e.path());
+            } else {
+                out.push(slashed(e.path().strip_prefix(dir).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The examples (folders of examples/ with an mlship.yaml), sorted by name.
+pub fn examples() -> Vec<String> {
+    walk(&root().join("examples"))
+        .iter()
+        .filter_map(|f| f.strip_suffix("/mlship.yaml"))
+        .filter(|name| !name.contains('/'))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Copy every file under `from` whose relative path `keep` accepts to the same place under
+/// `to`, creating folders as needed.
+pub fn copy_tree(from: &Path, to: &Path, keep: impl Fn(&str) -> bool) {
+    for rel in walk(from).into_iter().filter(|r| keep(r)) {
+        let dest = to.join(&rel);
+        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+        std::fs::copy(from.join(&rel), dest).unwrap();
+    }
 }
 
 pub fn updating() -> bool {
@@ -30,8 +87,7 @@ impl Project for Dir {
 /// Compile a spec file, naming it by its path relative to the repository root.
 pub fn compile(path: &Path) -> mlship::Compiled {
     let bytes = std::fs::read(path).unwrap();
-    let name = path.strip_prefix(root()).unwrap_or(path).display().to_string();
-    mlship::compile(&name, &bytes, &Dir(path.parent().unwrap().to_path_buf()))
+    mlship::compile(&rel(path), &bytes, &Dir(path.parent().unwrap().to_path_buf()))
 }
 
 /// Render every diagnostic as the CLI does, without colour.
@@ -49,8 +105,8 @@ pub fn expect_file(expected: &Path, actual: &[u8]) -> Result<(), String> {
         std::fs::write(expected, actual).unwrap();
         return Ok(());
     }
-    let want = std::fs::read(expected)
-        .map_err(|_| format!("{} is missing; run UPDATE_GOLDEN=1 cargo test", expected.display()))?;
+    let want =
+        std::fs::read(expected).map_err(|_| format!("{} is missing; run bash scripts/regen.sh", expected.display()))?;
     if want == actual {
         return Ok(());
     }
