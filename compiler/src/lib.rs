@@ -24,6 +24,7 @@ pub mod lower;
 pub mod names;
 pub mod report;
 pub mod schema;
+mod schema_common;
 pub mod secrets;
 pub mod source;
 pub mod spec;

@@ -24,11 +24,12 @@
 //! Pure: no file system. [`validate_files`] takes `(name, text)` pairs the caller read.
 
 use crate::diag::Code;
+use crate::schema_common::{closest, compile, document_validator, property_names, registry};
 use crate::source::{Path, Seg, SourceFile, Span};
 use crate::tree::{Node, Value as TreeValue};
 use jsonschema::error::ValidationErrorKind;
 use jsonschema::paths::LocationSegment;
-use jsonschema::{Draft, Registry, Validator};
+use jsonschema::{Registry, Validator};
 use serde_json::Value as Json;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -118,36 +119,6 @@ fn crd_schema(api_version: &str, kind: &str) -> Option<&'static CrdSchema> {
             .unwrap_or_else(|e| panic!("schema of {} {} compiles: {e}", crd.api_version, crd.kind));
         CrdSchema { doc, validator }
     }))
-}
-
-/// A registry of one schema document, `doc`, at `uri`. Documents without `$schema` are JSON
-/// Schema 2020-12.
-fn registry(uri: &str, doc: Arc<Json>) -> Result<Registry<'static>, Box<dyn std::error::Error>> {
-    Ok(Registry::new()
-        .draft(Draft::Draft202012)
-        .retrieve_known_draft_meta_schemas(false)
-        .add(uri, doc)?
-        .prepare()?)
-}
-
-/// A validator for `root`, a JSON Schema Draft 7 schema whose `$ref`s point into `registry`.
-///
-/// Each resource of the registry is compiled under its own draft (2020-12 for every schema
-/// here); only the root is Draft 7. jsonschema checks the root of every validator against its
-/// draft's meta-schema, which it compiles on first use: Draft 7's takes about 1 million
-/// instructions, 2020-12's 3.8 million (of about 40 million in the fraud-detection example's
-/// whole build). The schemas behind the root are committed and tested, not checked again in
-/// every process. Draft 7 ignores keywords beside a `$ref`: roots combine them with `allOf`.
-fn compile(root: &Json, registry: &Registry<'_>) -> Result<Validator, Box<dyn std::error::Error>> {
-    Ok(jsonschema::options()
-        .with_draft(Draft::Draft7)
-        .with_registry(registry)
-        .build(root)?)
-}
-
-/// A validator for the whole schema document `doc`, registered at `uri` (see [`compile`]).
-pub(crate) fn document_validator(uri: &str, doc: Arc<Json>) -> Result<Validator, Box<dyn std::error::Error>> {
-    compile(&serde_json::json!({"$ref": uri}), &registry(uri, doc)?)
 }
 
 /// One problem in one object.
@@ -665,7 +636,8 @@ impl Schemas {
                     let allowed = property_names(&ctx.schemas_at(&local));
                     for name in unexpected {
                         found.push(Found {
-                            help: suggest(name, &allowed).map(|s| format!("did you mean `{s}`?")),
+                            help: closest(name, allowed.iter().map(String::as_str))
+                                .map(|s| format!("did you mean `{s}`?")),
                             key: true,
                             ..Found::new(path.key(name), format!("unknown field `{name}`"))
                         });
@@ -904,7 +876,7 @@ impl<'a> Ctx<'a> {
     fn schemas_at(&self, path: &Path) -> Vec<&'a Json> {
         let doc = self.doc;
         let resolve = move |r: &str| r.rsplit_once("#/$defs/").map(|(_, name)| &doc["$defs"][name]);
-        crate::schema::schemas_at(self.start, path, &resolve)
+        crate::schema_common::schemas_at(self.start, path, &resolve)
     }
 }
 
@@ -1149,18 +1121,9 @@ fn version_priority(api_version: &str) -> (u8, u32, u32) {
     (stage, major, minor)
 }
 
+/// An error's instance path in `instance`.
 fn to_path<'a>(instance: &Json, segs: impl Iterator<Item = LocationSegment<'a>>) -> Path {
-    let mut path = Path::root();
-    for seg in segs {
-        let parent_is_map = lookup(instance, &path).is_some_and(Json::is_object);
-        path = match seg {
-            LocationSegment::Property(k) => path.key(&k),
-            // All-digit keys come back as indexes; a mapping here means it was a key.
-            LocationSegment::Index(i) if parent_is_map => path.key(&i.to_string()),
-            LocationSegment::Index(i) => path.index(i),
-        };
-    }
-    path
+    crate::schema_common::instance_path(segs, |parent| lookup(instance, parent).is_some_and(Json::is_object))
 }
 
 fn lookup<'a>(instance: &'a Json, path: &Path) -> Option<&'a Json> {
@@ -1267,31 +1230,6 @@ fn other_message(kind: &ValidationErrorKind, here: Option<&Json>, fallback: &str
         ValidationErrorKind::FalseSchema => "not allowed here".to_string(),
         _ => fallback.chars().take(200).collect(),
     }
-}
-
-fn property_names(schemas: &[&Json]) -> Vec<String> {
-    let mut names: Vec<String> = schemas
-        .iter()
-        .filter_map(|s| s.get("properties").and_then(Json::as_object))
-        .flat_map(|p| p.keys().cloned())
-        .collect();
-    names.sort();
-    names.dedup();
-    names
-}
-
-fn suggest<'a>(name: &str, allowed: &'a [String]) -> Option<&'a str> {
-    allowed
-        .iter()
-        .map(|a| {
-            (
-                strsim::normalized_damerau_levenshtein(&name.to_lowercase(), &a.to_lowercase()),
-                a,
-            )
-        })
-        .filter(|(score, _)| *score >= 0.6)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, a)| a.as_str())
 }
 
 #[cfg(test)]
@@ -1467,19 +1405,6 @@ mod tests {
             assert!(!shared.is_empty(), "{}", kind.kind);
             assert_eq!(shared, own, "{}", kind.kind);
         }
-    }
-
-    #[test]
-    fn resources_keep_their_draft_behind_a_draft_7_root() {
-        // 2020-12 applies keywords beside a `$ref`; Draft 7 ignores them. The resource must be
-        // read as 2020-12 even though the root is Draft 7.
-        let doc = json!({"$defs": {"s": {"type": "string"}}, "$ref": "#/$defs/s", "minLength": 3});
-        let uri = "https://mlship.dev/test/resource";
-        let r = registry(uri, Arc::new(doc)).unwrap();
-        let v = compile(&json!({"$ref": uri}), &r).unwrap();
-        assert!(v.is_valid(&json!("abc")));
-        assert!(!v.is_valid(&json!(7)));
-        assert!(!v.is_valid(&json!("ab")), "the sibling of `$ref` was ignored");
     }
 
     #[test]
