@@ -70,7 +70,7 @@ pub fn compile(name: &str, bytes: &[u8], project: &dyn lower::Project) -> Compil
         },
         Err(more) => {
             // Later stages report document paths; locate them in the base document.
-            if let Ok(tree) = syntax::parse(&file) {
+            if let Ok(tree) = load::parse(&file) {
                 for mut d in more {
                     load::locate(&mut d, &tree);
                     diagnostics.push(d);
