@@ -52,6 +52,14 @@ use std::fmt;
 /// The Kubernetes versions with a bundled schema, oldest first.
 pub const SUPPORTED: &[&str] = &["1.33", "1.34", "1.35", "1.36", "1.37"];
 
+/// Where objects of a kind live: in a namespace, or in the cluster (Namespace, ClusterRole,
+/// StorageClass, cluster-scoped custom resources).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scope {
+    Namespaced,
+    Cluster,
+}
+
 /// The object's kind has no schema: a custom resource other than those of
 /// [`custom_resources`] (a Prometheus ServiceMonitor, Argo CD's AppProject, an older
 /// `external-secrets.io/v1beta1` ExternalSecret, ...) or a `List`.
