@@ -1,5 +1,5 @@
-//! What the spec's schema ([`crate::schema`]) and the Kubernetes schemas ([`crate::validate`])
-//! share, and the crate's one "did you mean".
+//! What the spec's schema (`schema`) and the Kubernetes schemas (`validate`) share, and the
+//! crate's one "did you mean".
 //!
 //! Takes: JSON Schema documents, jsonschema's instance paths, names. Gives: registries and
 //! validators compiled behind a `$ref` root ([`document_validator`]); the subschemas that apply
