@@ -15,11 +15,12 @@
 //! seen, and every other kind's validator is compiled the first time an object of that kind
 //! is seen, once per process.
 //!
-//! The custom resources mlship emits (ExternalSecret, SealedSecret, Argo CD's Application,
-//! Flux's GitRepository and Kustomization, see [`custom_resources`]) are checked against
-//! schemas written from their upstream CRDs (`schemas/crds/`, the same for every Kubernetes
-//! version, each compiled once per process on first use), and their `metadata` against the
-//! version's `ObjectMeta`.
+//! Custom resources with a schema in `schemas/crds/` (those mlship emits: ExternalSecret,
+//! SealedSecret, Argo CD's Application, Flux's GitRepository and Kustomization; see
+//! [`custom_resources`]) are checked against schemas written from their upstream CRDs (the
+//! same for every Kubernetes version, each compiled once per process on first use), and their
+//! `metadata` against the version's `ObjectMeta`. [`Schemas::scope`] and [`crd::scope`] say
+//! whether a kind is namespaced.
 //!
 //! Pure: no file system. [`validate_files`] takes `(name, text)` pairs the caller read.
 //!
@@ -159,10 +160,11 @@ pub fn schemas(version: &str) -> Result<&'static Schemas, UnsupportedVersion> {
 
 impl Schemas {
     /// Validate one object. `Ok(vec![])` means valid; `Err` means there is no schema for its
-    /// kind (neither in the bundle nor among [`custom_resources`]). Missing or malformed `apiVersion`/`kind`, a built-in kind under a wrong
-    /// or removed `apiVersion` (`batch/v1beta1` CronJob) and unknown kinds in built-in API
-    /// groups are violations, not unknown kinds. A top-level `sops` mapping (SOPS metadata,
-    /// removed when Flux or KSOPS decrypt) is ignored.
+    /// kind (neither in the bundle nor among [`custom_resources`]). Missing or malformed
+    /// `apiVersion`/`kind`, a built-in kind under a wrong or removed `apiVersion`
+    /// (`batch/v1beta1` CronJob) and unknown kinds in built-in API groups are violations, not
+    /// unknown kinds. A top-level `sops` mapping (SOPS metadata, removed when Flux or KSOPS
+    /// decrypt) is ignored.
     pub fn validate(&self, obj: &Json) -> Result<Vec<Violation>, UnknownKind> {
         Ok(self
             .check(obj)?
