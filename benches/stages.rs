@@ -19,7 +19,7 @@ fn stages(c: &mut Criterion) {
         let project = specgen::project();
         let yfile = SourceFile::new("mlship.yaml", yaml.clone());
         let kfile = SourceFile::new("mlship.kdl", kdl.clone());
-        let tree = mlship::syntax::parse(&yfile).unwrap();
+        let tree = mlship::load::parse(&yfile).unwrap();
         let (_, loaded, _) = mlship::load::load("mlship.yaml", yaml.as_bytes());
         let loaded = loaded.expect("generated specs are valid");
         let plan = mlship::lower::lower(&loaded, &project).unwrap();
@@ -33,10 +33,10 @@ fn stages(c: &mut Criterion) {
         }
         g.throughput(Throughput::Elements(n as u64));
         g.bench_function("parse_yaml", |b| {
-            b.iter(|| mlship::syntax::parse(black_box(&yfile)).unwrap())
+            b.iter(|| mlship::load::parse(black_box(&yfile)).unwrap())
         });
         g.bench_function("parse_kdl", |b| {
-            b.iter(|| mlship::syntax::parse(black_box(&kfile)).unwrap())
+            b.iter(|| mlship::load::parse(black_box(&kfile)).unwrap())
         });
         g.bench_function("schema_check", |b| b.iter(|| mlship::schema::check(black_box(&tree))));
         g.bench_function("semantic_checks", |b| {

@@ -15,7 +15,7 @@ For each Kubernetes version this writes schemas/k8s/v<version>.json holding:
                     x-kubernetes-*; the names of properties are never touched).
 One definition per line, keys sorted: small, and a diff shows which types changed.
 The layout is part of the format: mlship finds each definition by its line (after
-the `"$defs":{` line) and parses only those it needs (`Bundle` in validate.rs).
+the `"$defs":{` line) and parses only those it needs (`Bundle` in compiler/src/validate/bundle.rs).
 
 Usage (from the repo root; any Python 3.9+ works, only the stdlib is used):
     bash tests/tools.sh --quiet            # installs the pinned package if needed
@@ -25,7 +25,7 @@ Options: --versions 1.33,1.34,...  --source DIR (a kubernetes-json-schema
 directory; default: the one in .venv)  --out DIR (default: schemas/k8s).
 A new Kubernetes version: bump the kubernetes-validate pin in tests/tools.sh,
 rerun tools.sh and this script with the new --versions (or edit VERSIONS
-below), then add the file to `BUNDLES` in compiler/src/validate.rs.
+below), then add the file to `BUNDLES` in compiler/src/validate/bundle.rs.
 """
 
 import argparse
@@ -139,7 +139,7 @@ def build(source, version):
             for key in ("$schema", "$id"):
                 own.pop(key, None)
             # The one known difference: the file's root is "object", the definition's
-            # ["object", "null"]; validate.rs checks that an object is an "object" besides its definition.
+            # ["object", "null"]; validate/bundle.rs checks that an object is an "object" besides its definition.
             if own.get("type") == "object" and schema.get("type") == ["object", "null"]:
                 own["type"] = schema["type"]
             if strip(own) != strip(schema):

@@ -340,11 +340,11 @@ fn other_custom_resources_are_unknown_kinds() {
             "{api} {kind}"
         );
     }
-    assert_eq!(
-        validate::custom_resources().collect::<Vec<_>>(),
-        CUSTOM_RESOURCES,
-        "the custom resources with a schema"
-    );
+    // Every custom resource mlship emits has a schema (schemas/crds/ may hold more).
+    let with_schema: Vec<_> = validate::custom_resources().collect();
+    for emitted in CUSTOM_RESOURCES {
+        assert!(with_schema.contains(emitted), "no schema for {emitted:?}");
+    }
 }
 
 #[test]

@@ -7,6 +7,8 @@
 
 use crate::diag::{Code, Diagnostic, Severity};
 use crate::names;
+/// The crate's one "did you mean", here for the callers that knew it as `check::closest`.
+pub use crate::schema_common::closest;
 use crate::source::Path;
 use crate::spec::{Resources, SecretProvider, Spec};
 use crate::units::{Quantity, check_cron, parse_duration};
@@ -749,15 +751,6 @@ impl Checker {
             }
         }
     }
-}
-
-/// The known name closest to `name`, if any is close enough to suggest.
-pub fn closest<'a>(name: &str, known: impl Iterator<Item = &'a str>) -> Option<&'a str> {
-    known
-        .map(|k| (strsim::normalized_damerau_levenshtein(name, k), k))
-        .filter(|(score, _)| *score >= 0.5)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, k)| k)
 }
 
 /// A cycle in the step graph, as the list of steps around it (first repeated at the end).

@@ -32,6 +32,7 @@ pub mod plan;
 pub mod project;
 pub mod report;
 pub mod schema;
+mod schema_common;
 pub mod secrets;
 pub mod source;
 pub mod spec;
@@ -77,7 +78,7 @@ pub fn compile(name: &str, bytes: &[u8], project: &dyn project::Project) -> Comp
         },
         Err(more) => {
             // Later stages report document paths; locate them in the base document.
-            if let Ok(tree) = syntax::parse(&file) {
+            if let Ok(tree) = load::parse(&file) {
                 for mut d in more {
                     load::locate(&mut d, &tree);
                     diagnostics.push(d);

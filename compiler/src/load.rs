@@ -37,7 +37,7 @@ pub fn load(name: &str, bytes: &[u8]) -> (SourceFile, Option<Loaded>, Vec<Diagno
             return (f, None, vec![d]);
         }
     };
-    let tree = match syntax::parse(&file) {
+    let tree = match parse(&file) {
         Ok(t) => t,
         Err(d) => return (file, None, d),
     };
@@ -45,6 +45,21 @@ pub fn load(name: &str, bytes: &[u8]) -> (SourceFile, Option<Loaded>, Vec<Diagno
     diag::normalize(&mut diags);
     let ok = !diags.iter().any(Diagnostic::is_error);
     (file.clone(), loaded.filter(|_| ok), diags)
+}
+
+/// The spec's [`syntax::Shape`]: lists where the spec's schema expects them.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SpecShape;
+
+impl syntax::Shape for SpecShape {
+    fn expects_list(&self, path: &Path) -> bool {
+        schema::expects_array(path)
+    }
+}
+
+/// Parse a decoded spec file (YAML or KDL, by its name) into its tree.
+pub fn parse(file: &SourceFile) -> Result<Node, Vec<Diagnostic>> {
+    syntax::parse(file, &SpecShape)
 }
 
 fn check_tree(file: &SourceFile, tree: &Node) -> (Option<Loaded>, Vec<Diagnostic>) {
@@ -151,5 +166,19 @@ pub fn locate(d: &mut Diagnostic, tree: &Node) {
     if let Some(path) = &d.path {
         let is_named_entry = tree.lookup(path).is_some_and(|n| matches!(n.value, Value::Map(_)));
         d.span = Some(tree.span_of(path, is_named_entry));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn kdl_lists_follow_the_spec_schema() {
+        let kdl = "pipelines \"p\" { steps \"s\" image=\"i\" { run \"train\"; needs \"a\"; } }\n";
+        let tree = parse(&SourceFile::new("mlship.kdl", kdl)).unwrap();
+        let step = &tree.to_json()["pipelines"]["p"]["steps"]["s"];
+        assert_eq!(step, &json!({"image": "i", "run": ["train"], "needs": ["a"]}));
     }
 }

@@ -5,10 +5,10 @@
 //! from [`crate::spec::Spec`] and committed as `schemas/mlship.schema.json`, which is read.
 
 use crate::diag::{Code, Diagnostic};
-use crate::source::{Path, Seg};
+use crate::schema_common::{self, closest, property_names, types_of};
+use crate::source::Path;
 use crate::tree::{Node, Value};
 use jsonschema::error::ValidationErrorKind;
-use jsonschema::paths::LocationSegment;
 use serde_json::Value as Json;
 use std::sync::{Arc, LazyLock};
 
@@ -23,7 +23,7 @@ static SCHEMA: LazyLock<Arc<Json>> =
     LazyLock::new(|| Arc::new(serde_json::from_str(COMMITTED).expect("committed schema is JSON")));
 
 static VALIDATOR: LazyLock<jsonschema::Validator> = LazyLock::new(|| {
-    crate::validate::document_validator(SCHEMA_URL, Arc::clone(&SCHEMA)).expect("committed schema compiles")
+    schema_common::document_validator(SCHEMA_URL, Arc::clone(&SCHEMA)).expect("committed schema compiles")
 });
 
 /// Optional fields may be left out but not set to null: schemars writes `Option<T>` as
@@ -134,20 +134,11 @@ pub fn check(doc: &Node) -> Vec<Diagnostic> {
     out
 }
 
-fn to_path<'a>(doc: &Node, segs: impl Iterator<Item = LocationSegment<'a>>) -> Path {
-    let mut path = Path::root();
-    for seg in segs {
-        let next = match seg {
-            LocationSegment::Property(k) => path.key(&k),
-            LocationSegment::Index(i) => path.index(i),
-        };
-        // A key made only of digits is still a key when the document has a mapping here.
-        path = match (&next.0.last(), doc.lookup(&path).map(|n| &n.value)) {
-            (Some(Seg::Index(i)), Some(Value::Map(_))) => path.key(&i.to_string()),
-            _ => next,
-        };
-    }
-    path
+/// An error's instance path in `doc`.
+fn to_path<'a>(doc: &Node, segs: impl Iterator<Item = jsonschema::paths::LocationSegment<'a>>) -> Path {
+    schema_common::instance_path(segs, |parent| {
+        doc.lookup(parent).is_some_and(|n| matches!(n.value, Value::Map(_)))
+    })
 }
 
 fn unknown_key(doc: &Node, parent: &Path, key: &str) -> Diagnostic {
@@ -158,26 +149,15 @@ fn unknown_key(doc: &Node, parent: &Path, key: &str) -> Diagnostic {
     } else {
         format!("`{parent}`")
     };
-    let mut d = Diagnostic::error(Code::UnknownKey, format!("unknown key `{key}` in {where_}"))
+    let d = Diagnostic::error(Code::UnknownKey, format!("unknown key `{key}` in {where_}"))
         .span(doc.span_of(&path, true))
         .label("not a known key")
         .at(path);
-    let best = allowed
-        .iter()
-        .map(|a| {
-            (
-                strsim::normalized_damerau_levenshtein(&key.to_lowercase(), &a.to_lowercase()),
-                a,
-            )
-        })
-        .filter(|(score, _)| *score >= 0.6)
-        .max_by(|a, b| a.0.total_cmp(&b.0));
-    d = match best {
-        Some((_, name)) => d.help(format!("did you mean `{name}`?")),
+    match closest(key, allowed.iter().map(String::as_str)) {
+        Some(name) => d.help(format!("did you mean `{name}`?")),
         None if !allowed.is_empty() => d.help(format!("known keys here: {}", allowed.join(", "))),
         None => d,
-    };
-    d
+    }
 }
 
 fn type_help(here: Option<&Node>, expected: &str) -> String {
@@ -194,70 +174,12 @@ fn type_help(here: Option<&Node>, expected: &str) -> String {
 /// The schemas that apply at `path` in the spec's schema.
 pub fn subschemas(path: &Path) -> Vec<&'static Json> {
     let root = schema();
-    schemas_at(root, path, &|r: &str| r.strip_prefix('#').and_then(|p| root.pointer(p)))
-}
-
-/// The schemas that apply at `path` below `start`, with `$ref` (through `resolve`), `anyOf`,
-/// `oneOf` and `allOf` followed. Shared by the spec's schema and the Kubernetes schemas.
-pub fn schemas_at<'a>(start: &'a Json, path: &Path, resolve: &dyn Fn(&str) -> Option<&'a Json>) -> Vec<&'a Json> {
-    let mut current = Vec::new();
-    expand(start, resolve, &mut current, 0);
-    for seg in &path.0 {
-        let mut next = Vec::new();
-        for s in &current {
-            let child = match seg {
-                Seg::Key(k) => s
-                    .get("properties")
-                    .and_then(|p| p.get(k.as_str()))
-                    .or_else(|| s.get("additionalProperties").filter(|a| a.is_object())),
-                Seg::Index(_) => s.get("items"),
-            };
-            if let Some(c) = child {
-                expand(c, resolve, &mut next, 0);
-            }
-        }
-        current = next;
-    }
-    current
-}
-
-fn expand<'a>(s: &'a Json, resolve: &dyn Fn(&str) -> Option<&'a Json>, out: &mut Vec<&'a Json>, depth: usize) {
-    if depth > 16 {
-        return;
-    }
-    if let Some(target) = s.get("$ref").and_then(Json::as_str).and_then(resolve) {
-        expand(target, resolve, out, depth + 1);
-    }
-    for key in ["anyOf", "oneOf", "allOf"] {
-        for sub in s.get(key).and_then(Json::as_array).into_iter().flatten() {
-            expand(sub, resolve, out, depth + 1);
-        }
-    }
-    out.push(s);
+    schema_common::schemas_at(root, path, &|r: &str| r.strip_prefix('#').and_then(|p| root.pointer(p)))
 }
 
 /// Whether the schema expects a list at `path` (used by the KDL reader).
 pub fn expects_array(path: &Path) -> bool {
     subschemas(path).iter().any(|s| types_of(s).contains(&"array"))
-}
-
-fn types_of(s: &Json) -> Vec<&str> {
-    match s.get("type") {
-        Some(Json::String(t)) => vec![t.as_str()],
-        Some(Json::Array(ts)) => ts.iter().filter_map(Json::as_str).collect(),
-        _ => Vec::new(),
-    }
-}
-
-fn property_names(schemas: &[&Json]) -> Vec<String> {
-    let mut names: Vec<String> = schemas
-        .iter()
-        .filter_map(|s| s.get("properties").and_then(Json::as_object))
-        .flat_map(|p| p.keys().cloned())
-        .collect();
-    names.sort();
-    names.dedup();
-    names
 }
 
 /// A short human description of what the schemas accept: "one of `a`, `b`" or "a string".

@@ -24,6 +24,8 @@ checks what the API server checks:
 - every object schema with `properties` is closed with `additionalProperties: false`,
   unless it has `x-kubernetes-preserve-unknown-fields: true` (then it stays open);
 - `apiVersion` and `kind` get a one-value enum;
+- the kind's `apiVersion`, `kind` and `scope` (`Namespaced` or `Cluster`, from the CRD's
+  `spec.scope`) go in `x-mlship-crd`: mlship's build registers every file by it;
 - keeps types, `required`, `enum`, `pattern`, `format`, lengths, bounds, `items`,
   `additionalProperties` maps;
 - for kinds that repeat a structure many times (Argo CD's Application repeats its source
@@ -177,6 +179,7 @@ def factor(schema, plan):
 
 
 def served_schema(crd_text, api_version, kind):
+    """The served version's openAPIV3Schema and the CRD's scope."""
     group, version = api_version.split("/")
     for doc in yaml.safe_load_all(crd_text):
         if not doc or doc.get("kind") != "CustomResourceDefinition":
@@ -184,24 +187,28 @@ def served_schema(crd_text, api_version, kind):
         spec = doc["spec"]
         if spec["group"] != group or spec["names"]["kind"] != kind:
             continue
+        scope = spec["scope"]
+        if scope not in ("Namespaced", "Cluster"):
+            raise SystemExit(f"{api_version} {kind}: unknown scope {scope!r}")
         for v in spec["versions"]:
             if v["name"] == version:
                 if not v.get("served", False):
                     raise SystemExit(f"{api_version} {kind}: version {version} is not served")
-                return v["schema"]["openAPIV3Schema"]
+                return v["schema"]["openAPIV3Schema"], scope
         raise SystemExit(f"{api_version} {kind}: no version {version} in the CRD")
     raise SystemExit(f"{api_version} {kind}: no such CustomResourceDefinition")
 
 
 def build(crd_text, out_name, api_version, kind, plan):
-    schema = convert(served_schema(crd_text, api_version, kind))
+    served, scope = served_schema(crd_text, api_version, kind)
+    schema = convert(served)
     schema["properties"]["apiVersion"]["enum"] = [api_version]
     schema["properties"]["kind"]["enum"] = [kind]
     defs = factor(schema, plan)
     doc = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": f"https://mlship.dev/schemas/crds/{out_name}",
-        "x-mlship-crd": {"apiVersion": api_version, "kind": kind},
+        "x-mlship-crd": {"apiVersion": api_version, "kind": kind, "scope": scope},
     }
     doc.update(schema)
     if defs:

@@ -5,20 +5,19 @@
 //! 1. A document (or a node's children block) is a mapping; each node adds one entry.
 //! 2. `name key=value { child ... }`: properties and children form a mapping.
 //! 3. `name "a"`: one argument is a scalar; `name "a" "b"`: several form a list. Where the
-//!    schema expects a list, one argument (or none) is a list too.
+//!    [`Shape`] (the spec's schema) expects a list, one argument (or none) is a list too.
 //! 4. `name "key" prop=... { ... }`: one argument plus properties or children is an entry
 //!    `key` inside the mapping `name`; several such nodes fill the same mapping.
 //! 5. A children block whose nodes are all named `-` is a list of their values.
 //! 6. `#null` is null (in environments it removes what the base spec set).
 
-use super::LIMITS;
+use super::{LIMITS, Shape};
 use crate::diag::{Code, Diagnostic};
-use crate::schema;
 use crate::source::{Path, SourceFile, Span};
 use crate::tree::{Entry, KeyIndex, Node, Value};
 use kdl::{KdlDocument, KdlNode, KdlValue};
 
-pub fn parse(file: &SourceFile) -> Result<Node, Vec<Diagnostic>> {
+pub fn parse(file: &SourceFile, shape: &dyn Shape) -> Result<Node, Vec<Diagnostic>> {
     depth_guard(file)?;
     let doc: KdlDocument = file.text.parse().map_err(|e: kdl::KdlError| {
         e.diagnostics
@@ -43,7 +42,7 @@ pub fn parse(file: &SourceFile) -> Result<Node, Vec<Diagnostic>> {
     if doc.nodes().is_empty() {
         return Err(vec![super::no_content(Span::new(0, 0))]);
     }
-    let mut conv = Converter { nodes: 0 };
+    let mut conv = Converter { nodes: 0, shape };
     let span = Span::new(0, file.text.len());
     conv.document(&doc, &Path::root(), span, 0).map_err(|d| vec![*d])
 }
@@ -120,15 +119,16 @@ fn too_deep(b: &[u8], strings: bool, comments: bool) -> Option<usize> {
 
 type R<T> = Result<T, Box<Diagnostic>>;
 
-struct Converter {
+struct Converter<'a> {
     nodes: usize,
+    shape: &'a dyn Shape,
 }
 
 fn span_of(s: miette::SourceSpan) -> Span {
     Span::new(s.offset(), s.offset() + s.len())
 }
 
-impl Converter {
+impl Converter<'_> {
     fn count(&mut self, span: Span) -> R<()> {
         self.nodes += 1;
         if self.nodes > LIMITS.max_nodes {
@@ -233,7 +233,7 @@ impl Converter {
             }
             return self.mapping(n, path, depth);
         }
-        let list = args.len() > 1 || schema::expects_array(path);
+        let list = args.len() > 1 || self.shape.expects_list(path);
         if list {
             let items = args
                 .iter()
@@ -275,7 +275,7 @@ impl Converter {
             }
             let vspan = Span::new(key_span.end + 1, span_of(e.span()).end);
             let value = match e.value() {
-                KdlValue::String(s) if schema::expects_array(&path.key(name.value())) => {
+                KdlValue::String(s) if self.shape.expects_list(&path.key(name.value())) => {
                     Value::Seq(vec![Node::new(Value::Str(s.clone()), vspan)])
                 }
                 v => scalar(v),
@@ -323,6 +323,15 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// Lists where the spec has them, for the keys these tests use.
+    fn shape(path: &Path) -> bool {
+        matches!(path.0.last(), Some(crate::source::Seg::Key(k)) if ["command", "run", "needs"].contains(&k.as_str()))
+    }
+
+    fn parse(file: &SourceFile) -> Result<Node, Vec<Diagnostic>> {
+        super::parse(file, &shape)
+    }
+
     fn to_json(s: &str) -> serde_json::Value {
         parse(&SourceFile::new("t.kdl", s)).unwrap().to_json()
     }
@@ -359,10 +368,19 @@ mod tests {
     }
 
     #[test]
-    fn one_argument_is_a_list_where_the_schema_wants_one() {
+    fn one_argument_is_a_list_where_the_shape_wants_one() {
         let v = to_json("pipelines \"p\" { steps \"s\" image=\"i\" { run \"train\"; needs \"a\" } }");
         assert_eq!(v["pipelines"]["p"]["steps"]["s"]["run"], json!(["train"]));
         assert_eq!(v["pipelines"]["p"]["steps"]["s"]["needs"], json!(["a"]));
+        assert_eq!(v["pipelines"]["p"]["steps"]["s"]["image"], json!("i"));
+        // A property too; without a shape, one argument is a scalar.
+        let f = SourceFile::new("t.kdl", "s run=\"train\"\nt { needs \"a\"; }\n");
+        assert_eq!(
+            parse(&f).unwrap().to_json(),
+            json!({"s": {"run": ["train"]}, "t": {"needs": ["a"]}})
+        );
+        let scalar = super::parse(&f, &|_: &Path| false).unwrap().to_json();
+        assert_eq!(scalar, json!({"s": {"run": "train"}, "t": {"needs": "a"}}));
     }
 
     #[test]

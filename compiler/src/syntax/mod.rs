@@ -1,14 +1,30 @@
 //! Parsing: YAML or KDL text into the spanned [`Node`](crate::tree::Node) tree.
 //!
-//! Takes: a [`SourceFile`]. Gives: the tree, or diagnostics. Parsing never panics and holds
-//! the limits in [`Limits`] on any input, so hostile files fail fast with a located error.
+//! Takes: a [`SourceFile`], and a [`Shape`] for what the text alone cannot say. Gives: the
+//! tree, or diagnostics. Parsing never panics and holds the limits in [`Limits`] on any input,
+//! so hostile files fail fast with a located error. Imports nothing above the tree.
 
 pub mod kdl;
 pub mod yaml;
 
 use crate::diag::{Code, Diagnostic};
-use crate::source::{SourceFile, Span};
+use crate::source::{Path, SourceFile, Span};
 use crate::tree::Node;
+
+/// What a reader may ask about the document it reads: in KDL, one argument is a list where a
+/// list is expected (`needs "a"` is `needs: [a]`), which only the document's schema knows.
+/// The caller supplies it (`load` asks the spec's schema), so that syntax depends on nothing
+/// above it. Any `Fn(&Path) -> bool` is one.
+pub trait Shape {
+    /// Whether the value at `path` is a list.
+    fn expects_list(&self, path: &Path) -> bool;
+}
+
+impl<F: Fn(&Path) -> bool> Shape for F {
+    fn expects_list(&self, path: &Path) -> bool {
+        self(path)
+    }
+}
 
 /// Bounds that keep parsing fast and small on hostile input. Documented in docs/spec.md.
 #[derive(Debug, Clone, Copy)]
@@ -102,10 +118,10 @@ pub fn no_content(span: Span) -> Diagnostic {
         .help("run `mlship init` to write a starter spec")
 }
 
-/// Parse a decoded file with the syntax its name implies.
-pub fn parse(file: &SourceFile) -> Result<Node, Vec<Diagnostic>> {
+/// Parse a decoded file with the syntax its name implies (YAML does not ask `shape`).
+pub fn parse(file: &SourceFile, shape: &dyn Shape) -> Result<Node, Vec<Diagnostic>> {
     match Syntax::of(&file.name) {
         Syntax::Yaml => yaml::parse(file),
-        Syntax::Kdl => kdl::parse(file),
+        Syntax::Kdl => kdl::parse(file, shape),
     }
 }

@@ -1,0 +1,366 @@
+//! The multi-document YAML reader: manifest files in, one result per object out.
+//!
+//! Takes: the text of YAML files (`---` separated documents) and which files to read
+//! ([`is_manifest`]). Gives: a [`Document`] per non-empty document: valid, invalid with its
+//! [`Problem`]s at lines and columns of the file, or skipped (a kind without a schema); and
+//! [`summary`] counts. Values read as Kubernetes reads them (YAML 1.1 booleans such as `yes`).
+
+use super::Schemas;
+use super::UnknownKind;
+use super::messages::{Violation, path_string, show};
+use crate::diag::Code;
+use crate::source::{Path, SourceFile, Span};
+use crate::tree::{Node, Value as TreeValue};
+use serde_json::Value as Json;
+use std::fmt;
+
+/// Whether a file found while walking a directory is a manifest to validate: `*.yaml` and
+/// `*.yml`, except kustomization files.
+pub fn is_manifest(name: &str) -> bool {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
+    let lower = base.to_ascii_lowercase();
+    (lower.ends_with(".yaml") || lower.ends_with(".yml")) && !matches!(base, "kustomization.yaml" | "kustomization.yml")
+}
+
+impl Schemas {
+    /// Validate every document of one YAML file (`---` separated). Empty documents are
+    /// skipped; a document that is not valid YAML is an invalid document with the parser's
+    /// error. Line and column are 1-based, in `text`.
+    pub fn validate_yaml(&self, name: &str, text: &str) -> Vec<Document> {
+        let file = SourceFile::new(name, text);
+        let mut out = Vec::new();
+        for (offset, chunk) in split_documents(text) {
+            if is_blank(chunk) {
+                continue;
+            }
+            let sub = SourceFile::new(name, chunk);
+            // An error at the end of the document (an unclosed bracket) points just after its
+            // last content, not at the next document's `---`.
+            let end = chunk.trim_end().len();
+            let at = |span: Span| file.line_col(offset + span.start.min(end));
+            let number = out.len() + 1;
+            let first_line = file.line_col(offset + first_content(chunk)).0;
+            let doc = match crate::syntax::yaml::parse(&sub) {
+                Err(diags) if diags.iter().all(|d| d.code == Code::Encoding) => continue,
+                Err(diags) => Document {
+                    file: name.to_string(),
+                    number,
+                    line: first_line,
+                    object: None,
+                    outcome: Outcome::Invalid(
+                        diags
+                            .into_iter()
+                            .map(|d| {
+                                let (line, column) = at(d.span.unwrap_or_default());
+                                let (message, help) = match d.code {
+                                    Code::Type => (d.message.replace("the spec must be", "an object must be"), None),
+                                    Code::Syntax => (d.message, d.help),
+                                    _ => (d.message, None),
+                                };
+                                Problem {
+                                    line,
+                                    column,
+                                    violation: Violation {
+                                        path: String::new(),
+                                        message,
+                                        help,
+                                    },
+                                }
+                            })
+                            .collect(),
+                    ),
+                },
+                Ok(tree) => {
+                    let mut booleans = Vec::new();
+                    let json = as_kubernetes_reads(&tree, chunk, &Path::root(), &mut booleans);
+                    let outcome = match self.check(&json) {
+                        Err(unknown) => Outcome::Skipped(unknown),
+                        Ok(found) if found.is_empty() => Outcome::Valid,
+                        Ok(found) => {
+                            let mut problems: Vec<(Span, Problem)> = found
+                                .into_iter()
+                                .map(|mut f| {
+                                    if f.help.is_none() && booleans.contains(&f.path) {
+                                        let word = tree.lookup(&f.path).map(|n| show(&n.to_json())).unwrap_or_default();
+                                        f.help = Some(format!(
+                                            "Kubernetes reads YAML 1.1, where {word} is a boolean; quote it"
+                                        ));
+                                    }
+                                    let span = tree.span_of(&f.path, f.key);
+                                    let (line, column) = at(span);
+                                    let problem = Problem {
+                                        line,
+                                        column,
+                                        violation: Violation {
+                                            path: path_string(&f.path),
+                                            message: f.message,
+                                            help: f.help,
+                                        },
+                                    };
+                                    (span, problem)
+                                })
+                                .collect();
+                            problems.sort_by_key(|(span, p)| {
+                                (span.start, p.violation.path.clone(), p.violation.message.clone())
+                            });
+                            Outcome::Invalid(problems.into_iter().map(|(_, p)| p).collect())
+                        }
+                    };
+                    Document {
+                        file: name.to_string(),
+                        number,
+                        line: first_line,
+                        object: ObjectRef::of(&json),
+                        outcome,
+                    }
+                }
+            };
+            out.push(doc);
+        }
+        out
+    }
+
+    /// Validate the manifests among `(name, text)` pairs, in the order given: files for which
+    /// [`is_manifest`] is false (kustomization files, non-YAML) are left out. Meant for the
+    /// files found by walking directories; the caller reads and sorts them.
+    pub fn validate_files<'a>(&self, files: impl IntoIterator<Item = (&'a str, &'a str)>) -> Vec<Document> {
+        files
+            .into_iter()
+            .filter(|(name, _)| is_manifest(name))
+            .flat_map(|(name, text)| self.validate_yaml(name, text))
+            .collect()
+    }
+}
+
+/// One YAML document's result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Document {
+    /// The file name as given.
+    pub file: String,
+    /// 1-based position among the file's non-empty documents.
+    pub number: usize,
+    /// 1-based line of the document's first content.
+    pub line: usize,
+    /// Its apiVersion, kind, namespace and name, when they are strings.
+    pub object: Option<ObjectRef>,
+    pub outcome: Outcome,
+}
+
+impl Document {
+    pub fn problems(&self) -> &[Problem] {
+        match &self.outcome {
+            Outcome::Invalid(p) => p,
+            _ => &[],
+        }
+    }
+}
+
+impl fmt::Display for Document {
+    /// One line per problem (`file:line:col: Kind/name: path: message`), or one line saying
+    /// the document is valid or skipped.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = self
+            .object
+            .as_ref()
+            .map_or_else(|| format!("document {}", self.number), ObjectRef::to_string);
+        match &self.outcome {
+            Outcome::Valid => write!(f, "{}:{}: {what}: valid", self.file, self.line),
+            Outcome::Skipped(u) => write!(f, "{}:{}: {what}: skipped: {u}", self.file, self.line),
+            Outcome::Invalid(problems) => {
+                for (i, p) in problems.iter().enumerate() {
+                    if i > 0 {
+                        writeln!(f)?;
+                    }
+                    write!(f, "{}:{}:{}: {what}: {p}", self.file, p.line, p.column)?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Valid,
+    Invalid(Vec<Problem>),
+    /// No schema for the kind (custom resources other than [`custom_resources`]).
+    Skipped(UnknownKind),
+}
+
+/// A [`Violation`] (or a YAML error, with an empty path) at a line and column of the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub line: usize,
+    pub column: usize,
+    pub violation: Violation,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.violation.fmt(f)
+    }
+}
+
+/// Which object a document holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectRef {
+    pub api_version: String,
+    pub kind: String,
+    pub namespace: Option<String>,
+    pub name: Option<String>,
+}
+
+impl ObjectRef {
+    fn of(obj: &Json) -> Option<ObjectRef> {
+        let s = |v: Option<&Json>| v.and_then(Json::as_str).map(str::to_string);
+        Some(ObjectRef {
+            api_version: s(obj.get("apiVersion"))?,
+            kind: s(obj.get("kind"))?,
+            namespace: s(obj.pointer("/metadata/namespace")),
+            name: s(obj.pointer("/metadata/name")),
+        })
+    }
+}
+
+impl fmt::Display for ObjectRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.kind, self.name.as_deref().unwrap_or("(no name)"))
+    }
+}
+
+/// Counts over documents, for a summary line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub valid: usize,
+    pub invalid: usize,
+    pub skipped: usize,
+}
+
+/// How many documents are valid, invalid and skipped.
+pub fn summary(docs: &[Document]) -> Summary {
+    let mut s = Summary::default();
+    for d in docs {
+        match d.outcome {
+            Outcome::Valid => s.valid += 1,
+            Outcome::Invalid(_) => s.invalid += 1,
+            Outcome::Skipped(_) => s.skipped += 1,
+        }
+    }
+    s
+}
+
+/// The object as Kubernetes reads the YAML: sigs.k8s.io/yaml (go-yaml v2) resolves plain
+/// scalars with YAML 1.1, where `yes`, `no`, `on`, `off`, `y` and `n` are booleans; mlship's
+/// reader (YAML 1.2 core) keeps them strings. Such values become booleans, their paths noted.
+fn as_kubernetes_reads(node: &Node, text: &str, path: &Path, booleans: &mut Vec<Path>) -> Json {
+    match &node.value {
+        TreeValue::Map(entries) => Json::Object(
+            entries
+                .iter()
+                .map(|e| {
+                    (
+                        e.key.clone(),
+                        as_kubernetes_reads(&e.value, text, &path.key(&e.key), booleans),
+                    )
+                })
+                .collect(),
+        ),
+        TreeValue::Seq(items) => Json::Array(
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, n)| as_kubernetes_reads(n, text, &path.index(i), booleans))
+                .collect(),
+        ),
+        // Plain scalars only: a quoted or block scalar's span is longer than its value.
+        TreeValue::Str(s) if text.get(node.span.start..node.span.end) == Some(s.as_str()) => match s.as_str() {
+            "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" => {
+                booleans.push(path.clone());
+                Json::Bool(true)
+            }
+            "n" | "N" | "no" | "No" | "NO" | "off" | "Off" | "OFF" => {
+                booleans.push(path.clone());
+                Json::Bool(false)
+            }
+            _ => node.to_json(),
+        },
+        _ => node.to_json(),
+    }
+}
+
+/// Split YAML text into documents at `---` and after `...` lines: `(byte offset, text)`.
+/// Document markers at the start of a line end any scalar, so a line split is exact.
+pub fn split_documents(text: &str) -> Vec<(usize, &str)> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut pos = 0;
+    for line in text.split_inclusive('\n') {
+        let marker = |m: &str| {
+            line.strip_prefix(m)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t', '\r', '\n']))
+        };
+        if marker("---") && pos > start {
+            out.push((start, &text[start..pos]));
+            start = pos;
+        }
+        pos += line.len();
+        if marker("...") {
+            out.push((start, &text[start..pos]));
+            start = pos;
+        }
+    }
+    if pos > start {
+        out.push((start, &text[start..pos]));
+    }
+    out
+}
+
+/// Nothing but blank lines, comments, directives and document markers.
+fn is_blank(chunk: &str) -> bool {
+    chunk.lines().all(|line| {
+        let rest = line
+            .strip_prefix("---")
+            .or_else(|| line.strip_prefix("..."))
+            .unwrap_or(line)
+            .trim();
+        rest.is_empty() || rest.starts_with('#') || line.starts_with('%')
+    })
+}
+
+/// Byte offset of the first line with content (not blank, comment, directive or a bare
+/// document marker).
+fn first_content(chunk: &str) -> usize {
+    let mut pos = 0;
+    for line in chunk.split_inclusive('\n') {
+        if !is_blank(line) {
+            return pos + (line.len() - line.trim_start().len());
+        }
+        pos += line.len();
+    }
+    0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documents_split_at_markers() {
+        let text = "# head\na: 1\n---\nb: 2\n...\n--- # c\nc: 3\n---\n";
+        let docs: Vec<&str> = split_documents(text).into_iter().map(|(_, t)| t).collect();
+        assert_eq!(docs, ["# head\na: 1\n", "---\nb: 2\n...\n", "--- # c\nc: 3\n", "---\n"]);
+        assert!(is_blank("---\n"));
+        assert!(is_blank("--- # only a comment\n\n"));
+        assert!(!is_blank("--- {a: 1}\n"));
+        // A line that merely starts with dashes is content.
+        assert_eq!(split_documents("a: |\n  ---x\n----\n").len(), 1);
+    }
+
+    #[test]
+    fn manifests_among_files() {
+        assert!(is_manifest("envs/dev/deployment-api.yaml"));
+        assert!(is_manifest("a.YML"));
+        assert!(!is_manifest("envs/dev/kustomization.yaml"));
+        assert!(!is_manifest("README.md"));
+    }
+}
