@@ -23,7 +23,7 @@ fn stages(c: &mut Criterion) {
         let (_, loaded, _) = mlship::load::load("mlship.yaml", yaml.as_bytes());
         let loaded = loaded.expect("generated specs are valid");
         let plan = mlship::lower::lower(&loaded, &project).unwrap();
-        let out = mlship::emit::emit(&plan, "hash").unwrap();
+        let (out, _) = mlship::emit::emit(&plan, "hash").unwrap();
         let objects = out.files.len();
 
         let mut g = c.benchmark_group(format!("n{n}"));

@@ -70,26 +70,24 @@ pub fn compile(name: &str, bytes: &[u8], project: &dyn project::Project) -> Comp
         ))
         .expect("JSON serializes"),
     );
-    match lower::lower(&loaded, project).and_then(|plan| emit::emit(&plan, &spec_hash)) {
-        Ok(output) => Compiled {
-            file,
-            output: Some(output),
-            diagnostics,
-        },
-        Err(more) => {
-            // Later stages report document paths; locate them in the base document.
-            if let Ok(tree) = load::parse(&file) {
-                for mut d in more {
-                    load::locate(&mut d, &tree);
-                    diagnostics.push(d);
-                }
-            }
-            diag::normalize(&mut diagnostics);
-            Compiled {
-                file,
-                output: None,
-                diagnostics,
-            }
+    let result = lower::lower(&loaded, project).and_then(|plan| emit::emit(&plan, &spec_hash));
+    let (output, more) = match result {
+        Ok((output, warnings)) => (Some(output), warnings),
+        Err(errors) => (None, errors),
+    };
+    // Later stages report document paths; locate them in the base document.
+    if !more.is_empty()
+        && let Ok(tree) = load::parse(&file)
+    {
+        for mut d in more {
+            load::locate(&mut d, &tree);
+            diagnostics.push(d);
         }
+    }
+    diag::normalize(&mut diagnostics);
+    Compiled {
+        file,
+        output,
+        diagnostics,
     }
 }

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 pub const TARGET: Target = Target {
     name: "argocd",
-    kinds: &[Kind::namespaced("argoproj.io/v1alpha1", "Application")],
+    kinds: &[Kind::new("argoproj.io/v1alpha1", "Application")],
     emit: Emit::Gitops(Engine::Argocd, objects),
 };
 

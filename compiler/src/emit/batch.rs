@@ -15,8 +15,8 @@ use std::collections::BTreeMap;
 pub const TARGET: Target = Target {
     name: "batch",
     kinds: &[
-        Kind::namespaced("batch/v1", "Job").pods(&[&["spec", "template", "spec"]]),
-        Kind::namespaced("batch/v1", "CronJob").pods(&[&["spec", "jobTemplate", "spec", "template", "spec"]]),
+        Kind::new("batch/v1", "Job").pods(&[&["spec", "template", "spec"]]),
+        Kind::new("batch/v1", "CronJob").pods(&[&["spec", "jobTemplate", "spec", "template", "spec"]]),
     ],
     emit: Emit::Env(objects),
 };

@@ -17,8 +17,8 @@ pub const SOPS_KEY_SECRET: &str = "sops-keys";
 pub const TARGET: Target = Target {
     name: "flux",
     kinds: &[
-        Kind::namespaced("source.toolkit.fluxcd.io/v1", "GitRepository"),
-        Kind::namespaced("kustomize.toolkit.fluxcd.io/v1", "Kustomization"),
+        Kind::new("source.toolkit.fluxcd.io/v1", "GitRepository"),
+        Kind::new("kustomize.toolkit.fluxcd.io/v1", "Kustomization"),
     ],
     emit: Emit::Gitops(Engine::Flux, objects),
 };

@@ -11,26 +11,9 @@ use crate::names;
 use crate::plan::{EnvPlan, Plan};
 use crate::source::Path;
 use crate::spec::Policy;
+use crate::validate::Scope;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
-
-/// Built-in kinds that live in a namespace, besides the kinds the targets register.
-const NAMESPACED: &[&str] = &[
-    "Role",
-    "RoleBinding",
-    "LimitRange",
-    "ResourceQuota",
-    "Endpoints",
-    "Lease",
-];
-
-/// Whether an object's kind lives in a namespace: from the target registry, else the list above.
-fn namespaced(value: &Value) -> bool {
-    match super::kind(value) {
-        Some(k) => k.namespaced,
-        None => NAMESPACED.contains(&value["kind"].as_str().unwrap_or_default()),
-    }
-}
 
 pub fn process(
     plan: &Plan,
@@ -39,10 +22,32 @@ pub fn process(
     used_waivers: &mut BTreeSet<usize>,
 ) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
+    let schemas = crate::validate::schemas(&plan.kubernetes).ok();
     for extra in &plan.manifests {
         let mut value = extra.value.clone();
-        if namespaced(&value) && value["metadata"]["namespace"].is_null() && value["metadata"].is_object() {
-            value["metadata"]["namespace"] = json!(env.namespace);
+        let api_version = value["apiVersion"].as_str().unwrap_or_default();
+        let kind = value["kind"].as_str().unwrap_or_default();
+        let scope = schemas.and_then(|s| s.scope(api_version, kind));
+        if value["metadata"].is_object() && value["metadata"]["namespace"].is_null() {
+            match scope {
+                Some(Scope::Namespaced) => value["metadata"]["namespace"] = json!(env.namespace),
+                Some(Scope::Cluster) => {}
+                None => diags.push(Diagnostic {
+                    severity: Severity::Warning,
+                    ..Diagnostic::error(
+                        Code::Patch,
+                        format!(
+                            "{}:{}: mlship does not know whether {api_version} {kind} lives in a namespace; it is applied as the file says, without one",
+                            extra.file, extra.line
+                        ),
+                    )
+                    .at(Path::of(&["manifests"]).index(extra.index))
+                    .help(format!(
+                        "set metadata.namespace: {} in the file if the kind is namespaced",
+                        env.namespace
+                    ))
+                }),
+            }
         }
         let obj = Object {
             folder: String::new(),
@@ -486,6 +491,25 @@ mod tests {
         assert!(violations(pods[0].1).iter().any(|(p, _)| *p == Policy::RunAsNonRoot));
         let unknown = json!({"apiVersion": "x.dev/v1", "kind": "Widget", "spec": {"containers": [bad]}});
         assert!(crate::emit::pod_specs(&unknown).is_empty());
+    }
+
+    #[test]
+    fn extra_manifests_get_a_namespace_by_the_scope_their_schema_gives() {
+        let spec =
+            "apiVersion: mlship/v1\nproject: p\nnamespace: ml\nregistry: r.io/p\ntag: \"1\"\nmanifests: [extra.yaml]\n";
+        let extra = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\n\
+            apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: r}\nrules: []\n---\n\
+            apiVersion: monitoring.coreos.com/v1\nkind: ServiceMonitor\nmetadata: {name: m}\nspec: {}\n";
+        let project = crate::project::MemProject([("extra.yaml".to_string(), extra.as_bytes().to_vec())].into());
+        let compiled = crate::compile("mlship.yaml", spec.as_bytes(), &project);
+        let out = compiled.output.expect("builds");
+        let file = |name: &str| String::from_utf8(out.files[name].clone()).expect("UTF-8");
+        assert!(file("envs/default/configmap-a.yaml").contains("namespace: ml"));
+        assert!(!file("envs/default/clusterrole-r.yaml").contains("namespace:"));
+        assert!(!file("envs/default/servicemonitor-m.yaml").contains("namespace:"));
+        let warned: Vec<&str> = compiled.diagnostics.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(warned.len(), 1, "{warned:?}");
+        assert!(warned[0].contains("monitoring.coreos.com/v1 ServiceMonitor lives in a namespace"));
     }
 
     #[test]
