@@ -1,6 +1,13 @@
 //! Writes generated specs for the bench script: `cargo bench --bench gen -- DIR N...` writes
 //! DIR/n<N>/mlship.yaml, DIR/n<N>/mlship.kdl and DIR/n<N>/src/bench/__init__.py.
 
+#![allow(
+    clippy::disallowed_methods,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "tests and benches set up fixtures on disk and report what they measured"
+)]
+
 #[path = "support/specgen.rs"]
 mod specgen;
 

@@ -2,6 +2,13 @@
 //! with N services and N pipeline steps (N = 10, 100, 1,000 and 10,000). Run with
 //! `cargo bench --bench stages`; see docs/performance.md.
 
+#![allow(
+    clippy::disallowed_methods,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "tests and benches set up fixtures on disk and report what they measured"
+)]
+
 #[path = "support/specgen.rs"]
 mod specgen;
 

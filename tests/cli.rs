@@ -3,6 +3,13 @@
 //! code, stdout, stderr) and compares the whole transcript with tests/snapshots/cli/<test>.txt.
 //! Refresh with `UPDATE_GOLDEN=1 cargo test --test cli` and review the diff.
 
+#![allow(
+    clippy::disallowed_methods,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "tests and benches set up fixtures on disk and report what they measured"
+)]
+
 mod common;
 
 use common::transcript::Session;

@@ -3,6 +3,13 @@
 //! a journal that the next build rolls forward to the new one; the lock always matches; no
 //! file outside the tree is touched.
 
+#![allow(
+    clippy::disallowed_methods,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "tests and benches set up fixtures on disk and report what they measured"
+)]
+
 mod common;
 
 use std::collections::BTreeMap;

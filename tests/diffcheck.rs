@@ -2,6 +2,13 @@
 //! stdout, stderr) is compared with tests/snapshots/diffcheck/<name>.txt.
 //! Refresh with `UPDATE_GOLDEN=1 cargo test --test diffcheck` and review the diff.
 
+#![allow(
+    clippy::disallowed_methods,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "tests and benches set up fixtures on disk and report what they measured"
+)]
+
 mod common;
 
 use common::transcript::Session;

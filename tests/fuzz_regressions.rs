@@ -1,6 +1,13 @@
 //! Every input the fuzzers found (tests/fuzz-regressions/) goes through the whole compiler in
 //! both syntaxes without a panic, a stack overflow or an unbounded run, on stable Rust.
 
+#![allow(
+    clippy::disallowed_methods,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "tests and benches set up fixtures on disk and report what they measured"
+)]
+
 mod common;
 
 #[test]

@@ -1,6 +1,13 @@
 //! Every example compiles, in both syntaxes, to the committed tree in golden/<example>/.
 //! Refresh with `UPDATE_GOLDEN=1 cargo test --test golden` and review the diff.
 
+#![allow(
+    clippy::disallowed_methods,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "tests and benches set up fixtures on disk and report what they measured"
+)]
+
 mod common;
 
 use common::*;

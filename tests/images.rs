@@ -1,6 +1,13 @@
 //! Dockerfiles: the CUDA matrix picks bases and wheel indexes, conflicts name what would
 //! work, and hostile strings either arrive quoted or are refused with a located error.
 
+#![allow(
+    clippy::disallowed_methods,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "tests and benches set up fixtures on disk and report what they measured"
+)]
+
 use mlship::project::MemProject;
 
 fn spec(image: &str) -> String {

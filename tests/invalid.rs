@@ -2,6 +2,13 @@
 //! diagnostics in <case>.{yaml,kdl}.expected. Refresh with
 //! `UPDATE_GOLDEN=1 cargo test --test invalid` and review every changed message.
 
+#![allow(
+    clippy::disallowed_methods,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "tests and benches set up fixtures on disk and report what they measured"
+)]
+
 mod common;
 
 use common::*;

@@ -5,6 +5,13 @@
 //! has no layer. Modules of one layer are independent of each other; a module's own files
 //! (`lower/images.rs` is `lower`) may use each other.
 
+#![allow(
+    clippy::disallowed_methods,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "tests and benches set up fixtures on disk and report what they measured"
+)]
+
 use std::collections::BTreeMap;
 use std::path::Path;
 

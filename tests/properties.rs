@@ -7,6 +7,13 @@
 //! The generator and the writers are in `common/gen.rs`. Failures are not persisted: the
 //! failure message holds the shrunk spec text. `PROPTEST_CASES=N` runs N cases of each.
 
+#![allow(
+    clippy::disallowed_methods,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "tests and benches set up fixtures on disk and report what they measured"
+)]
+
 #[path = "common/gen.rs"]
 mod specgen;
 

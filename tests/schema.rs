@@ -3,6 +3,13 @@
 //! Refresh with `bash scripts/regen.sh`, which then renders the goldens, expectations and
 //! transcripts with the new schema (the library embeds the committed one when it is built).
 
+#![allow(
+    clippy::disallowed_methods,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "tests and benches set up fixtures on disk and report what they measured"
+)]
+
 mod common;
 
 #[test]

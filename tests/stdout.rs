@@ -1,6 +1,13 @@
 //! Writing to stdout: a reader that closed the pipe ends the program quietly (exit 0); any
 //! other write error is an error with a message (exit 2).
 
+#![allow(
+    clippy::disallowed_methods,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "tests and benches set up fixtures on disk and report what they measured"
+)]
+
 use std::process::{Command, Output, Stdio};
 
 fn mlship_into(stdout: impl Into<Stdio>, args: &[&str]) -> Output {

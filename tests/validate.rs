@@ -13,6 +13,13 @@
 //!   fields mlship does not emit pass, other custom resources are still unknown kinds, and
 //!   tests/manifests/crds/ fail or pass as listed there.
 
+#![allow(
+    clippy::disallowed_methods,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "tests and benches set up fixtures on disk and report what they measured"
+)]
+
 mod common;
 
 use common::{rel, root, walk};

@@ -5,6 +5,13 @@
 //! and every string of the table, quoted or not, reads back as itself through mlship's own
 //! reader and through serde_norway (libyaml). The table is written by scripts/yaml-oracle.py.
 
+#![allow(
+    clippy::disallowed_methods,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "tests and benches set up fixtures on disk and report what they measured"
+)]
+
 mod common;
 
 use serde_json::{Value, json};

@@ -352,6 +352,7 @@ pub fn init(t: &mut Transcript, dir: &Path, name: Option<String>) -> Outcome {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods, reason = "tests set up their fixtures on disk")]
 mod tests {
     use super::*;
 

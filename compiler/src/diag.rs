@@ -257,6 +257,7 @@ impl<'a> JsonDiagnostic<'a> {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods, reason = "tests set up their fixtures on disk")]
 mod tests {
     use super::*;
 

@@ -458,6 +458,7 @@ pub fn render(r: &Report, style: Style, unified: bool) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods, reason = "tests set up their fixtures on disk")]
 mod tests {
     use super::*;
 

@@ -146,6 +146,7 @@ pub fn render(loaded: &Loaded, kind: Kind) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods, reason = "tests set up their fixtures on disk")]
 mod tests {
     use super::*;
 

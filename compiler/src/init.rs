@@ -55,6 +55,7 @@ pub fn starter(dir: &Path, name: Option<String>) -> Result<Starter, String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods, reason = "tests set up their fixtures on disk")]
 mod tests {
     use super::*;
 

@@ -120,6 +120,7 @@ pub fn manifests(paths: &[PathBuf]) -> Result<Vec<(String, String)>, String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods, reason = "tests set up their fixtures on disk")]
 mod tests {
     use super::*;
     use std::fs;

@@ -17,6 +17,8 @@
 //! [`commands`]: [`inputs`] finds their files, [`report`] renders what they found, and they
 //! hand back a [`commands::Transcript`] that only the binary prints.
 
+#![forbid(unsafe_code)]
+
 pub mod check;
 pub mod commands;
 pub mod diag;

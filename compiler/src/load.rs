@@ -170,6 +170,7 @@ pub fn locate(d: &mut Diagnostic, tree: &Node) {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods, reason = "tests set up their fixtures on disk")]
 mod tests {
     use super::*;
     use serde_json::json;

@@ -224,6 +224,7 @@ pub fn depths(steps: &BTreeMap<String, crate::spec::Step>) -> Vec<(String, usize
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods, reason = "tests set up their fixtures on disk")]
 mod tests {
     use super::*;
     use crate::project::MemProject;

@@ -2,6 +2,12 @@
 //! that reads arguments and the environment, and prints; the commands themselves are in
 //! `mlship::commands`.
 
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "the binary is the one place that prints"
+)]
+
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use mlship::commands::{self, Outcome, Stream, Transcript};
 use std::io::{IsTerminal, Write};

@@ -230,6 +230,7 @@ fn describe(schemas: &[&Json]) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods, reason = "tests set up their fixtures on disk")]
 mod tests {
     use super::*;
 

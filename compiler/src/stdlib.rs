@@ -118,6 +118,7 @@ pub fn stack_names() -> Vec<&'static str> {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods, reason = "tests set up their fixtures on disk")]
 mod tests {
     use super::*;
     use crate::project::MemProject;

@@ -160,6 +160,7 @@ fn is_plain_safe(s: &str) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods, reason = "tests set up their fixtures on disk")]
 mod tests {
     use super::*;
     use serde_json::json;

@@ -1286,7 +1286,7 @@ impl Choices {
         self.next() % 100 < percent
     }
     pub fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
+        usize::try_from(self.next() % n as u64).expect("below n, which is a usize")
     }
 }
 

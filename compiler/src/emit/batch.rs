@@ -109,6 +109,7 @@ fn job(env: &EnvPlan, step: &StepPlan) -> Value {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods, reason = "tests set up their fixtures on disk")]
 mod tests {
     use crate::project::MemProject;
 

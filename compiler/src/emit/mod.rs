@@ -196,6 +196,7 @@ pub fn objects(plan: &Plan, env: &EnvPlan) -> Vec<Object> {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods, reason = "tests set up their fixtures on disk")]
 mod tests {
     use super::*;
 

@@ -434,6 +434,7 @@ pub fn unused_waivers(plan: &Plan, used: &BTreeSet<usize>) -> Vec<Diagnostic> {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods, reason = "tests set up their fixtures on disk")]
 mod tests {
     use super::*;
 

@@ -42,6 +42,7 @@ impl Project for DirProject {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods, reason = "tests set up their fixtures on disk")]
 mod tests {
     use super::*;
     use std::fs;

@@ -76,6 +76,7 @@ fn git(dir: &Path, args: &[&str]) -> Result<String, String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods, reason = "tests set up their fixtures on disk")]
 mod tests {
     use super::*;
 

@@ -82,6 +82,7 @@ pub fn manifests(docs: &[Document], files: usize, version: &str) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods, reason = "tests set up their fixtures on disk")]
 mod tests {
     use super::*;
     use crate::diag::Code;

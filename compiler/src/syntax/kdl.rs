@@ -319,6 +319,7 @@ fn scalar(v: &KdlValue) -> Value {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods, reason = "tests set up their fixtures on disk")]
 mod tests {
     use super::*;
     use serde_json::json;

@@ -290,6 +290,7 @@ fn resolve_plain(text: &str) -> Value {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods, reason = "tests set up their fixtures on disk")]
 mod tests {
     use super::*;
 

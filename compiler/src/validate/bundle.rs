@@ -284,6 +284,7 @@ impl Schemas {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods, reason = "tests set up their fixtures on disk")]
 mod tests {
     use super::*;
     use crate::source::Path;

@@ -74,6 +74,7 @@ pub(super) fn schema(api_version: &str, kind: &str) -> Option<&'static CrdSchema
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods, reason = "tests set up their fixtures on disk")]
 mod tests {
     use super::*;
     use crate::schema_common::property_names;

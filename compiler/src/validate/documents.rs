@@ -341,6 +341,7 @@ fn first_content(chunk: &str) -> usize {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods, reason = "tests set up their fixtures on disk")]
 mod tests {
     use super::*;
 

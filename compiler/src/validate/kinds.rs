@@ -195,6 +195,7 @@ fn version_priority(api_version: &str) -> (u8, u32, u32) {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods, reason = "tests set up their fixtures on disk")]
 mod tests {
     use super::*;
 

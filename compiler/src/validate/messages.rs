@@ -251,6 +251,7 @@ fn other_message(kind: &ValidationErrorKind, here: Option<&Json>, fallback: &str
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods, reason = "tests set up their fixtures on disk")]
 mod tests {
     use super::*;
 

@@ -261,6 +261,7 @@ impl Schemas {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods, reason = "tests set up their fixtures on disk")]
 mod tests {
     use super::*;
     use serde_json::json;
