@@ -181,6 +181,12 @@ pub fn check_cron(s: &str) -> Result<(), String> {
         "@midnight",
         "@hourly",
     ];
+    if let Some(rest) = s.strip_prefix("@every ") {
+        return match parse_go_duration(rest.trim()) {
+            Some(secs) if secs > 0 => Ok(()),
+            _ => Err(format!("`@every {rest}` needs a positive duration such as 1h30m")),
+        };
+    }
     if s.starts_with('@') {
         return if MACROS.contains(&s) {
             Ok(())
@@ -188,21 +194,115 @@ pub fn check_cron(s: &str) -> Result<(), String> {
             Err(format!("unknown macro `{s}`; use one of {}", MACROS.join(", ")))
         };
     }
-    let fields = s.split_whitespace().count();
-    if fields != 5 {
+    if s.starts_with("TZ=") || s.starts_with("CRON_TZ=") {
+        return Err(
+            "a time zone in the schedule is refused by Kubernetes; set the pipeline's time zone instead".into(),
+        );
+    }
+    let fields: Vec<&str> = s.split_whitespace().collect();
+    if fields.len() != 5 {
         return Err(format!(
-            "a schedule has five fields (minute hour day month weekday), this one has {fields}"
+            "a schedule has five fields (minute hour day month weekday), this one has {}",
+            fields.len()
         ));
     }
-    croner::parser::CronParser::builder()
-        .build()
-        .parse(s)
-        .map(|_| ())
-        .map_err(|e| {
-            format!(
-                "invalid schedule `{s}` ({e}); fields are minute 0-59, hour 0-23, day 1-31, month 1-12, weekday 0-6"
-            )
-        })
+    const MONTHS: &[&str] = &[
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ];
+    const DAYS: &[&str] = &["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
+    let specs: [(&str, u32, u32, &[&str], u32); 5] = [
+        ("minute", 0, 59, &[], 0),
+        ("hour", 0, 23, &[], 0),
+        ("day", 1, 31, &[], 0),
+        ("month", 1, 12, MONTHS, 1),
+        ("weekday", 0, 6, DAYS, 0),
+    ];
+    for (field, (name, min, max, names, first)) in fields.iter().zip(specs) {
+        for part in field.split(',') {
+            cron_part(part, min, max, names, first)
+                .map_err(|why| format!("invalid schedule `{s}`: in the {name} field, {why}; fields are minute 0-59, hour 0-23, day 1-31, month 1-12 or JAN-DEC, weekday 0-6 or SUN-SAT"))?;
+        }
+    }
+    Ok(())
+}
+
+/// One comma-separated part of a cron field, as the CronJob controller's parser reads it:
+/// `*` or `?`, a value, or a range `a-b`, each with an optional `/step`. Values are digits
+/// or, for months and weekdays, three-letter names.
+fn cron_part(part: &str, min: u32, max: u32, names: &[&str], first: u32) -> Result<(), String> {
+    let value = |v: &str| -> Result<u32, String> {
+        if let Some(i) = names.iter().position(|n| n.eq_ignore_ascii_case(v)) {
+            return Ok(first + u32::try_from(i).unwrap_or_default());
+        }
+        if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(format!("`{v}` is not a number"));
+        }
+        let n: u32 = v.parse().map_err(|_| format!("`{v}` is too large"))?;
+        if n < min || n > max {
+            return Err(format!("{n} is outside {min}-{max}"));
+        }
+        Ok(n)
+    };
+    let (range, step) = match part.split_once('/') {
+        Some((r, st)) => (r, Some(st)),
+        None => (part, None),
+    };
+    if let Some(st) = step {
+        let n = value_in(st)?;
+        if n == 0 {
+            return Err("the step is 0".into());
+        }
+    }
+    if range == "*" || range == "?" {
+        return Ok(());
+    }
+    let (lo, hi) = match range.split_once('-') {
+        Some((a, b)) => (value(a)?, value(b)?),
+        None => (value(range)?, max),
+    };
+    if lo > hi {
+        return Err(format!("the range starts at {lo}, after its end {hi}"));
+    }
+    Ok(())
+}
+
+/// A cron step: digits only.
+fn value_in(v: &str) -> Result<u32, String> {
+    if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("the step `{v}` is not a number"));
+    }
+    v.parse().map_err(|_| format!("the step `{v}` is too large"))
+}
+
+/// A Go duration (`1h30m`, `90s`, `1.5h`) in whole seconds, as `@every` takes it.
+fn parse_go_duration(s: &str) -> Option<u64> {
+    let mut total = 0f64;
+    let mut rest = s;
+    if rest.is_empty() {
+        return None;
+    }
+    while !rest.is_empty() {
+        let end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
+        let n: f64 = rest[..end].parse().ok()?;
+        rest = &rest[end..];
+        let unit_end = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let scale = match &rest[..unit_end] {
+            "h" => 3600.0,
+            "m" => 60.0,
+            "s" => 1.0,
+            "ms" => 0.001,
+            "us" | "µs" => 0.000_001,
+            "ns" => 0.000_000_001,
+            _ => return None,
+        };
+        total += n * scale;
+        rest = &rest[unit_end..];
+    }
+    (total.is_finite() && total < 1e12)
+        .then(|| format!("{:.0}", total.floor()).parse().ok())
+        .flatten()
 }
 
 #[cfg(test)]
@@ -270,5 +370,40 @@ mod tests {
         assert!(check_cron("0 3 * *").is_err());
         assert!(check_cron("0 25 * * *").is_err());
         assert!(check_cron("0 0 3 * * 0").is_err());
+    }
+
+    #[test]
+    fn cron_accepts_what_the_cronjob_controller_accepts_and_nothing_more() {
+        for ok in [
+            "*/15 * * * *",
+            "0 3 * * 0",
+            "0 3 * * 6",
+            "0 0 1,15 * *",
+            "0 9-17/2 * * MON-FRI",
+            "0 0 ? * sun",
+            "5/10 * * * *",
+            "0 0 1 JAN,jul *",
+            "@every 1h30m",
+            "@weekly",
+        ] {
+            assert!(check_cron(ok).is_ok(), "{ok}: {:?}", check_cron(ok));
+        }
+        for bad in [
+            "0 0 L * *",
+            "0 0 15W * *",
+            "0 0 * * 1#2",
+            "+5 * * * *",
+            "0 0 * * 7",
+            "0 0 0 * *",
+            "0 0 * 13 *",
+            "*/0 * * * *",
+            "30-10 * * * *",
+            "0 0 * * MON-",
+            "CRON_TZ=UTC 0 0 * * *",
+            "@every 0s",
+            "@every soon",
+        ] {
+            assert!(check_cron(bad).is_err(), "{bad} was accepted");
+        }
     }
 }
