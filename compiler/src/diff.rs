@@ -238,11 +238,9 @@ fn mask_secrets(kind: &str, v: &Value, before: Option<&Value>) -> Value {
     };
     for path in sections {
         let previous = before.map(|b| path.iter().fold(b, |n, k| &n[*k]));
-        let mut node = &mut v;
-        for key in *path {
-            node = &mut node[*key];
-        }
-        if let Value::Object(m) = node {
+        // Only what is there: a missing section stays missing, a malformed one as it is.
+        let node = path.iter().try_fold(&mut v, |n, k| n.get_mut(*k));
+        if let Some(Value::Object(m)) = node {
             for (k, val) in m.iter_mut() {
                 let same = previous.is_none_or(|p| p.get(k) == Some(val));
                 *val = Value::String(if same { "***" } else { "*** (changed)" }.into());
@@ -461,6 +459,7 @@ pub fn render(r: &Report, style: Style, unified: bool) -> String {
 #[allow(clippy::disallowed_methods, reason = "tests set up their fixtures on disk")]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn tree(files: &[(&str, &str)]) -> Output {
         Output {
@@ -490,6 +489,15 @@ mod tests {
         );
         assert!(o.fields.iter().any(|f| f.path == "data.X"));
         assert!(o.impact.contains("restart"));
+    }
+
+    #[test]
+    fn masking_adds_nothing_and_survives_malformed_secrets() {
+        let only_string_data = json!({"kind": "Secret", "stringData": {"a": "x"}});
+        let masked = mask_secrets("Secret", &only_string_data, None);
+        assert_eq!(masked, json!({"kind": "Secret", "stringData": {"a": "***"}}), "no `data: null` added");
+        let odd = json!({"kind": "SealedSecret", "spec": "not a mapping"});
+        assert_eq!(mask_secrets("SealedSecret", &odd, Some(&odd)), odd, "was a panic");
     }
 
     #[test]
