@@ -215,7 +215,7 @@ fn object_diff(kind: &str, old: Option<&Obj>, new: Option<&Obj>) -> ObjectDiff {
     };
     let yaml = |v: &Option<Value>| v.as_ref().map(crate::yamlout::to_yaml).unwrap_or_default();
     let unified = unified(&yaml(&ov), &yaml(&nv), &format!("{}/{name}", kind.to_ascii_lowercase()));
-    let impact = impact(kind, &name, change, replaces.is_some(), &fields);
+    let impact = impact(kind, &name, change, replaces.is_some(), &fields, nv.as_ref());
     ObjectDiff {
         kind: kind.to_string(),
         name,
@@ -296,6 +296,31 @@ fn fields_of(a: &Value, b: &Value, path: String, out: &mut Vec<FieldChange>) {
                 fields_of(va, vb, format!("{path}[{i}]"), out);
             }
         }
+        (Value::Array(x), Value::Array(y)) => {
+            // Items inserted or removed: the unchanged items at both ends are left out, so an
+            // argument appended to a long command shows as that one argument.
+            let head = x.iter().zip(y).take_while(|(a, b)| a == b).count();
+            let tail = x[head..]
+                .iter()
+                .rev()
+                .zip(y[head..].iter().rev())
+                .take_while(|(a, b)| a == b)
+                .count();
+            for i in head..x.len() - tail {
+                out.push(FieldChange {
+                    path: format!("{path}[{i}]"),
+                    old: Some(x[i].clone()),
+                    new: y.get(i).filter(|_| i < y.len() - tail).cloned(),
+                });
+            }
+            for (j, item) in y.iter().enumerate().take(y.len() - tail).skip(head.max(x.len() - tail)) {
+                out.push(FieldChange {
+                    path: format!("{path}[{j}]"),
+                    old: None,
+                    new: Some(item.clone()),
+                });
+            }
+        }
         _ if a != b => out.push(FieldChange {
             path,
             old: Some(a.clone()),
@@ -310,13 +335,36 @@ fn named(items: &[Value]) -> bool {
 }
 
 /// What applying the change does to running workloads.
-fn impact(kind: &str, name: &str, change: Change, replaced: bool, fields: &[FieldChange]) -> String {
+/// What applying the change does, read from the final objects: the new object's own rollout
+/// strategy, and for kinds without a built-in rule, that their controller acts on the change.
+fn impact(
+    kind: &str,
+    name: &str,
+    change: Change,
+    replaced: bool,
+    fields: &[FieldChange],
+    new: Option<&Value>,
+) -> String {
     let touches = |prefix: &str| fields.iter().any(|f| f.path.starts_with(prefix));
+    let strategy = |key: &str| {
+        new.and_then(|v| v["spec"][key]["type"].as_str())
+            .unwrap_or("RollingUpdate")
+            .to_string()
+    };
     match (kind, change) {
-        ("Deployment", Change::Added) => format!("pods of Deployment {name} start"),
-        ("Deployment", Change::Removed) => format!("pods of Deployment {name} stop"),
-        ("Deployment", _) if touches("spec.template") => format!("pods of Deployment {name} restart (rolling update)"),
-        ("Deployment", _) if touches("spec.replicas") => format!("Deployment {name} scales; nothing restarts"),
+        ("Deployment" | "StatefulSet" | "DaemonSet", Change::Added) => format!("pods of {kind} {name} start"),
+        ("Deployment" | "StatefulSet" | "DaemonSet", Change::Removed) => format!("pods of {kind} {name} stop"),
+        ("Deployment", _) if touches("spec.template") => match strategy("strategy").as_str() {
+            "Recreate" => format!("pods of Deployment {name} stop, then start again (Recreate: a pause in service)"),
+            _ => format!("pods of Deployment {name} restart (rolling update)"),
+        },
+        ("StatefulSet" | "DaemonSet", _) if touches("spec.template") => match strategy("updateStrategy").as_str() {
+            "OnDelete" => format!("pods of {kind} {name} take the new spec only when deleted (OnDelete)"),
+            _ => format!("pods of {kind} {name} restart (rolling update)"),
+        },
+        ("Deployment" | "StatefulSet", _) if touches("spec.replicas") => {
+            format!("{kind} {name} scales; nothing restarts")
+        }
         ("Job", Change::Added) => format!("Job {name} runs"),
         ("Job", Change::Removed) => format!("Job {name} and its pods are deleted"),
         ("Job", _) if replaced => format!("Job {name} replaces the old one and runs (its spec changed)"),
@@ -328,6 +376,20 @@ fn impact(kind: &str, name: &str, change: Change, replaced: bool, fields: &[Fiel
         ("PersistentVolumeClaim", Change::Removed) => format!("volume {name} is deleted with its data"),
         (_, Change::Added) => "created; nothing restarts".to_string(),
         (_, Change::Removed) => "deleted".to_string(),
+        (
+            "ConfigMap"
+            | "Secret"
+            | "Service"
+            | "ServiceAccount"
+            | "NetworkPolicy"
+            | "Ingress"
+            | "PodDisruptionBudget"
+            | "Namespace"
+            | "HorizontalPodAutoscaler"
+            | "PersistentVolumeClaim",
+            _,
+        ) => "nothing restarts".to_string(),
+        _ if touches("spec") => format!("{kind} {name} changes; its controller acts on the new spec"),
         _ => "nothing restarts".to_string(),
     }
 }
@@ -340,19 +402,35 @@ pub enum Style {
     Markdown,
 }
 
-fn short(v: &Option<Value>) -> String {
+fn text(v: &Option<Value>) -> String {
     match v {
         None => "(none)".into(),
         Some(Value::String(s)) => crate::yamlout::scalar_str(s),
-        Some(other) => {
-            let text = other.to_string();
-            if text.len() > 80 {
-                format!("{}…", &text[..text.char_indices().nth(77).map_or(text.len(), |c| c.0)])
-            } else {
-                text
-            }
-        }
+        Some(other) => other.to_string(),
     }
+}
+
+/// An old and a new value for one line each: at most about 80 characters around the first
+/// place they differ, so two long values never show as the same text.
+fn shown(old: &Option<Value>, new: &Option<Value>) -> (String, String) {
+    const WIDTH: usize = 80;
+    let (a, b) = (text(old), text(new));
+    if a.chars().count() <= WIDTH && b.chars().count() <= WIDTH {
+        return (a, b);
+    }
+    let differ = a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count();
+    let start = differ.saturating_sub(20);
+    let cut = |t: &str| {
+        let chars: Vec<char> = t.chars().collect();
+        let end = chars.len().min(start + WIDTH);
+        let body: String = chars[start.min(end)..end].iter().collect();
+        format!(
+            "{}{body}{}",
+            if start > 0 { "…" } else { "" },
+            if end < chars.len() { "…" } else { "" }
+        )
+    };
+    (cut(&a), cut(&b))
 }
 
 /// Render a report as text (optionally coloured) or Markdown for a pull-request comment.
@@ -398,13 +476,8 @@ pub fn render(r: &Report, style: Style, unified: bool) -> String {
                 for o in changed {
                     out.push_str(&format!("# {} {}\n", o.kind, o.name));
                     for f in &o.fields {
-                        out.push_str(&format!(
-                            "- {}: {}\n+ {}: {}\n",
-                            f.path,
-                            short(&f.old),
-                            f.path,
-                            short(&f.new)
-                        ));
+                        let (old, new) = shown(&f.old, &f.new);
+                        out.push_str(&format!("- {}: {old}\n+ {}: {new}\n", f.path, f.path));
                     }
                 }
                 out.push_str("```\n\n</details>\n");
@@ -424,7 +497,8 @@ pub fn render(r: &Report, style: Style, unified: bool) -> String {
                 .unwrap_or_default();
             out.push_str(&format!("  {} {} {}{replaces}\n", sign(o.change), o.kind, o.name));
             for f in &o.fields {
-                out.push_str(&format!("      {}: {} -> {}\n", f.path, short(&f.old), short(&f.new)));
+                let (old, new) = shown(&f.old, &f.new);
+                out.push_str(&format!("      {}: {old} -> {new}\n", f.path));
             }
             out.push_str(&format!("      impact: {}\n", o.impact));
             if unified {
@@ -495,9 +569,83 @@ mod tests {
     fn masking_adds_nothing_and_survives_malformed_secrets() {
         let only_string_data = json!({"kind": "Secret", "stringData": {"a": "x"}});
         let masked = mask_secrets("Secret", &only_string_data, None);
-        assert_eq!(masked, json!({"kind": "Secret", "stringData": {"a": "***"}}), "no `data: null` added");
+        assert_eq!(
+            masked,
+            json!({"kind": "Secret", "stringData": {"a": "***"}}),
+            "no `data: null` added"
+        );
         let odd = json!({"kind": "SealedSecret", "spec": "not a mapping"});
         assert_eq!(mask_secrets("SealedSecret", &odd, Some(&odd)), odd, "was a panic");
+    }
+
+    #[test]
+    fn an_argument_appended_to_a_long_command_shows_as_that_argument() {
+        let long: Vec<String> = (0..12).map(|i| format!("--option-number-{i}=value")).collect();
+        let mut longer = long.clone();
+        longer.push("--new".into());
+        let mut out = Vec::new();
+        fields_of(
+            &json!({"command": long}),
+            &json!({"command": longer}),
+            String::new(),
+            &mut out,
+        );
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert_eq!(out[0].path, "command[12]");
+        assert_eq!((out[0].old.clone(), out[0].new.clone()), (None, Some(json!("--new"))));
+        let mut out = Vec::new();
+        fields_of(
+            &json!({"c": ["a", "b", "c"]}),
+            &json!({"c": ["a", "c"]}),
+            String::new(),
+            &mut out,
+        );
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert_eq!((out[0].path.as_str(), out[0].new.clone()), ("c[1]", None));
+    }
+
+    #[test]
+    fn long_values_show_where_they_differ() {
+        let a = "x".repeat(100) + "-old";
+        let b = "x".repeat(100) + "-new";
+        let (sa, sb) = shown(&Some(json!([a])), &Some(json!([b])));
+        assert_ne!(sa, sb, "both sides were cut to the same 80 characters");
+        assert!(
+            sa.starts_with('…') && sa.contains("-old") && sb.contains("-new"),
+            "{sa} {sb}"
+        );
+    }
+
+    #[test]
+    fn impact_is_read_from_the_final_objects() {
+        let field = |p: &str| FieldChange {
+            path: p.into(),
+            old: None,
+            new: Some(json!(1)),
+        };
+        let recreate = json!({"spec": {"strategy": {"type": "Recreate"}}});
+        let d = impact(
+            "Deployment",
+            "api",
+            Change::Changed,
+            false,
+            &[field("spec.template.spec")],
+            Some(&recreate),
+        );
+        assert!(
+            d.contains("Recreate"),
+            "a patched Recreate strategy was reported as a rolling update: {d}"
+        );
+        let cr = json!({"spec": {"predictor": {}}});
+        let d = impact(
+            "InferenceService",
+            "m",
+            Change::Changed,
+            false,
+            &[field("spec.predictor")],
+            Some(&cr),
+        );
+        assert_eq!(d, "InferenceService m changes; its controller acts on the new spec");
     }
 
     #[test]
