@@ -306,10 +306,10 @@ fn fields_of(a: &Value, b: &Value, path: String, out: &mut Vec<FieldChange>) {
                 .zip(y[head..].iter().rev())
                 .take_while(|(a, b)| a == b)
                 .count();
-            for i in head..x.len() - tail {
+            for (i, item) in x.iter().enumerate().take(x.len() - tail).skip(head) {
                 out.push(FieldChange {
                     path: format!("{path}[{i}]"),
-                    old: Some(x[i].clone()),
+                    old: Some(item.clone()),
                     new: y.get(i).filter(|_| i < y.len() - tail).cloned(),
                 });
             }
