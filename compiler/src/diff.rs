@@ -385,7 +385,6 @@ fn impact(
             | "Ingress"
             | "PodDisruptionBudget"
             | "Namespace"
-            | "HorizontalPodAutoscaler"
             | "PersistentVolumeClaim",
             _,
         ) => "nothing restarts".to_string(),
