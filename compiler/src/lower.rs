@@ -156,6 +156,44 @@ pub fn lower(loaded: &Loaded, project: &dyn Project) -> Result<Plan, Vec<Diagnos
         });
         refs.push(images);
     }
+    // Two environments in one namespace would deploy the same objects through two GitOps
+    // applications, which then fight over them.
+    for (i, a) in envs.iter().enumerate() {
+        if let Some(b) = envs[..i].iter().find(|b| b.namespace == a.namespace) {
+            let at = Path::of(&["environments", &a.name]);
+            let set = loaded.spec.environments.get(&a.name).is_some_and(|e| e.namespace.is_some());
+            diags.push(
+                Diagnostic::error(
+                    Code::Conflict,
+                    format!(
+                        "environments `{}` and `{}` both deploy to namespace `{}`",
+                        b.name, a.name, a.namespace
+                    ),
+                )
+                .at(if set { at.key("namespace") } else { at })
+                .help(format!("give `{}` a namespace of its own, such as namespace: {}-{}", a.name, a.namespace, a.name)),
+            );
+        }
+    }
+    for (i, p) in loaded.spec.patches.iter().enumerate() {
+        for (j, name) in p.environments.iter().enumerate() {
+            if !loaded.envs.iter().any(|e| e.name == *name) {
+                let known: Vec<&str> = loaded.envs.iter().map(|e| e.name.as_str()).collect();
+                let help = match crate::schema_common::closest(name, known.iter().copied()) {
+                    Some(n) => format!("did you mean `{n}`?"),
+                    None => format!("the environments are {}", known.join(", ")),
+                };
+                diags.push(
+                    Diagnostic::error(
+                        Code::UnresolvedReference,
+                        format!("the patch names environment `{name}`, which does not exist, so it would apply nowhere"),
+                    )
+                    .at(Path::of(&["patches"]).index(i).key("environments").index(j))
+                    .help(help),
+                );
+            }
+        }
+    }
     let images = images::images(&loaded.spec, &refs, project, &mut diags);
     let kubernetes = loaded
         .spec
@@ -249,6 +287,16 @@ mod tests {
             Some("services.web.autoscale.max")
         );
         assert!(diags[0].message.contains("3000000000"));
+    }
+
+    #[test]
+    fn two_environments_in_one_namespace_are_a_located_error() {
+        let diags = lower_yaml("namespace: shop\nenvironments:\n  prod: {}\n  staging: {}\n").expect_err("one namespace");
+        assert_eq!(diags.len(), 1, "{diags:?}");
+        assert_eq!(diags[0].code, Code::Conflict);
+        assert_eq!(diags[0].path.as_ref().map(ToString::to_string).as_deref(), Some("environments.staging"));
+        lower_yaml("namespace: shop\nenvironments:\n  prod: {}\n  staging: {namespace: shop-staging}\n")
+            .expect("own namespaces");
     }
 
     #[test]
