@@ -78,6 +78,7 @@ pub fn process(
     // Jobs are named by their content: a patched Job is a new Job, and so are those after it.
     super::batch::name_jobs(env, objects);
     unregistered(objects, &mut diags);
+    pods_present(objects, &mut diags);
     validate(plan, objects, &mut diags);
     policies(plan, objects, used_waivers, &mut diags);
     diags
@@ -229,6 +230,29 @@ fn unregistered(objects: &[Object], diags: &mut Vec<Diagnostic>) {
                     obj.name()
                 ),
             ));
+        }
+    }
+}
+
+/// A workload whose kind has pods must still have them after patches: the schemas do not
+/// require `spec`, but the API server refuses a Deployment or Job without a pod template.
+fn pods_present(objects: &[Object], diags: &mut Vec<Diagnostic>) {
+    for obj in objects.iter().filter(|o| o.patched_by.is_some()) {
+        let Some(kind) = super::kind(&obj.value) else { continue };
+        let found = super::pod_specs(&obj.value);
+        let missing = found.len() < kind.pods.iter().filter(|p| !p.contains(&"*")).count()
+            || found.iter().any(|(_, pod)| !pod["containers"].is_array());
+        if missing {
+            let d = Diagnostic::error(
+                Code::InvalidObject,
+                format!(
+                    "{}/{} has no pod template with containers after the patch; the API server would refuse it",
+                    obj.kind(),
+                    obj.name()
+                ),
+            )
+            .help("patch fields inside spec.template instead of replacing or removing them");
+            diags.push(located(obj, d));
         }
     }
 }
