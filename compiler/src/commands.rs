@@ -173,7 +173,14 @@ pub fn validate_manifests(t: &mut Transcript, paths: &[PathBuf], version: &str, 
     let schemas =
         validate::schemas(version).map_err(|e| format!("{e}; supported: {}", validate::SUPPORTED.join(", ")))?;
     let files = inputs::manifests(paths)?;
-    let docs = schemas.validate_files(files.iter().map(|(n, t)| (n.as_str(), t.as_str())));
+    let mut docs = Vec::new();
+    for (name, text) in &files {
+        match text {
+            Ok(text) => docs.extend(schemas.validate_yaml(name, text)),
+            Err(why) => docs.push(validate::Document::unreadable(name, why.clone())),
+        }
+    }
+    validate::mark_duplicates(&mut docs);
     t.out(match format {
         ManifestFormat::Human => report::text::manifests(&docs, files.len(), version),
         ManifestFormat::Json => report::json::manifests(&docs),

@@ -89,12 +89,21 @@ pub fn discover(root: &Path) -> Result<Vec<PathBuf>, String> {
     Ok(found)
 }
 
-/// The manifest files named by `paths`, each with its text: a file as given, a folder walked
-/// for `*.yaml` and `*.yml` (symlinked folders followed, each once) in sorted order.
-pub fn manifests(paths: &[PathBuf]) -> Result<Vec<(String, String)>, String> {
+/// The manifest files named by `paths`, each with its text, or why it is not text: a file as
+/// given, `-` for standard input, a folder walked for `*.yaml`, `*.yml` and `*.json`
+/// (symlinked folders followed, each once) in sorted order. A file that is not UTF-8 is
+/// reported with the others, not fatal.
+pub fn manifests(paths: &[PathBuf]) -> Result<Vec<(String, Result<String, String>)>, String> {
     let mut files = Vec::new();
     for path in paths {
         let mut found = Vec::new();
+        if path.as_os_str() == "-" {
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut bytes)
+                .map_err(|e| format!("cannot read standard input: {e}"))?;
+            files.push(("<stdin>".to_string(), text(bytes)));
+            continue;
+        }
         if path.is_dir() {
             for entry in walker(path, true).build() {
                 let entry = match entry {
@@ -112,11 +121,20 @@ pub fn manifests(paths: &[PathBuf]) -> Result<Vec<(String, String)>, String> {
             found.push(path.clone());
         }
         for f in found {
-            let text = std::fs::read_to_string(&f).map_err(|e| format!("cannot read {}: {e}", f.display()))?;
-            files.push((f.display().to_string(), text));
+            let bytes = std::fs::read(&f).map_err(|e| format!("cannot read {}: {e}", f.display()))?;
+            files.push((f.display().to_string(), text(bytes)));
         }
     }
     Ok(files)
+}
+
+fn text(bytes: Vec<u8>) -> Result<String, String> {
+    String::from_utf8(bytes).map_err(|e| {
+        format!(
+            "the file is not UTF-8 (an invalid byte at offset {})",
+            e.utf8_error().valid_up_to()
+        )
+    })
 }
 
 #[cfg(test)]
@@ -206,7 +224,7 @@ mod tests {
             .map(|(n, _)| n.strip_prefix(&format!("{}/", root.display())).unwrap())
             .collect();
         assert_eq!(got, ["a/y.YAML", "a/z.yml", "b.yaml", "shared/common.yaml"]);
-        assert_eq!(files[3].1, "kind: Secret\n");
+        assert_eq!(files[3].1.as_deref(), Ok("kind: Secret\n"));
     }
 
     #[test]
@@ -216,7 +234,10 @@ mod tests {
         touch(tmp.path(), "a.yaml", "a");
         let paths = [tmp.path().join("b.yaml"), tmp.path().join("a.yaml")];
         let files = manifests(&paths).unwrap();
-        assert_eq!(files.iter().map(|(_, t)| t.as_str()).collect::<Vec<_>>(), ["b", "a"]);
+        assert_eq!(
+            files.iter().map(|(_, t)| t.as_deref().unwrap()).collect::<Vec<_>>(),
+            ["b", "a"]
+        );
         let missing = manifests(&[tmp.path().join("nope.yaml")]).unwrap_err();
         assert!(missing.starts_with("cannot read "), "{missing}");
     }

@@ -161,7 +161,11 @@ pub fn lower(loaded: &Loaded, project: &dyn Project) -> Result<Plan, Vec<Diagnos
     for (i, a) in envs.iter().enumerate() {
         if let Some(b) = envs[..i].iter().find(|b| b.namespace == a.namespace) {
             let at = Path::of(&["environments", &a.name]);
-            let set = loaded.spec.environments.get(&a.name).is_some_and(|e| e.namespace.is_some());
+            let set = loaded
+                .spec
+                .environments
+                .get(&a.name)
+                .is_some_and(|e| e.namespace.is_some());
             diags.push(
                 Diagnostic::error(
                     Code::Conflict,
@@ -171,7 +175,10 @@ pub fn lower(loaded: &Loaded, project: &dyn Project) -> Result<Plan, Vec<Diagnos
                     ),
                 )
                 .at(if set { at.key("namespace") } else { at })
-                .help(format!("give `{}` a namespace of its own, such as namespace: {}-{}", a.name, a.namespace, a.name)),
+                .help(format!(
+                    "give `{}` a namespace of its own, such as namespace: {}-{}",
+                    a.name, a.namespace, a.name
+                )),
             );
         }
     }
@@ -186,7 +193,9 @@ pub fn lower(loaded: &Loaded, project: &dyn Project) -> Result<Plan, Vec<Diagnos
                 diags.push(
                     Diagnostic::error(
                         Code::UnresolvedReference,
-                        format!("the patch names environment `{name}`, which does not exist, so it would apply nowhere"),
+                        format!(
+                            "the patch names environment `{name}`, which does not exist, so it would apply nowhere"
+                        ),
                     )
                     .at(Path::of(&["patches"]).index(i).key("environments").index(j))
                     .help(help),
@@ -291,10 +300,14 @@ mod tests {
 
     #[test]
     fn two_environments_in_one_namespace_are_a_located_error() {
-        let diags = lower_yaml("namespace: shop\nenvironments:\n  prod: {}\n  staging: {}\n").expect_err("one namespace");
+        let diags =
+            lower_yaml("namespace: shop\nenvironments:\n  prod: {}\n  staging: {}\n").expect_err("one namespace");
         assert_eq!(diags.len(), 1, "{diags:?}");
         assert_eq!(diags[0].code, Code::Conflict);
-        assert_eq!(diags[0].path.as_ref().map(ToString::to_string).as_deref(), Some("environments.staging"));
+        assert_eq!(
+            diags[0].path.as_ref().map(ToString::to_string).as_deref(),
+            Some("environments.staging")
+        );
         lower_yaml("namespace: shop\nenvironments:\n  prod: {}\n  staging: {namespace: shop-staging}\n")
             .expect("own namespaces");
     }

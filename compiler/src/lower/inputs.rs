@@ -71,7 +71,8 @@ pub(super) fn manifests(
                 index,
                 file: file.clone(),
                 line,
-                value: tree.to_json(),
+                // As kubectl reads it: `0440` is octal, `yes` a boolean, `<<` merges.
+                value: crate::validate::kubernetes_json(&tree, chunk),
             });
         }
     }

@@ -14,12 +14,13 @@ use crate::tree::{Node, Value as TreeValue};
 use serde_json::Value as Json;
 use std::fmt;
 
-/// Whether a file found while walking a directory is a manifest to validate: `*.yaml` and
-/// `*.yml`, except kustomization files.
+/// Whether a file found while walking a directory is a manifest to validate: `*.yaml`,
+/// `*.yml` and `*.json` (kubectl reads all three), except kustomization files.
 pub fn is_manifest(name: &str) -> bool {
     let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
     let lower = base.to_ascii_lowercase();
-    (lower.ends_with(".yaml") || lower.ends_with(".yml")) && !matches!(base, "kustomization.yaml" | "kustomization.yml")
+    (lower.ends_with(".yaml") || lower.ends_with(".yml") || lower.ends_with(".json"))
+        && !matches!(base, "kustomization.yaml" | "kustomization.yml")
 }
 
 impl Schemas {
@@ -73,45 +74,65 @@ impl Schemas {
                 Ok(tree) => {
                     let mut booleans = Vec::new();
                     let json = as_kubernetes_reads(&tree, chunk, &Path::root(), &mut booleans);
-                    let outcome = match self.check(&json) {
-                        Err(unknown) => Outcome::Skipped(unknown),
-                        Ok(found) if found.is_empty() => Outcome::Valid,
-                        Ok(found) => {
-                            let mut problems: Vec<(Span, Problem)> = found
-                                .into_iter()
-                                .map(|mut f| {
-                                    if f.help.is_none() && booleans.contains(&f.path) {
-                                        let word = tree.lookup(&f.path).map(|n| show(&n.to_json())).unwrap_or_default();
-                                        f.help = Some(format!(
-                                            "Kubernetes reads YAML 1.1, where {word} is a boolean; quote it"
-                                        ));
-                                    }
-                                    let span = tree.span_of(&f.path, f.key);
-                                    let (line, column) = at(span);
-                                    let problem = Problem {
-                                        line,
-                                        column,
-                                        violation: Violation {
-                                            path: path_string(&f.path),
-                                            message: f.message,
-                                            help: f.help,
-                                        },
-                                    };
-                                    (span, problem)
-                                })
-                                .collect();
-                            problems.sort_by_key(|(span, p)| {
-                                (span.start, p.violation.path.clone(), p.violation.message.clone())
-                            });
-                            Outcome::Invalid(problems.into_iter().map(|(_, p)| p).collect())
+                    let judge = |obj: &Json, prefix: &Path| -> Outcome {
+                        match self.check(obj) {
+                            Err(unknown) => Outcome::Skipped(unknown),
+                            Ok(found) if found.is_empty() => Outcome::Valid,
+                            Ok(found) => {
+                                let mut problems: Vec<(Span, Problem)> = found
+                                    .into_iter()
+                                    .map(|mut f| {
+                                        let mut full = prefix.clone();
+                                        full.0.extend(f.path.0.iter().cloned());
+                                        if f.help.is_none() && booleans.contains(&full) {
+                                            let word =
+                                                tree.lookup(&full).map(|n| show(&n.to_json())).unwrap_or_default();
+                                            f.help = Some(format!(
+                                                "Kubernetes reads YAML 1.1, where {word} is a boolean; quote it"
+                                            ));
+                                        }
+                                        let span = tree.span_of(&full, f.key);
+                                        let (line, column) = at(span);
+                                        let problem = Problem {
+                                            line,
+                                            column,
+                                            violation: Violation {
+                                                path: path_string(&f.path),
+                                                message: f.message,
+                                                help: f.help,
+                                            },
+                                        };
+                                        (span, problem)
+                                    })
+                                    .collect();
+                                problems.sort_by_key(|(span, p)| {
+                                    (span.start, p.violation.path.clone(), p.violation.message.clone())
+                                });
+                                Outcome::Invalid(problems.into_iter().map(|(_, p)| p).collect())
+                            }
                         }
                     };
+                    // A `kind: List` is applied item by item, so each item is a document.
+                    if let (Some("List"), Some(items)) = (json["kind"].as_str(), json["items"].as_array()) {
+                        for (i, item) in items.iter().enumerate() {
+                            let prefix = Path::of(&["items"]).index(i);
+                            let start = tree.lookup(&prefix).map_or(0, |n| n.span.start);
+                            out.push(Document {
+                                file: name.to_string(),
+                                number: out.len() + 1,
+                                line: file.line_col(offset + start).0,
+                                object: ObjectRef::of(item),
+                                outcome: judge(item, &prefix),
+                            });
+                        }
+                        continue;
+                    }
                     Document {
                         file: name.to_string(),
                         number,
                         line: first_line,
                         object: ObjectRef::of(&json),
-                        outcome,
+                        outcome: judge(&json, &Path::root()),
                     }
                 }
             };
@@ -124,11 +145,67 @@ impl Schemas {
     /// [`is_manifest`] is false (kustomization files, non-YAML) are left out. Meant for the
     /// files found by walking directories; the caller reads and sorts them.
     pub fn validate_files<'a>(&self, files: impl IntoIterator<Item = (&'a str, &'a str)>) -> Vec<Document> {
-        files
+        let mut docs: Vec<Document> = files
             .into_iter()
             .filter(|(name, _)| is_manifest(name))
             .flat_map(|(name, text)| self.validate_yaml(name, text))
-            .collect()
+            .collect();
+        mark_duplicates(&mut docs);
+        docs
+    }
+}
+
+/// Two documents of one kind, namespace and name: kubectl applies both, and the later one
+/// silently replaces the earlier. The later one is invalid, pointing at the first.
+pub fn mark_duplicates(docs: &mut [Document]) {
+    let mut seen: std::collections::BTreeMap<(String, String, Option<String>, String), (String, usize)> =
+        std::collections::BTreeMap::new();
+    for d in docs.iter_mut() {
+        let Some(o) = &d.object else { continue };
+        let Some(name) = &o.name else { continue };
+        let group = o.api_version.rsplit_once('/').map_or("", |(g, _)| g).to_string();
+        let key = (group, o.kind.clone(), o.namespace.clone(), name.clone());
+        match seen.get(&key) {
+            None => {
+                seen.insert(key, (d.file.clone(), d.line));
+            }
+            Some((file, line)) => {
+                let problem = Problem {
+                    line: d.line,
+                    column: 1,
+                    violation: Violation {
+                        path: String::new(),
+                        message: format!("{o} is defined twice; the first is at {file}:{line}"),
+                        help: Some("kubectl would apply both, and the later one replaces the earlier: keep one".into()),
+                    },
+                };
+                match &mut d.outcome {
+                    Outcome::Invalid(problems) => problems.push(problem),
+                    other => *other = Outcome::Invalid(vec![problem]),
+                }
+            }
+        }
+    }
+}
+
+impl Document {
+    /// A file that could not be read as text (not UTF-8), reported as one invalid document.
+    pub fn unreadable(file: &str, message: String) -> Document {
+        Document {
+            file: file.to_string(),
+            number: 1,
+            line: 1,
+            object: None,
+            outcome: Outcome::Invalid(vec![Problem {
+                line: 1,
+                column: 1,
+                violation: Violation {
+                    path: String::new(),
+                    message,
+                    help: Some("save the file as UTF-8, as kubectl requires".into()),
+                },
+            }]),
+        }
     }
 }
 
@@ -254,17 +331,44 @@ pub fn summary(docs: &[Document]) -> Summary {
 /// reader (YAML 1.2 core) keeps them strings. Such values become booleans, their paths noted.
 fn as_kubernetes_reads(node: &Node, text: &str, path: &Path, booleans: &mut Vec<Path>) -> Json {
     match &node.value {
-        TreeValue::Map(entries) => Json::Object(
-            entries
+        TreeValue::Map(entries) => {
+            let mut out: serde_json::Map<String, Json> = entries
                 .iter()
+                .filter(|e| e.key != "<<")
                 .map(|e| {
                     (
                         e.key.clone(),
                         as_kubernetes_reads(&e.value, text, &path.key(&e.key), booleans),
                     )
                 })
-                .collect(),
-        ),
+                .collect();
+            // YAML merge keys (`<<: *defaults`), which kubectl's reader honours: the mapping's
+            // own keys win, then the merged mappings in order.
+            if let Some(merge) = entries.iter().find(|e| e.key == "<<") {
+                let sources: Vec<&Node> = match &merge.value.value {
+                    TreeValue::Seq(items) => items.iter().collect(),
+                    _ => vec![&merge.value],
+                };
+                for src in sources {
+                    if let Json::Object(m) = as_kubernetes_reads(src, text, path, booleans) {
+                        for (k, v) in m {
+                            out.entry(k).or_insert(v);
+                        }
+                    }
+                }
+            }
+            Json::Object(out)
+        }
+        // YAML 1.1, as kubectl reads it: `0440` is octal (288), not the decimal 440.
+        TreeValue::Int(_) if is_octal(text.get(node.span.start..node.span.end).unwrap_or_default()) => {
+            let digits = text[node.span.start..node.span.end].trim_start_matches(['+', '-']);
+            let n = i64::from_str_radix(digits, 8).unwrap_or_default();
+            Json::from(if text[node.span.start..].starts_with('-') {
+                -n
+            } else {
+                n
+            })
+        }
         TreeValue::Seq(items) => Json::Array(
             items
                 .iter()
@@ -286,6 +390,18 @@ fn as_kubernetes_reads(node: &Node, text: &str, path: &Path, booleans: &mut Vec<
         },
         _ => node.to_json(),
     }
+}
+
+/// A parsed YAML document as kubectl reads it: YAML 1.1 booleans (`yes`, `on`) and octal
+/// integers (`0440`), merge keys. `text` is the document's text.
+pub fn kubernetes_json(tree: &Node, text: &str) -> Json {
+    as_kubernetes_reads(tree, text, &Path::root(), &mut Vec::new())
+}
+
+/// A YAML 1.1 octal integer: a leading zero and octal digits (`0440`, not `0` or `0o440`).
+fn is_octal(scalar: &str) -> bool {
+    let d = scalar.trim_start_matches(['+', '-']);
+    d.len() > 1 && d.starts_with('0') && d.bytes().all(|b| (b'0'..=b'7').contains(&b))
 }
 
 /// Split YAML text into documents at `---` and after `...` lines: `(byte offset, text)`.
@@ -344,6 +460,56 @@ fn first_content(chunk: &str) -> usize {
 #[allow(clippy::disallowed_methods, reason = "tests set up their fixtures on disk")]
 mod tests {
     use super::*;
+
+    fn check(text: &str) -> Vec<Document> {
+        crate::validate::validate_files("1.33", [("m.yaml", text)]).expect("1.33 is bundled")
+    }
+
+    #[test]
+    fn list_items_are_validated_as_kubectl_applies_them() {
+        let docs = check(
+            "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: a}\n  data: {n: 1}\n",
+        );
+        assert_eq!(docs.len(), 1, "{docs:?}");
+        assert_eq!(
+            docs[0].to_string(),
+            "m.yaml:7:13: ConfigMap/a: data.n: expected string, found integer"
+        );
+    }
+
+    #[test]
+    fn merge_keys_are_read_as_kubectl_reads_them() {
+        let docs = check("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata:\n  <<: {k: v}\n  z: \"2\"\n");
+        assert_eq!(docs[0].outcome, Outcome::Valid, "{}", docs[0]);
+    }
+
+    #[test]
+    fn yaml_1_1_octal_is_read_as_kubectl_reads_it() {
+        let tree = crate::syntax::yaml::parse(&SourceFile::new("m.yaml", "mode: 0440\nten: 10\nzero: 0\n")).unwrap();
+        let text = "mode: 0440\nten: 10\nzero: 0\n";
+        let json = as_kubernetes_reads(&tree, text, &Path::root(), &mut Vec::new());
+        assert_eq!(
+            json,
+            serde_json::json!({"mode": 288, "ten": 10, "zero": 0}),
+            "0440 was read as decimal 440"
+        );
+    }
+
+    #[test]
+    fn two_objects_with_one_identity_are_reported() {
+        let docs = check(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n",
+        );
+        assert_eq!(docs[0].outcome, Outcome::Valid);
+        assert!(
+            docs[1]
+                .to_string()
+                .contains("ConfigMap/a is defined twice; the first is at m.yaml:1"),
+            "{}",
+            docs[1]
+        );
+        assert!(is_manifest("deploy/obj.json") && !is_manifest("deploy/kustomization.yaml"));
+    }
 
     #[test]
     fn documents_split_at_markers() {

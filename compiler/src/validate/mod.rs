@@ -39,7 +39,10 @@ mod messages;
 
 pub use bundle::Schemas;
 pub use crd::custom_resources;
-pub use documents::{Document, ObjectRef, Outcome, Problem, Summary, is_manifest, split_documents, summary};
+pub use documents::{
+    Document, ObjectRef, Outcome, Problem, Summary, is_manifest, kubernetes_json, mark_duplicates, split_documents,
+    summary,
+};
 pub use messages::{Violation, path_string};
 
 use crate::source::Path;
