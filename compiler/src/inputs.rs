@@ -89,11 +89,14 @@ pub fn discover(root: &Path) -> Result<Vec<PathBuf>, String> {
     Ok(found)
 }
 
+/// A file's text, or why it is not text.
+pub type FileText = Result<String, String>;
+
 /// The manifest files named by `paths`, each with its text, or why it is not text: a file as
 /// given, `-` for standard input, a folder walked for `*.yaml`, `*.yml` and `*.json`
 /// (symlinked folders followed, each once) in sorted order. A file that is not UTF-8 is
 /// reported with the others, not fatal.
-pub fn manifests(paths: &[PathBuf]) -> Result<Vec<(String, Result<String, String>)>, String> {
+pub fn manifests(paths: &[PathBuf]) -> Result<Vec<(String, FileText)>, String> {
     let mut files = Vec::new();
     for path in paths {
         let mut found = Vec::new();

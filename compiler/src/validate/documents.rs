@@ -158,8 +158,9 @@ impl Schemas {
 /// Two documents of one kind, namespace and name: kubectl applies both, and the later one
 /// silently replaces the earlier. The later one is invalid, pointing at the first.
 pub fn mark_duplicates(docs: &mut [Document]) {
-    let mut seen: std::collections::BTreeMap<(String, String, Option<String>, String), (String, usize)> =
-        std::collections::BTreeMap::new();
+    // (API group, kind, namespace, name) to where it was first seen.
+    type Identity = (String, String, Option<String>, String);
+    let mut seen: std::collections::BTreeMap<Identity, (String, usize)> = std::collections::BTreeMap::new();
     for d in docs.iter_mut() {
         let Some(o) = &d.object else { continue };
         let Some(name) = &o.name else { continue };
