@@ -77,7 +77,23 @@ fn missing_file_and_usage_errors_exit_2() {
     s.run(&["validate", "nope.yaml"]);
     s.run(&["validate"]);
     s.run(&["frobnicate"]);
+    // The flag was silently ignored for specs.
+    s.run(&["validate", "--kubernetes", "1.99", "mlship.yaml"]);
+    s.write("mlship.yaml", "");
+    s.write("mlship.yml", "");
+    // The message named mlship.kdl, which is not there.
+    s.run(&["validate"]);
     s.snapshot("cli/usage-errors");
+}
+
+/// `diff` on an invalid spec is exit 1 (invalid spec), as the docs say, not 2.
+#[test]
+fn diff_of_an_invalid_spec_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Session::new(dir.path());
+    s.write("mlship.yaml", "apiVersion: mlship/v1\nproject: [\n");
+    s.run(&["diff"]);
+    s.snapshot("cli/diff-invalid-spec");
 }
 
 /// Hostile inputs: each is a located error with exit 1, fast, never a crash.

@@ -301,7 +301,8 @@ pub fn diff(
             false,
             &c.diagnostics,
         ));
-        return Err("the spec does not compile; fix it first".into());
+        // An invalid spec is exit 1, as for validate and check; there is nothing to compare.
+        return Ok(false);
     };
     let old = match against {
         // The tree on disk as the last build wrote it (the files its lock lists).

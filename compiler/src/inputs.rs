@@ -23,7 +23,11 @@ pub fn default_spec() -> Result<PathBuf, String> {
     match found.as_slice() {
         [one] => Ok(one.clone()),
         [] => Err("no mlship.yaml or mlship.kdl in this folder; name the spec file, or run `mlship init`".into()),
-        _ => Err("both mlship.yaml and mlship.kdl are here; name the one to use".into()),
+        several => {
+            let names: Vec<String> = several.iter().map(|p| p.display().to_string()).collect();
+            let all = if names.len() == 2 { "both" } else { "all" };
+            Err(format!("{} are {all} here; name the one to use", names.join(" and ")))
+        }
     }
 }
 

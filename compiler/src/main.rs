@@ -59,9 +59,10 @@ enum Command {
         /// Validate Kubernetes manifests against the schemas of --kubernetes, strictly.
         #[arg(long)]
         manifests: bool,
-        /// Kubernetes version for --manifests.
-        #[arg(long, default_value = "1.33", value_name = "VERSION")]
-        kubernetes: String,
+        /// Kubernetes version for --manifests (default 1.33). A spec names its own, in
+        /// `kubernetes:`.
+        #[arg(long, value_name = "VERSION")]
+        kubernetes: Option<String>,
         #[arg(long, value_enum, default_value_t = ValidateFormat::Human)]
         format: ValidateFormat,
     },
@@ -210,8 +211,11 @@ fn run(command: Command, t: &mut Transcript) -> Outcome {
                 ValidateFormat::Json => commands::ManifestFormat::Json,
                 ValidateFormat::Junit => commands::ManifestFormat::Junit,
             };
-            commands::validate_manifests(t, &files, &kubernetes, format)
+            commands::validate_manifests(t, &files, kubernetes.as_deref().unwrap_or("1.33"), format)
         }
+        Command::Validate {
+            kubernetes: Some(_), ..
+        } => Err("--kubernetes applies to --manifests; a spec names its Kubernetes version in `kubernetes:`".into()),
         Command::Validate { files, format, .. } => commands::validate(t, files, format == ValidateFormat::Json),
         Command::Check { files, out, format } => {
             let format = match format {
