@@ -182,6 +182,33 @@ pub fn lower(loaded: &Loaded, project: &dyn Project) -> Result<Plan, Vec<Diagnos
             );
         }
     }
+    // Images are built once and promoted: an environment chooses only which build it runs.
+    for (env, over) in &loaded.spec.environments {
+        for (image, fields) in over.images.iter().flatten() {
+            for key in fields
+                .as_object()
+                .into_iter()
+                .flat_map(|m| m.keys())
+                .filter(|k| *k != "digest")
+            {
+                let help = if key == "env" {
+                    "set runtime variables in the `env` of the services and steps that run the image, in this environment's `services` or `pipelines`".to_string()
+                } else {
+                    format!("change `{key}` in `images.{image}` for every environment, or declare a second image")
+                };
+                diags.push(
+                    Diagnostic::error(
+                        Code::UnknownOverride,
+                        format!(
+                            "image `{image}` is built once for every environment; environment `{env}` cannot change its `{key}`"
+                        ),
+                    )
+                    .at(Path::of(&["environments", env, "images", image]).key(key))
+                    .help(help),
+                );
+            }
+        }
+    }
     for (i, p) in loaded.spec.patches.iter().enumerate() {
         for (j, name) in p.environments.iter().enumerate() {
             if !loaded.envs.iter().any(|e| e.name == *name) {

@@ -29,6 +29,27 @@ static VALIDATOR: LazyLock<jsonschema::Validator> = LazyLock::new(|| {
 /// Optional fields may be left out but not set to null: schemars writes `Option<T>` as
 /// "T or null", which would turn every error inside an optional field into an unlocated
 /// "matches no alternative". (Environments remove keys with null; they are typed as any.)
+/// An unsigned integer field says its range, so a value past it is a located schema error
+/// naming the range, not a typing error with no place (`port: 4294967296`).
+fn bound_integers(s: &mut Json) {
+    match s {
+        Json::Object(map) => {
+            let max = match map.get("format").and_then(Json::as_str) {
+                Some("uint32") => Some(u64::from(u32::MAX)),
+                Some("uint16") => Some(u64::from(u16::MAX)),
+                Some("uint8") => Some(u64::from(u8::MAX)),
+                _ => None,
+            };
+            if let Some(max) = max {
+                map.entry("maximum").or_insert(Json::from(max));
+            }
+            map.values_mut().for_each(bound_integers);
+        }
+        Json::Array(items) => items.iter_mut().for_each(bound_integers),
+        _ => {}
+    }
+}
+
 fn strip_null(s: &mut Json) {
     if let Json::Object(map) = s {
         if let Some(Json::Array(alts)) = map.get("anyOf") {
@@ -68,6 +89,7 @@ pub fn schema_text() -> &'static str {
 pub fn generate() -> String {
     let mut schema = serde_json::to_value(schemars::schema_for!(crate::spec::Spec)).expect("schema serializes");
     strip_null(&mut schema);
+    bound_integers(&mut schema);
     schema["$id"] = Json::String(SCHEMA_URL.to_string());
     schema["title"] = Json::String("mlship spec v1".to_string());
     let mut s = serde_json::to_string_pretty(&schema).expect("schema serializes");
