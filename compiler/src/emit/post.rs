@@ -139,6 +139,8 @@ fn apply_patches(plan: &Plan, env: &EnvPlan, objects: &mut [Object], diags: &mut
                 );
                 continue;
             }
+            canonical_quantities(&mut obj.value);
+            canonical_order(&mut obj.value);
             obj.patched_by = Some(i);
         }
         if !matched {
@@ -164,6 +166,75 @@ fn apply_patches(plan: &Plan, env: &EnvPlan, objects: &mut [Object], diags: &mut
                 .help(help),
             );
         }
+    }
+}
+
+/// Resource quantities in their canonical form, as the API server writes them back, so a
+/// patched `2048Mi` or `1e16` shows no drift (and `1e16` is not written as `1e+16`, which a
+/// YAML 1.1 reader takes for a string). Values that do not parse are left for validation.
+fn canonical_quantities(v: &mut Value) {
+    let canon = |q: &mut Value| {
+        let text = match &*q {
+            Value::String(s) => s.clone(),
+            Value::Number(n) => n.as_u64().map_or_else(|| n.to_string(), |u| u.to_string()),
+            _ => return,
+        };
+        if let Ok(parsed) = crate::units::Quantity::parse(&text) {
+            *q = json!(parsed.canonical());
+        }
+    };
+    let mut resources: Vec<&mut Value> = Vec::new();
+    fn collect<'a>(v: &'a mut Value, out: &mut Vec<&'a mut Value>) {
+        match v {
+            Value::Object(m) => {
+                for (k, child) in m.iter_mut() {
+                    if k == "resources" {
+                        out.push(child);
+                    } else {
+                        collect(child, out);
+                    }
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(|i| collect(i, out)),
+            _ => {}
+        }
+    }
+    collect(v, &mut resources);
+    for r in resources {
+        for part in ["requests", "limits"] {
+            if let Some(Value::Object(m)) = r.get_mut(part) {
+                m.values_mut().for_each(canon);
+            }
+        }
+    }
+}
+
+/// A patched object's keys in Kubernetes' own field order (a patch appends the keys it adds),
+/// for the built-in kinds mlship emits. Only when the typed round trip keeps every field:
+/// anything it would drop is left for validation to report.
+fn canonical_order(v: &mut Value) {
+    fn typed<T: serde::de::DeserializeOwned + serde::Serialize>(v: &Value) -> Option<Value> {
+        let t: T = serde_json::from_value(v.clone()).ok()?;
+        let back = serde_json::to_value(t).ok()?;
+        (names::sorted_json(&back) == names::sorted_json(v)).then_some(back)
+    }
+    use k8s_openapi::api::{apps, autoscaling, batch, core, networking, policy};
+    let ordered = match v["kind"].as_str().unwrap_or_default() {
+        "Deployment" => typed::<apps::v1::Deployment>(v),
+        "Job" => typed::<batch::v1::Job>(v),
+        "CronJob" => typed::<batch::v1::CronJob>(v),
+        "Service" => typed::<core::v1::Service>(v),
+        "ServiceAccount" => typed::<core::v1::ServiceAccount>(v),
+        "PersistentVolumeClaim" => typed::<core::v1::PersistentVolumeClaim>(v),
+        "Namespace" => typed::<core::v1::Namespace>(v),
+        "HorizontalPodAutoscaler" => typed::<autoscaling::v2::HorizontalPodAutoscaler>(v),
+        "PodDisruptionBudget" => typed::<policy::v1::PodDisruptionBudget>(v),
+        "NetworkPolicy" => typed::<networking::v1::NetworkPolicy>(v),
+        "Ingress" => typed::<networking::v1::Ingress>(v),
+        _ => None,
+    };
+    if let Some(o) = ordered {
+        *v = o;
     }
 }
 
@@ -535,6 +606,34 @@ mod tests {
         let warned: Vec<&str> = compiled.diagnostics.iter().map(|d| d.message.as_str()).collect();
         assert_eq!(warned.len(), 1, "{warned:?}");
         assert!(warned[0].contains("monitoring.coreos.com/v1 ServiceMonitor lives in a namespace"));
+    }
+
+    #[test]
+    fn patched_quantities_are_canonical() {
+        let mut v = json!({"spec": {"template": {"spec": {"containers": [{"name": "c",
+            "resources": {"requests": {"cpu": 1e16, "memory": "2048Mi"}, "limits": {"cpu": "1000m", "memory": "x"}}}]}}}});
+        canonical_quantities(&mut v);
+        let r = &v["spec"]["template"]["spec"]["containers"][0]["resources"];
+        assert_eq!(
+            r["requests"],
+            json!({"cpu": "10P", "memory": "2Gi"}),
+            "1e16 was written as 1e+16"
+        );
+        assert_eq!(r["limits"], json!({"cpu": "1", "memory": "x"}));
+    }
+
+    #[test]
+    fn patched_keys_keep_kubernetes_order() {
+        let mut v = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "a"},
+            "spec": {"selector": {}, "template": {}, "replicas": 2}});
+        canonical_order(&mut v);
+        let keys: Vec<&String> = v["spec"].as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["replicas", "selector", "template"]);
+        let mut odd =
+            json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "a"}, "spec": {"bogus": 1}});
+        let before = odd.clone();
+        canonical_order(&mut odd);
+        assert_eq!(odd, before, "an unknown field is kept for validation to report");
     }
 
     #[test]
