@@ -326,6 +326,33 @@ mod tests {
     }
 
     #[test]
+    fn a_project_stack_outside_the_matrix_is_a_located_error_not_a_panic() {
+        for (stack, expect) in [
+            (
+                "python: {default: \"3.99\", supported: [\"3.99\"]}\ncommand: [python]\n",
+                "no base image for Python 3.99",
+            ),
+            (
+                "python: {default: \"3.11\", supported: [\"3.11\"]}\nframework: {name: jax, version: \"0.4\"}\ncommand: [python]\n",
+                "framework `jax`, which the stdlib matrix does not have",
+            ),
+        ] {
+            let yaml = "apiVersion: mlship/v1\nproject: p\nregistry: r.io/p\ntag: \"1\"\nstdlib: lib\nimages:\n  app: {stack: mine}\n";
+            let (_, loaded, diags) = crate::load::load("mlship.yaml", yaml.as_bytes());
+            let loaded = loaded.unwrap_or_else(|| panic!("{diags:?}"));
+            let project = MemProject(
+                [(
+                    "lib/stacks/mine.yaml".to_string(),
+                    format!("description: mine\n{stack}").into_bytes(),
+                )]
+                .into(),
+            );
+            let diags = lower(&loaded, &project).expect_err("outside the matrix");
+            assert!(diags.iter().any(|d| d.message.contains(expect)), "{diags:?}");
+        }
+    }
+
+    #[test]
     fn two_environments_in_one_namespace_are_a_located_error() {
         let diags =
             lower_yaml("namespace: shop\nenvironments:\n  prod: {}\n  staging: {}\n").expect_err("one namespace");

@@ -93,10 +93,22 @@ pub(super) fn images(
                     continue;
                 }
             },
-            None => {
-                let py = m.python_images[&python].clone();
-                (py.clone(), py)
-            }
+            None => match m.python_images.get(&python) {
+                Some(py) => (py.clone(), py.clone()),
+                None => {
+                    // A project's own stack may list a Python the matrix has no image for.
+                    let help = format!(
+                        "use one of {}, or set `cuda:` for a standalone Python",
+                        m.python_images.keys().cloned().collect::<Vec<_>>().join(", ")
+                    );
+                    fail(
+                        at.key("python"),
+                        format!("the stdlib has no base image for Python {python}"),
+                        help,
+                    );
+                    continue;
+                }
+            },
         };
         // Optional digest pins of the base images, on top of their tags.
         let pin = |image: String, digest: &Option<String>| match digest {
@@ -214,7 +226,20 @@ fn resolve_framework(
         return Some(None);
     };
     let version = img.framework.clone().unwrap_or_else(|| f.version.clone());
-    let releases = &m.frameworks[&f.name];
+    let Some(releases) = m.frameworks.get(&f.name) else {
+        fail(
+            at.key("stack"),
+            format!(
+                "stack `{}` names framework `{}`, which the stdlib matrix does not have",
+                img.stack, f.name
+            ),
+            format!(
+                "use one of {} in the stack's `framework`",
+                m.frameworks.keys().cloned().collect::<Vec<_>>().join(", ")
+            ),
+        );
+        return None;
+    };
     let Some(rel) = releases.get(&version) else {
         let known: Vec<&str> = releases.keys().map(String::as_str).collect();
         fail(
