@@ -142,7 +142,8 @@ impl Part {
                 continue;
             }
             let Some(text) = raw.get(name.as_str()) else { continue };
-            let def: Json = serde_json::from_str(text).expect("embedded Kubernetes definition is JSON");
+            let mut def: Json = serde_json::from_str(text).expect("embedded Kubernetes definition is JSON");
+            crate::schema_common::bound_integer_formats(&mut def);
             refs(&def, &mut todo);
             defs.insert(name, def);
         }

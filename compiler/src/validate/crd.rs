@@ -61,8 +61,10 @@ pub(super) fn schema(api_version: &str, kind: &str) -> Option<&'static CrdSchema
     Some(LOADED[i].get_or_init(|| {
         let crd = &CRDS[i];
         let file = crd.file;
-        let doc: Arc<Json> =
-            Arc::new(serde_json::from_str(crd.text).unwrap_or_else(|e| panic!("schemas/crds/{file} is JSON: {e}")));
+        let mut doc: Json =
+            serde_json::from_str(crd.text).unwrap_or_else(|e| panic!("schemas/crds/{file} is JSON: {e}"));
+        crate::schema_common::bound_integer_formats(&mut doc);
+        let doc = Arc::new(doc);
         let uri = doc["$id"]
             .as_str()
             .unwrap_or_else(|| panic!("schemas/crds/{file} has an $id"))

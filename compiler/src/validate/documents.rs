@@ -479,6 +479,18 @@ mod tests {
     }
 
     #[test]
+    fn int32_fields_are_bounded() {
+        let docs = check(
+            "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: {name: a}\nspec:\n  maxReplicas: 3000000000\n  scaleTargetRef: {kind: Deployment, name: a}\n",
+        );
+        assert_eq!(
+            docs[0].to_string(),
+            "m.yaml:5:16: HorizontalPodAutoscaler/a: spec.maxReplicas: must be at most 2147483647, found `3000000000`",
+            "maxReplicas: 3000000000 passed validation"
+        );
+    }
+
+    #[test]
     fn merge_keys_are_read_as_kubectl_reads_them() {
         let docs = check("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata:\n  <<: {k: v}\n  z: \"2\"\n");
         assert_eq!(docs[0].outcome, Outcome::Valid, "{}", docs[0]);
