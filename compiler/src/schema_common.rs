@@ -138,6 +138,28 @@ pub fn closest<'a>(name: &str, known: impl Iterator<Item = &'a str>) -> Option<&
         .map(|(_, k)| k)
 }
 
+/// Give every `format: int32` and `int64` number its range as `minimum` and `maximum`, which
+/// JSON Schema validators otherwise ignore: the API server refuses `replicas: 3000000000`, so
+/// validation must too (patches and extra manifests included).
+pub fn bound_integer_formats(v: &mut Json) {
+    match v {
+        Json::Object(map) => {
+            let range = match map.get("format").and_then(Json::as_str) {
+                Some("int32") => Some((Json::from(i32::MIN), Json::from(i32::MAX))),
+                Some("int64") => Some((Json::from(i64::MIN), Json::from(i64::MAX))),
+                _ => None,
+            };
+            if let Some((lo, hi)) = range {
+                map.entry("minimum").or_insert(lo);
+                map.entry("maximum").or_insert(hi);
+            }
+            map.values_mut().for_each(bound_integer_formats);
+        }
+        Json::Array(items) => items.iter_mut().for_each(bound_integer_formats),
+        _ => {}
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::disallowed_methods, reason = "tests set up their fixtures on disk")]
 mod tests {
@@ -193,27 +215,5 @@ mod tests {
             Some("db-credentials")
         );
         assert_eq!(closest("db", ["web"].into_iter()), None);
-    }
-}
-
-/// Give every `format: int32` and `int64` number its range as `minimum` and `maximum`, which
-/// JSON Schema validators otherwise ignore: the API server refuses `replicas: 3000000000`, so
-/// validation must too (patches and extra manifests included).
-pub fn bound_integer_formats(v: &mut Json) {
-    match v {
-        Json::Object(map) => {
-            let range = match map.get("format").and_then(Json::as_str) {
-                Some("int32") => Some((Json::from(i32::MIN), Json::from(i32::MAX))),
-                Some("int64") => Some((Json::from(i64::MIN), Json::from(i64::MAX))),
-                _ => None,
-            };
-            if let Some((lo, hi)) = range {
-                map.entry("minimum").or_insert(lo);
-                map.entry("maximum").or_insert(hi);
-            }
-            map.values_mut().for_each(bound_integer_formats);
-        }
-        Json::Array(items) => items.iter_mut().for_each(bound_integer_formats),
-        _ => {}
     }
 }
