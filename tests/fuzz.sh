@@ -4,7 +4,9 @@
 #   bash tests/fuzz.sh [SECONDS]     # SECONDS of fuzzing per target, default 60; 0 = replay only
 #
 # Targets (fuzz/fuzz_targets/): yaml (decode + YAML parse), kdl (decode + KDL parse), compile
-# (the whole pipeline; the input's first byte picks the syntax: even YAML, odd KDL).
+# (the whole pipeline; the input's first byte picks the syntax: even YAML, odd KDL), project (the
+# files a spec names: requirements, templates, extra manifests, SealedSecret and SOPS files; the
+# first byte picks which).
 # For each target: replay tests/fuzz-regressions/* and the seed corpus, then fuzz for SECONDS.
 # Any panic, failed assertion, timeout (-timeout), or memory past -rss_limit_mb fails the
 # target; the input is saved under fuzz/artifacts/<target>/. To keep a finding, minimize it
@@ -26,7 +28,7 @@ if ! [[ "$SECS" =~ ^[0-9]+$ ]]; then
     exit 2
 fi
 CARGO_FUZZ_VERSION="0.13.2"
-read -r -a TARGETS <<<"${FUZZ_TARGETS:-yaml kdl compile}"
+read -r -a TARGETS <<<"${FUZZ_TARGETS:-yaml kdl compile project}"
 RSS_MB=512
 TIMEOUT_S=5
 MAX_LEN=16384 # for the fuzzing phase; replay runs every input whole
@@ -77,6 +79,10 @@ seed yaml "" "${YAML_SEEDS[@]}"
 seed kdl "" "${KDL_SEEDS[@]}"
 seed compile 00 "${YAML_SEEDS[@]}"
 seed compile 01 "${KDL_SEEDS[@]}"
+seed project 02 examples/fraud-detection/k8s/*.yaml
+seed project 03 examples/llm-finetune/secrets/*.sealed.yaml
+seed project 04 examples/llm-finetune/secrets/*.sops.yaml
+seed project 00 examples/*/requirements*.txt examples/*/requirements/*.txt
 cat fuzz/yaml.dict fuzz/kdl.dict >fuzz/target/compile.dict
 dict_of() {
     case $1 in
