@@ -1,7 +1,7 @@
 //! Crash safety: `mlship build` is killed (SIGKILL) at many points while it rewrites a large
 //! tree. After each kill the folder holds the complete old tree or the complete new one, or
 //! a journal that the next build rolls forward to the new one; the lock always matches; no
-//! file outside the tree is touched.
+//! file outside the tree is touched. Builds run at the same time take turns.
 
 #![allow(
     clippy::disallowed_methods,
@@ -120,4 +120,45 @@ fn sigkill_during_build_leaves_old_or_new_tree() {
         saw_old > 0 && saw_new > 0,
         "the kills should land both before and after the switch"
     );
+}
+
+/// Two first builds at once into one folder: each ends with the whole tree (one exited 0 while
+/// `deploy/` held part of it, and `.deploy.mlship-new/` was left behind).
+#[test]
+fn two_concurrent_first_builds_never_report_success_with_a_partial_tree() {
+    let text = spec(30, "0.8");
+    let want = expected(&text);
+    for round in 0..10 {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("mlship.yaml"), &text).unwrap();
+        let out = dir.path().join("deploy");
+        let run = || {
+            Command::new(env!("CARGO_BIN_EXE_mlship"))
+                .args(["build", "mlship.yaml"])
+                .current_dir(dir.path())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        };
+        let builds = [run(), run()];
+        for child in builds {
+            let done = child.wait_with_output().unwrap();
+            let stderr = String::from_utf8_lossy(&done.stderr);
+            assert!(done.status.success(), "round {round}: {stderr}");
+            // The other build may still be running: whatever it does, this one said it wrote
+            // the tree, so the whole tree is there now.
+            assert!(
+                on_disk(&out) == want,
+                "round {round}: exit 0 with a partial tree: {stderr}"
+            );
+        }
+        let left: Vec<String> = common::walk(dir.path())
+            .into_iter()
+            .filter(|f| f != "mlship.yaml" && !f.starts_with("deploy/"))
+            .collect();
+        assert!(left.is_empty(), "round {round}: left behind: {left:?}");
+        assert!(!dir.path().join(".deploy.mlship-new").exists(), "round {round}");
+        assert!(!out.join(".mlship-staging").exists() && !out.join(".mlship-journal.json").exists());
+    }
 }

@@ -205,9 +205,14 @@ pub fn build(t: &mut Transcript, spec: Option<PathBuf>, out: Option<PathBuf>, en
     let out = out.unwrap_or_else(|| inputs::spec_dir(&path).join("deploy"));
     if !envs.is_empty() {
         check_envs(&output, envs, &path)?;
-        output.restrict(envs, &writer::read_previous(&out));
     }
-    let r = writer::write(&out, &output).map_err(|e| format!("writing {}: {e}", out.display()))?;
+    // Every writer error names its file. The lock is held from reading the previous tree to
+    // writing the new one.
+    let locked = writer::lock(&out).map_err(|e| e.to_string())?;
+    if !envs.is_empty() {
+        output.restrict(envs, &locked.previous());
+    }
+    let r = locked.write(&output).map_err(|e| e.to_string())?;
     if json {
         t.out(report::json::written(&r));
     } else {
