@@ -1135,9 +1135,10 @@ impl SpecBp {
         let envs = unique(&self.envs, |e| &e.name);
         if !envs.is_empty() {
             let mut all = Map::new();
-            for e in &envs {
+            for (i, e) in envs.iter().enumerate() {
                 let mut m = Map::new();
-                if e.namespace {
+                // At most one environment in the project's namespace: two would share it.
+                if e.namespace || i > 0 {
                     m.insert("namespace".into(), json!(format!("{}-{}", self.project, e.name)));
                 }
                 if e.registry {
