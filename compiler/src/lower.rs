@@ -259,6 +259,10 @@ fn gitops(g: &Gitops) -> GitopsPlan {
         root: g.path.as_deref().unwrap_or(GITOPS_PATH).trim_matches('/').to_string(),
         revision: g.revision.clone().unwrap_or_else(|| GITOPS_REVISION.into()),
         namespace: gitops_namespace(g),
+        fetch_interval: "1m".into(),
+        sync_interval: "10m".into(),
+        ready_timeout: "5m".into(),
+        retry: (5, "10s".into(), 2, "3m".into()),
     }
 }
 

@@ -34,6 +34,13 @@ pub struct GitopsPlan {
     pub revision: String,
     /// The engine's own namespace (`argocd`, `flux-system`).
     pub namespace: String,
+    /// How often Flux fetches the repository, and reconciles a Kustomization.
+    pub fetch_interval: String,
+    pub sync_interval: String,
+    /// How long Flux waits for the environment's objects to become ready.
+    pub ready_timeout: String,
+    /// Argo CD's sync retries: attempts, first backoff, factor, longest backoff.
+    pub retry: (u32, String, u32, String),
 }
 
 /// One object from an extra manifest file.
@@ -71,6 +78,8 @@ pub struct ImagePlan {
     pub source: Option<String>,
     /// Ports and health paths of the services that run this image.
     pub serves: Vec<(u32, String)>,
+    /// The Dockerfile HEALTHCHECK's options, for an image that serves one port.
+    pub healthcheck: String,
     /// The project's Dockerfile templates by name: its `Dockerfile` override and this
     /// image's own template.
     pub templates: Vec<(String, String)>,

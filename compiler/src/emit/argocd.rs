@@ -30,7 +30,7 @@ fn objects(plan: &Plan, env: &EnvPlan, g: &GitopsPlan) -> Vec<Value> {
             "syncPolicy": {
                 "automated": { "prune": true, "selfHeal": true },
                 "syncOptions": ["PruneLast=true"],
-                "retry": { "limit": 5, "backoff": { "duration": "10s", "factor": 2, "maxDuration": "3m" } },
+                "retry": { "limit": g.retry.0, "backoff": { "duration": g.retry.1, "factor": g.retry.2, "maxDuration": g.retry.3 } },
             },
         },
     })]

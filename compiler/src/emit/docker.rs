@@ -176,7 +176,8 @@ fn dockerfile(plan: &Plan, img: &ImagePlan) -> Result<String, String> {
         .collect();
     let healthcheck = match img.serves.as_slice() {
         [(port, path)] => format!(
-            "--interval=30s --timeout=3s --start-period=60s --retries=3 CMD {}",
+            "{} CMD {}",
+            img.healthcheck,
             json(&[
                 "python",
                 "-c",

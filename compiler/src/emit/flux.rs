@@ -31,7 +31,7 @@ fn objects(plan: &Plan, env: &EnvPlan, g: &GitopsPlan) -> Vec<Value> {
         "apiVersion": "source.toolkit.fluxcd.io/v1",
         "kind": "GitRepository",
         "metadata": meta(&name),
-        "spec": { "interval": "1m", "url": g.repo, "ref": { "branch": g.revision } },
+        "spec": { "interval": g.fetch_interval, "url": g.repo, "ref": { "branch": g.revision } },
     })];
     let source = json!({ "kind": "GitRepository", "name": name });
     let mut base = json!({
@@ -39,8 +39,8 @@ fn objects(plan: &Plan, env: &EnvPlan, g: &GitopsPlan) -> Vec<Value> {
         "kind": "Kustomization",
         "metadata": meta(&name),
         "spec": {
-            "interval": "10m", "path": format!("./{root}/envs/{}", env.name), "prune": true,
-            "wait": true, "timeout": "5m", "sourceRef": source,
+            "interval": g.sync_interval, "path": format!("./{root}/envs/{}", env.name), "prune": true,
+            "wait": true, "timeout": g.ready_timeout, "sourceRef": source,
         },
     });
     if env.has_sops() {
@@ -56,7 +56,7 @@ fn objects(plan: &Plan, env: &EnvPlan, g: &GitopsPlan) -> Vec<Value> {
             "kind": "Kustomization",
             "metadata": meta(&level),
             "spec": {
-                "interval": "10m", "path": format!("./{root}/envs/{}/jobs/level-{depth}", env.name),
+                "interval": g.sync_interval, "path": format!("./{root}/envs/{}/jobs/level-{depth}", env.name),
                 "prune": true, "wait": true, "force": true, "timeout": format!("{timeout}s"),
                 "dependsOn": [{ "name": previous }], "sourceRef": source,
             },

@@ -196,6 +196,7 @@ pub(super) fn images(
             command,
             source: s.gitops.as_ref().map(|g| g.repo.clone()),
             serves,
+            healthcheck: "--interval=30s --timeout=3s --start-period=60s --retries=3".into(),
             templates,
             tags,
             stack,
