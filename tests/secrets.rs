@@ -388,6 +388,12 @@ fn cases() -> Vec<Case> {
             vec![],
             Refused("GitHub token", "config.GITHUB_TOKEN"),
         ),
+        case(
+            "waiver_key_for_another_policy",
+            &[IMAGES, API, "waivers:\n  - {policy: seccomp, object: Deployment/demo-api, key: X, reason: test}\n"],
+            vec![],
+            Refused("only for waivers of `no-plaintext-secrets`", "waivers[0].key"),
+        ),
         // Harmless projects, which must build.
         case("password_min_length_is_config", &[IMAGES, API, "config: {PASSWORD_MIN_LENGTH: \"12\"}\n"], vec![], Builds),
         case("secret_name_is_config", &[IMAGES, API, "config: {SECRET_NAME: demo-db}\n"], vec![], Builds),
@@ -403,6 +409,18 @@ fn cases() -> Vec<Case> {
         case(
             "waived_high_entropy_value",
             &[IMAGES, API, "config: {BUILD_ID: q8Zr2LmT9vXk4WbN7cYp3JdF6hGs1QaE}\nwaivers:\n  - {policy: no-plaintext-secrets, object: ConfigMap/demo-config, key: BUILD_ID, reason: a public build identifier}\n"],
+            vec![],
+            Builds,
+        ),
+        case(
+            "waived_service_env_name",
+            &[IMAGES, "services:\n  api: {image: server, port: 8080, env: {SECRET_SAUCE_LEVEL: \"3\"}}\nwaivers:\n  - {policy: no-plaintext-secrets, object: Deployment/demo-api, key: SECRET_SAUCE_LEVEL, reason: a feature level}\n"],
+            vec![],
+            Builds,
+        ),
+        case(
+            "waived_step_argument",
+            &[IMAGES, "pipelines:\n  train:\n    steps:\n      fit: {image: server, run: [python, fit.py, q8Zr2LmT9vXk4WbN7cYp3JdF6hGs1QaE]}\nwaivers:\n  - {policy: no-plaintext-secrets, object: Job/demo-train-fit, reason: a public dataset id}\n"],
             vec![],
             Builds,
         ),
@@ -467,6 +485,9 @@ fn no_plaintext_secret_reaches_the_output() {
                 if compiled.output.is_none() {
                     wrongly_refused += 1;
                     failures.push(format!("{}: refused:\n{text}", c.name));
+                } else if !compiled.diagnostics.is_empty() {
+                    // A waiver that the final check did not see as used would warn here.
+                    failures.push(format!("{}: built with warnings:\n{text}", c.name));
                 }
             }
         }

@@ -284,3 +284,49 @@ pub fn dockerfiles(plan: &Plan, files: &Files) -> Vec<Diagnostic> {
     }
     out
 }
+
+#[cfg(test)]
+#[allow(clippy::disallowed_methods, reason = "tests set up their fixtures on disk")]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_leak_is_found_in_the_patch_that_wrote_it() {
+        let obj = json!({"spec": {"containers": [
+            {"name": "a", "env": [{"name": "X", "value": "1"}]},
+            {"name": "b", "env": [{"name": "Y", "value": "2"}, {"name": "T", "value": "t"}], "args": ["p", "q"]}]}});
+        let patch = json!({"spec": {"containers": [
+            {"name": "b", "env": [{"name": "T", "value": "t"}], "args": ["p", "q"]}]}});
+        let at = |parts: &[Part]| in_patch(&obj, &patch, parts).map(|p| p.to_string());
+        let k = |s: &str| Part::Key(s.into());
+        assert_eq!(
+            at(&[
+                k("spec"),
+                k("containers"),
+                Part::Index(1),
+                k("env"),
+                Part::Index(1),
+                k("value")
+            ])
+            .as_deref(),
+            Some("spec.containers[0].env[0].value")
+        );
+        assert_eq!(
+            at(&[k("spec"), k("containers"), Part::Index(1), k("args"), Part::Index(1)]).as_deref(),
+            Some("spec.containers[0].args[1]")
+        );
+        // Not written by this patch: container `a` and its variable came from elsewhere.
+        assert_eq!(
+            at(&[
+                k("spec"),
+                k("containers"),
+                Part::Index(0),
+                k("env"),
+                Part::Index(0),
+                k("value")
+            ]),
+            None
+        );
+    }
+}
