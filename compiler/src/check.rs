@@ -9,8 +9,8 @@ use crate::diag::{Code, Diagnostic, Severity};
 use crate::names;
 /// The crate's one "did you mean", here for the callers that knew it as `check::closest`.
 pub use crate::schema_common::closest;
-use crate::source::Path;
-use crate::spec::{Resources, SecretProvider, Spec};
+use crate::source::{Path, Seg};
+use crate::spec::{Engine, Policy, Resources, SecretProvider, Spec, Waiver};
 use crate::units::{Quantity, check_cron, parse_duration};
 use std::collections::BTreeMap;
 
@@ -18,25 +18,82 @@ use std::collections::BTreeMap;
 pub const KUBERNETES_VERSIONS: &[&str] = &["1.33", "1.34", "1.35", "1.36", "1.37"];
 
 pub fn check(spec: &Spec) -> Vec<Diagnostic> {
-    let mut c = Checker { out: Vec::new() };
+    let mut c = Checker {
+        out: Vec::new(),
+        waivers: &spec.waivers,
+    };
     c.spec(spec);
     c.out
 }
 
-struct Checker {
+struct Checker<'a> {
     out: Vec<Diagnostic>,
+    waivers: &'a [Waiver],
 }
 
 fn p(keys: &[&str]) -> Path {
     Path::of(keys)
 }
 
-impl Checker {
+impl Checker<'_> {
     fn err(&mut self, code: Code, path: Path, message: String, help: impl Into<String>) {
         self.out.push(Diagnostic::error(code, message).at(path).help(help));
     }
 
     fn spec(&mut self, s: &Spec) {
+        self.rules(s);
+        self.every_string(s);
+    }
+
+    /// Every other string of the spec that reaches the output (remote references, paths,
+    /// names, tags): no key format, private key or password in a URL. Config, env, commands,
+    /// node selectors and the repository were judged by their own rules; patches are judged in
+    /// the objects they patch, and environments in their merged specs.
+    fn every_string(&mut self, s: &Spec) {
+        fn walk(v: &serde_json::Value, at: Path, out: &mut Vec<(Path, String)>) {
+            match v {
+                serde_json::Value::Object(m) => {
+                    for (k, child) in m {
+                        walk(child, at.key(k), out);
+                    }
+                }
+                serde_json::Value::Array(items) => {
+                    for (i, item) in items.iter().enumerate() {
+                        walk(item, at.index(i), out);
+                    }
+                }
+                serde_json::Value::String(text) => out.push((at, text.clone())),
+                _ => {}
+            }
+        }
+        let mut strings = Vec::new();
+        walk(&serde_json::to_value(s).unwrap_or_default(), Path::root(), &mut strings);
+        let judged: std::collections::BTreeSet<Path> = self
+            .out
+            .iter()
+            .filter(|d| d.code == Code::Credential)
+            .filter_map(|d| d.path.clone())
+            .collect();
+        for (at, text) in strings {
+            let skip = matches!(at.0.first(), Some(Seg::Key(k)) if ["patches", "waivers", "environments"].contains(&k.as_str()));
+            if skip || judged.contains(&at) {
+                continue;
+            }
+            if let Some(f) = crate::secrets::in_text(&text).filter(|f| !f.waivable) {
+                self.err(
+                    Code::Credential,
+                    at,
+                    format!(
+                        "this value looks like a credential ({}); it would be written into the output",
+                        f.why
+                    ),
+                    "keep credentials out of the spec: declare them under `secrets:` and list them on the workload",
+                );
+            }
+        }
+    }
+
+    fn rules(&mut self, s: &Spec) {
         use crate::syntax::{MAX_ENVIRONMENTS, MAX_IMAGES, MAX_SERVICES, MAX_STEPS};
         let steps: usize = s.pipelines.values().map(|p| p.steps.len()).sum();
         for (key, count, max) in [
@@ -134,10 +191,12 @@ impl Checker {
             }
             for (i, arg) in img.command.iter().enumerate() {
                 self.plain_text(&at.key("command").index(i), arg);
+                self.text_credential(&at.key("command").index(i), arg, None, None);
             }
-            self.env_values(&at.key("env"), &img.env);
+            self.env_values(&at.key("env"), &img.env, None);
         }
-        self.env_values(&p(&["config"]), &s.config);
+        let config_map = format!("ConfigMap/{}-config", s.project);
+        self.env_values(&p(&["config"]), &s.config, Some(&config_map));
         for (name, sec) in &s.secrets {
             let at = p(&["secrets", name]);
             self.name(&at, name, "secret");
@@ -145,6 +204,14 @@ impl Checker {
             // Pods mount it as a volume named `secret-<name>`.
             if names::is_dns_label(name) {
                 self.object_name(&at, &format!("secret-{name}"), 63);
+            }
+            if sec.provider == SecretProvider::Sops && s.gitops.as_ref().is_some_and(|g| g.engine == Engine::Argocd) {
+                self.err(
+                    Code::Conflict,
+                    at.key("provider"),
+                    format!("Argo CD does not decrypt SOPS files: secret `{name}` would reach the cluster still encrypted"),
+                    "use external-secrets or sealed-secrets; or decrypt in Argo CD with KSOPS or a config management plugin and add the file there instead of under `secrets:`",
+                );
             }
             match sec.provider {
                 SecretProvider::ExternalSecrets => {
@@ -243,15 +310,17 @@ impl Checker {
         }
         for (name, svc) in &s.services {
             let at = p(&["services", name]);
+            let object = format!("Deployment/{}", names::workload(&s.project, name));
             self.name(&at, name, "service");
             self.object_name(&at, &format!("{}-{name}", s.project), 63);
             self.image_ref(s, &at.key("image"), &svc.image);
-            self.resources(s, &at, &svc.image, &svc.resources);
+            self.resources(s, &at, &svc.image, &svc.resources, &object);
             self.refs(s, &at, &svc.secrets, &svc.mounts);
-            self.env_values(&at.key("env"), &svc.env);
+            self.env_values(&at.key("env"), &svc.env, Some(&object));
             self.port(&at.key("port"), svc.port);
             for (i, arg) in svc.command.iter().enumerate() {
                 self.plain_text(&at.key("command").index(i), arg);
+                self.text_credential(&at.key("command").index(i), arg, Some(&object), None);
             }
             if let Some(e) = &svc.expose {
                 if let Some(port) = e.port {
@@ -322,6 +391,16 @@ impl Checker {
                 self.tag(&p(&["environments", name, "tag"]), tag);
             }
         }
+        for (i, w) in s.waivers.iter().enumerate() {
+            if w.key.is_some() && w.policy != Policy::NoPlaintextSecrets {
+                self.err(
+                    Code::Conflict,
+                    p(&["waivers"]).index(i).key("key"),
+                    "`key` is only for waivers of `no-plaintext-secrets`".into(),
+                    "remove `key`; other policies are waived for the whole object",
+                );
+            }
+        }
         if let Some(dir) = &s.stdlib {
             self.rel_path(&p(&["stdlib"]), dir);
         }
@@ -347,6 +426,16 @@ impl Checker {
                     p(&["gitops", "repo"]),
                     format!("`{}` is not a git URL", g.repo),
                     "use https://, ssh:// or git@host:org/repo.git",
+                );
+            } else if let Some(f) = crate::secrets::in_text(&g.repo) {
+                self.err(
+                    Code::Credential,
+                    p(&["gitops", "repo"]),
+                    format!(
+                        "`gitops.repo` carries a credential ({}); it would be written into gitops/*.yaml and into every image's source label",
+                        f.why
+                    ),
+                    "remove it from the URL; give the engine read access with a repository Secret (Argo CD) or the GitRepository's `secretRef` (Flux)",
                 );
             } else if g.engine == crate::spec::Engine::Flux && g.repo.starts_with("git@") {
                 let ssh = g.repo.replacen(':', "/", 1).replacen("git@", "ssh://git@", 1);
@@ -388,12 +477,19 @@ impl Checker {
             if pipe.schedule.is_none() {
                 self.object_name(&sat, &names::job(&s.project, pname, sname, "00000000"), 63);
             }
+            let object = if pipe.schedule.is_some() {
+                format!("CronJob/{}", names::cronjob(&s.project, pname))
+            } else {
+                let job = names::job(&s.project, pname, sname, "00000000");
+                format!("Job/{}", names::stable_name("Job", &job))
+            };
             self.image_ref(s, &sat.key("image"), &step.image);
-            self.resources(s, &sat, &step.image, &step.resources);
+            self.resources(s, &sat, &step.image, &step.resources, &object);
             self.refs(s, &sat, &step.secrets, &step.mounts);
-            self.env_values(&sat.key("env"), &step.env);
+            self.env_values(&sat.key("env"), &step.env, Some(&object));
             for (i, arg) in step.run.iter().enumerate() {
                 self.plain_text(&sat.key("run").index(i), arg);
+                self.text_credential(&sat.key("run").index(i), arg, Some(&object), None);
             }
             if step.run.is_empty() {
                 self.err(
@@ -438,7 +534,7 @@ impl Checker {
         }
     }
 
-    fn resources(&mut self, s: &Spec, at: &Path, image: &str, r: &Resources) {
+    fn resources(&mut self, s: &Spec, at: &Path, image: &str, r: &Resources, object: &str) {
         if let Some(cpu) = &r.cpu {
             self.quantity(&at.key("cpu"), &cpu.text(), true);
         }
@@ -483,6 +579,7 @@ impl Checker {
                     "keys are `[prefix/]name`, values at most 63 letters, digits, `-`, `_` and `.`, starting and ending with a letter or digit",
                 );
             }
+            self.text_credential(&at.key("node_selector").key(k), v, Some(object), Some(k));
         }
         for (i, t) in r.tolerations.iter().enumerate() {
             let here = at.key("tolerations").index(i);
@@ -495,6 +592,7 @@ impl Checker {
                 );
             }
             if let Some(v) = &t.value {
+                self.text_credential(&here.key("value"), v, Some(object), None);
                 if !names::is_label_value(v) {
                     self.err(
                         Code::BadValue,
@@ -737,19 +835,80 @@ impl Checker {
         }
     }
 
-    fn env_values(&mut self, at: &Path, vars: &BTreeMap<String, String>) {
+    /// Variables: names and values. `object` is the rendered object they land in (what a
+    /// waiver names); values baked into an image (`None`) cannot be waived.
+    fn env_values(&mut self, at: &Path, vars: &BTreeMap<String, String>, object: Option<&str>) {
         for (k, v) in vars {
             let here = at.key(k);
             self.env_name(&here, k);
             self.plain_text(&here, v);
-            if let Some(why) = crate::secrets::looks_like_credential(k, v) {
-                self.out.push(
-                    Diagnostic::error(Code::Credential, format!("`{k}` looks like a credential ({why}); plain config is not the place for it"))
-                        .at(here)
-                        .help("declare it under `secrets:` (external-secrets, sealed-secrets or sops) and list that secret on the workload"),
+            if let Some(f) = crate::secrets::credential(k, v) {
+                self.credential(
+                    here,
+                    format!(
+                        "`{k}` looks like a credential ({}); plain config is not the place for it",
+                        f.why
+                    ),
+                    f,
+                    object,
+                    Some(k),
                 );
             }
         }
+    }
+
+    /// A command argument or another free text: known key formats, passwords in URLs,
+    /// `NAME=value` pairs with a credential's name, random-looking tokens.
+    fn text_credential(&mut self, at: &Path, text: &str, object: Option<&str>, key: Option<&str>) {
+        if let Some(f) = crate::secrets::in_text(text) {
+            let what = match key {
+                Some(k) => format!("`{k}`"),
+                None => "this argument".to_string(),
+            };
+            self.credential(
+                at.clone(),
+                format!(
+                    "{what} looks like a credential ({}); it would be written into the output in plain text",
+                    f.why
+                ),
+                f,
+                object,
+                key,
+            );
+        }
+    }
+
+    fn credential(
+        &mut self,
+        at: Path,
+        message: String,
+        f: crate::secrets::Finding,
+        object: Option<&str>,
+        key: Option<&str>,
+    ) {
+        let waivable = object.filter(|_| f.waivable);
+        if let Some(object) = waivable
+            && self.waivers.iter().any(|w| {
+                w.policy == Policy::NoPlaintextSecrets
+                    && w.object == object
+                    && w.key.as_deref().is_none_or(|k| Some(k) == key)
+            })
+        {
+            return;
+        }
+        let mut help = "declare it under `secrets:` (external-secrets, sealed-secrets or sops) and list that secret on the workload".to_string();
+        match waivable {
+            Some(object) => {
+                let key = key.map(|k| format!(", key: {k}")).unwrap_or_default();
+                help.push_str(&format!(
+                    "; if it is not a credential, waive the rule with a reason: waivers: [{{policy: no-plaintext-secrets, object: {object}{key}, reason: \"...\"}}]"
+                ));
+            }
+            None if object.is_none() && f.waivable => help.push_str("; values baked into an image cannot be waived"),
+            None => {}
+        }
+        self.out
+            .push(Diagnostic::error(Code::Credential, message).at(at).help(help));
     }
 }
 

@@ -80,7 +80,7 @@ codes! {
     GpuWithoutCuda = 28,
     /// An environment overrides something the base spec does not declare.
     UnknownOverride = 29,
-    /// A config or env value looks like a credential.
+    /// Secret material outside the provider forms: a credential in a value, an object or a Dockerfile.
     Credential = 30,
     /// The target Kubernetes version is not supported.
     KubernetesVersion = 31,

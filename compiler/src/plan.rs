@@ -49,8 +49,12 @@ pub struct ExtraObject {
     /// Index in the spec's `manifests`.
     pub index: usize,
     pub file: String,
+    /// The line of the file the object's document starts on.
     pub line: usize,
     pub value: serde_json::Value,
+    /// The object as parsed, its spans in `source` (the document's text), to point at a field.
+    pub tree: crate::tree::Node,
+    pub source: crate::source::SourceFile,
 }
 
 /// One image to build: its stack resolved against the stdlib and the CUDA matrix.

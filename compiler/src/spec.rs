@@ -92,11 +92,16 @@ pub struct Waiver {
     pub policy: Policy,
     /// `Kind/name`, such as `Deployment/fraud-detection-api`.
     pub object: String,
+    /// For `no-plaintext-secrets`: the variable, data key or annotation the waiver covers.
+    /// Without it, the waiver covers the whole object.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
     /// Why the policy does not apply; shown in reviews.
     pub reason: String,
 }
 
-/// The policies every pod template is checked against after patches.
+/// The policies every pod template is checked against after patches, and the credential
+/// rules every object is checked against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Policy {
@@ -120,6 +125,10 @@ pub enum Policy {
     NoPrivileged,
     /// No host network, PID or IPC namespaces.
     NoHostNamespaces,
+    /// No value that a name or entropy rule takes for a credential (config, env, data,
+    /// annotations, arguments). Key formats, private keys, passwords in URLs and plain
+    /// Secrets are never waived.
+    NoPlaintextSecrets,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

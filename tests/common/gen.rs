@@ -769,11 +769,7 @@ impl SpecBp {
         let mut p = project_files();
         for x in unique(&self.secrets, |x| &x.name).into_iter().filter(|x| x.sealed) {
             let name = format!("{}-{}", self.project, x.name);
-            let keys: Map<String, Value> = x
-                .keys
-                .iter()
-                .map(|(k, _)| (k.clone(), json!("AgBy3i4OJSWK+PiTySYZZA==")))
-                .collect();
+            let keys: Map<String, Value> = x.keys.iter().map(|(k, _)| (k.clone(), json!(SEALED))).collect();
             let manifest = json!({
                 "apiVersion": "bitnami.com/v1alpha1",
                 "kind": "SealedSecret",
@@ -785,6 +781,9 @@ impl SpecBp {
         p
     }
 }
+
+/// Sealed ciphertext (base64 of 120 random bytes), as kubeseal writes values.
+const SEALED: &str = "qeeKjOjgTBYHaY0jtbSydJnUVw8sbSAf+9SCW5ldRsIG6xHvSRL4aOH5a2tlceosiNA5XtTo1gU4ECtC9VsdKAUTb1/aId0lTWe6xMjKH2QK40TrlOkSrHNK4fI8hoQuCLw2KB5EjnOCmOHkdFs3urwsBVW3VfnL";
 
 fn sealed_file(secret: &str) -> String {
     format!("secrets/{secret}.sealed.yaml")

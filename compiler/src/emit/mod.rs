@@ -14,6 +14,7 @@ pub mod batch;
 pub mod core;
 pub mod docker;
 pub mod flux;
+pub mod leaks;
 pub mod pod;
 pub mod post;
 
@@ -246,9 +247,9 @@ pub fn emit(plan: &Plan, spec_hash: &str) -> Result<(Output, Vec<Diagnostic>), V
             files.extend(f(plan)?);
         }
     }
+    let mut diags = leaks::dockerfiles(plan, &files);
     let head = header(&plan.project);
     let engine = plan.gitops.as_ref().map(|g| g.engine);
-    let mut diags = Vec::new();
     let mut used_waivers = std::collections::BTreeSet::new();
     for env in &plan.envs {
         let mut objects = objects(plan, env);
@@ -300,6 +301,7 @@ pub fn emit(plan: &Plan, spec_hash: &str) -> Result<(Output, Vec<Diagnostic>), V
                     );
                 }
             }
+            diags.extend(leaks::gitops(plan, env, &docs));
             let text: Vec<String> = docs.iter().map(to_yaml).collect();
             files.insert(
                 format!("gitops/{}.yaml", env.name),

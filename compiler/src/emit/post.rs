@@ -1,9 +1,10 @@
-//! After the objects are built: extra manifests, patches, validation, policies.
+//! After the objects are built: extra manifests, patches, validation, policies, secrets.
 //!
 //! Takes: one environment's rendered objects and the plan's extra manifests, patches and
-//! waivers. Gives: the final objects, or diagnostics: a patch that matches nothing, an object
-//! that does not validate against the target Kubernetes version's schema (located at the
-//! patch that broke it), and pods that break a policy no waiver covers.
+//! waivers. Gives: the final objects, or diagnostics: a patch that matches nothing or that
+//! changes a SOPS file, an object that does not validate against the target Kubernetes
+//! version's schema (located at the patch that broke it), pods that break a policy no waiver
+//! covers, and secret material outside the provider forms ([`super::leaks`]).
 
 use super::{Object, Origin};
 use crate::diag::{Code, Diagnostic, Severity};
@@ -81,6 +82,7 @@ pub fn process(
     pods_present(objects, &mut diags);
     validate(plan, objects, &mut diags);
     policies(plan, objects, used_waivers, &mut diags);
+    super::leaks::objects(plan, env, objects, used_waivers, &mut diags);
     diags
 }
 
@@ -125,6 +127,17 @@ fn apply_patches(plan: &Plan, env: &EnvPlan, objects: &mut [Object], diags: &mut
                     v["metadata"]["namespace"].clone(),
                 )
             };
+            if !obj.value["sops"].is_null() {
+                diags.push(
+                    Diagnostic::error(
+                        Code::Credential,
+                        format!("the patch changes {}/{}, a SOPS-encrypted file", p.kind, p.name),
+                    )
+                    .at(at.key("patch"))
+                    .help("SOPS signs every value of the file (its MAC), so a patched file no longer decrypts, and what a patch adds is plaintext; change the file and encrypt it again with `sops`"),
+                );
+                continue;
+            }
             let before = identity(&obj.value);
             // Sorted, so the order the spec writes a patch's keys in changes nothing.
             merge_patch(&mut obj.value, &names::sorted_json(&p.patch));

@@ -2,7 +2,8 @@
 //!
 //! Takes: the spec and the project's files. Gives: the extra manifests' objects, validated and
 //! located in their own files, and each SealedSecret or SOPS file, parsed and refused when it
-//! carries plaintext.
+//! carries plaintext: the same rules as every output object ([`crate::secrets::scan`]), with no
+//! waiver, since everything outside the encrypted values of such a file is plaintext.
 
 use crate::diag::{Code, Diagnostic};
 use crate::plan::ExtraObject;
@@ -11,6 +12,20 @@ use crate::source::Path;
 use crate::spec::{SecretProvider, Spec};
 use crate::syntax;
 use crate::tree::{Node, Value};
+
+/// A leak's field as a document path.
+fn leak_path(leak: &crate::secrets::Leak) -> Path {
+    use crate::secrets::Part;
+    Path(
+        leak.at
+            .iter()
+            .map(|p| match p {
+                Part::Key(k) => crate::source::Seg::Key(k.clone()),
+                Part::Index(i) => crate::source::Seg::Index(*i),
+            })
+            .collect(),
+    )
+}
 
 /// Read, split and validate the extra manifest files; problems are located in those files.
 pub(super) fn manifests(
@@ -73,6 +88,8 @@ pub(super) fn manifests(
                 line,
                 // As kubectl reads it: `0440` is octal, `yes` a boolean, `<<` merges.
                 value: crate::validate::kubernetes_json(&tree, chunk),
+                tree,
+                source: sub,
             });
         }
     }
@@ -124,22 +141,14 @@ pub(super) fn read_encrypted(
             if kind != "Secret" || tree.get("sops").is_none() {
                 return Err(format!("`{file}` is not a SOPS-encrypted Secret (no `sops:` metadata)"));
             }
-            for section in ["data", "stringData"] {
-                for e in tree.get(section).map(Node::entries).unwrap_or_default() {
-                    let encrypted =
-                        matches!(&e.value.value, Value::Str(v) if v.starts_with("ENC[") && v.ends_with(']'));
-                    if !encrypted {
-                        return Err(format!(
-                            "`{file}`: {section}.{} is not encrypted; run `sops --encrypt` on the file",
-                            e.key
-                        ));
-                    }
-                }
-            }
         }
         SecretProvider::ExternalSecrets => unreachable!("external secrets have no file"),
     }
     let mut json = tree.to_json();
+    if let Some(leak) = crate::secrets::scan(&json).first() {
+        let (line, column) = src.line_col(tree.span_of(&leak_path(leak), false).start);
+        return Err(format!("{file}:{line}:{column}: {}", leak.message));
+    }
     if provider == SecretProvider::SealedSecrets {
         json["metadata"]["namespace"] = serde_json::Value::String(namespace.to_string());
     }
