@@ -133,6 +133,12 @@ fn hostile_inputs_fail_cleanly_and_fast() {
         assert!(!run.stderr.contains("panicked"), "{name}: {}", run.stderr);
         assert!(took.as_secs() < 5, "{name} took {took:?}");
     }
+    // Issue 14: a spec that is a symlink to /dev/zero claims no length; it was read forever.
+    std::os::unix::fs::symlink("/dev/zero", dir.path().join("zero.yaml")).unwrap();
+    s.note("zero.yaml is a symlink to /dev/zero");
+    let start = Instant::now();
+    s.run(&["validate", "zero.yaml"]);
+    assert!(start.elapsed().as_secs() < 5, "zero.yaml took {:?}", start.elapsed());
     s.snapshot("cli/hostile-inputs");
 }
 

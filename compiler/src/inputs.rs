@@ -39,15 +39,17 @@ pub fn spec_dir(path: &Path) -> PathBuf {
         .to_path_buf()
 }
 
-/// A spec file's bytes. A file past the input limit is not read: the loader gets a stand-in
-/// just over the limit and words the error.
+/// A spec file's bytes, at most one byte past the input limit: the read itself is bounded,
+/// not the length the file claims (a symlink to `/dev/zero`, a pipe or a file in `/proc`
+/// claims none), so the loader sees a file past the limit and words the error.
 pub fn read_spec(path: &Path) -> Result<Vec<u8>, String> {
-    let max = crate::syntax::LIMITS.max_bytes;
-    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    if meta.len() > max as u64 {
-        return Ok(vec![b' '; max + 1]);
-    }
-    std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+    use std::io::Read;
+    let max = crate::syntax::LIMITS.max_bytes as u64;
+    let cannot = |e: std::io::Error| format!("cannot read {}: {e}", path.display());
+    let file = std::fs::File::open(path).map_err(cannot)?;
+    let mut bytes = Vec::new();
+    file.take(max + 1).read_to_end(&mut bytes).map_err(cannot)?;
+    Ok(bytes)
 }
 
 /// The walker both searches use: git's ignore rules, applied even outside a repository.
@@ -159,6 +161,31 @@ mod tests {
 
     fn names(found: &[PathBuf]) -> Vec<String> {
         found.iter().map(|p| p.display().to_string()).collect()
+    }
+
+    /// Issue 14: a spec that is a symlink to `/dev/zero` was read without bound, because the
+    /// limit was checked on the length its metadata gives (none).
+    #[test]
+    fn spec_symlinked_to_dev_zero_is_read_only_to_the_limit() {
+        let tmp = tempfile::tempdir().unwrap();
+        let spec = tmp.path().join("mlship.yaml");
+        symlink("/dev/zero", &spec).unwrap();
+        let bytes = read_spec(&spec).unwrap();
+        assert_eq!(bytes.len(), crate::syntax::LIMITS.max_bytes + 1);
+        // A regular file is read whole, and one past the limit only to one byte past it.
+        touch(tmp.path(), "small.yaml", "project: x\n");
+        assert_eq!(read_spec(&tmp.path().join("small.yaml")).unwrap(), b"project: x\n");
+        touch(
+            tmp.path(),
+            "big.yaml",
+            &"#".repeat(crate::syntax::LIMITS.max_bytes + 10),
+        );
+        assert_eq!(
+            read_spec(&tmp.path().join("big.yaml")).unwrap().len(),
+            crate::syntax::LIMITS.max_bytes + 1
+        );
+        let missing = read_spec(&tmp.path().join("nope.yaml")).unwrap_err();
+        assert!(missing.starts_with("cannot read "), "{missing}");
     }
 
     #[test]

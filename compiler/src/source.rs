@@ -22,12 +22,22 @@ impl Span {
 }
 
 /// A file the compiler read, with its text and a line index.
+///
+/// Every conversion between byte offsets and (line, character column) takes time bounded by
+/// [`CHUNK`] plus a binary search, never by the length of a line: parsers ask once per event,
+/// and a hostile file may put all its events on one line.
 #[derive(Debug, Clone)]
 pub struct SourceFile {
     pub name: String,
     pub text: String,
     line_starts: Vec<usize>,
+    /// Byte offset of every [`CHUNK`]th character; empty when the text is ASCII (a character
+    /// is then a byte).
+    chunk_starts: Vec<usize>,
 }
+
+/// Characters between two entries of the character index.
+const CHUNK: usize = 64;
 
 impl SourceFile {
     pub fn new(name: impl Into<String>, text: impl Into<String>) -> Self {
@@ -35,10 +45,16 @@ impl SourceFile {
         let line_starts = std::iter::once(0)
             .chain(text.match_indices('\n').map(|(i, _)| i + 1))
             .collect();
+        let chunk_starts = if text.is_ascii() {
+            Vec::new()
+        } else {
+            text.char_indices().step_by(CHUNK).map(|(i, _)| i).collect()
+        };
         SourceFile {
             name: name.into(),
             text,
             line_starts,
+            chunk_starts,
         }
     }
 
@@ -47,24 +63,50 @@ impl SourceFile {
         let offset = offset.min(self.text.len());
         let line = self.line_starts.partition_point(|&s| s <= offset) - 1;
         let start = self.line_starts[line];
-        let col = self
-            .text
-            .get(start..offset)
-            .map_or(offset - start, |s| s.chars().count());
+        let col = if self.text.is_char_boundary(offset) {
+            self.char_index(offset) - self.char_index(start)
+        } else {
+            offset - start
+        };
         (line + 1, col + 1)
     }
 
     /// Byte offset of a 1-based line and 0-based character column (as YAML parsers report).
+    /// A column past the end of its line gives the end of the line.
     pub fn offset_of(&self, line: usize, char_col: usize) -> usize {
         let Some(&start) = self.line_starts.get(line.saturating_sub(1)) else {
             return self.text.len();
         };
-        let rest = &self.text[start..];
-        let line_end = rest.find('\n').unwrap_or(rest.len());
-        rest[..line_end]
+        let line_end = self
+            .line_starts
+            .get(line.max(1))
+            .map_or(self.text.len(), |next| next - 1);
+        let at = self.char_index(start).saturating_add(char_col);
+        self.byte_offset(at).min(line_end)
+    }
+
+    /// How many characters precede a byte offset (on a character boundary).
+    fn char_index(&self, offset: usize) -> usize {
+        if self.chunk_starts.is_empty() {
+            return offset;
+        }
+        let chunk = self.chunk_starts.partition_point(|&s| s <= offset) - 1;
+        let from = self.chunk_starts[chunk];
+        chunk * CHUNK + self.text[from..offset].chars().count()
+    }
+
+    /// The byte offset of the character at `index`, or the text's length past its end.
+    fn byte_offset(&self, index: usize) -> usize {
+        if self.chunk_starts.is_empty() {
+            return index.min(self.text.len());
+        }
+        let Some(&from) = self.chunk_starts.get(index / CHUNK) else {
+            return self.text.len();
+        };
+        self.text[from..]
             .char_indices()
-            .nth(char_col)
-            .map_or(start + line_end, |(i, _)| start + i)
+            .nth(index % CHUNK)
+            .map_or(self.text.len(), |(i, _)| from + i)
     }
 }
 
@@ -126,6 +168,44 @@ mod tests {
         assert_eq!(f.line_col(3), (2, 1));
         assert_eq!(f.line_col(5), (2, 2)); // after the two-byte ç
         assert_eq!(f.offset_of(2, 1), 5);
+    }
+
+    /// The index agrees with a plain scan of each line, across chunk borders, on ASCII and
+    /// non-ASCII text, for columns past the end of a line and lines past the end of the file.
+    #[test]
+    fn offsets_and_columns_agree_with_a_scan() {
+        let scan = |text: &str, line: usize, col: usize| -> usize {
+            let starts: Vec<usize> = std::iter::once(0)
+                .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+                .collect();
+            let Some(&start) = starts.get(line - 1) else {
+                return text.len();
+            };
+            let rest = &text[start..];
+            let end = rest.find('\n').unwrap_or(rest.len());
+            rest[..end]
+                .char_indices()
+                .nth(col)
+                .map_or(start + end, |(i, _)| start + i)
+        };
+        let long: String = (0..300).map(|i| if i % 7 == 0 { 'é' } else { 'a' }).collect();
+        for text in [
+            "ab\ncd\n".to_string(),
+            format!("x: {long}\n{long}\n\nç\n{long}"),
+            format!("{}\n{}", "a".repeat(200), "ß".repeat(200)),
+        ] {
+            let f = SourceFile::new("x", text.clone());
+            let lines = text.split('\n').count();
+            for line in 1..=lines + 1 {
+                for col in 0..320 {
+                    let at = f.offset_of(line, col);
+                    assert_eq!(at, scan(&text, line, col), "line {line} col {col}");
+                    if line <= lines && at < text.len() && text.as_bytes()[at] != b'\n' {
+                        assert_eq!(f.line_col(at), (line, col + 1), "line {line} col {col}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -71,15 +71,17 @@ impl Syntax {
     }
 }
 
-/// Check raw bytes (size, UTF-8, emptiness) and turn them into a source file.
+/// Check raw bytes (size, UTF-8, emptiness) and turn them into a source file. Callers may
+/// read a large file only to one byte past the limit, so the size error names the limit, not
+/// the file's size.
 pub fn decode(name: &str, bytes: &[u8]) -> Result<SourceFile, Box<(SourceFile, Diagnostic)>> {
     if bytes.len() > LIMITS.max_bytes {
         let file = SourceFile::new(name, "");
         let d = Diagnostic::error(
             Code::Limit,
             format!(
-                "spec file is {} bytes; the limit is {} bytes",
-                bytes.len(),
+                "spec file is larger than {} MiB ({} bytes), the limit",
+                LIMITS.max_bytes >> 20,
                 LIMITS.max_bytes
             ),
         )
