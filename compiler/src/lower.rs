@@ -357,6 +357,22 @@ mod tests {
     }
 
     #[test]
+    fn extra_manifest_names_that_would_become_paths_are_refused() {
+        for bad in ["a/b", "../../x", "Upper"] {
+            let yaml = "apiVersion: mlship/v1\nproject: p\nregistry: r.io/p\ntag: \"1\"\nmanifests: [extra.yaml]\n";
+            let extra = format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: \"{bad}\"\n");
+            let (_, loaded, _) = crate::load::load("mlship.yaml", yaml.as_bytes());
+            let project = MemProject([("extra.yaml".to_string(), extra.into_bytes())].into());
+            let diags = lower(&loaded.expect("loads"), &project).expect_err(bad);
+            assert_eq!(diags[0].code, Code::InvalidName, "{diags:?}");
+            assert!(
+                diags[0].message.starts_with("extra.yaml:4:9: metadata.name"),
+                "{diags:?}"
+            );
+        }
+    }
+
+    #[test]
     fn two_environments_in_one_namespace_are_a_located_error() {
         let diags =
             lower_yaml("namespace: shop\nenvironments:\n  prod: {}\n  staging: {}\n").expect_err("one namespace");

@@ -82,6 +82,26 @@ pub(super) fn manifests(
             let sub = crate::source::SourceFile::new(file.as_str(), chunk);
             let Ok(tree) = syntax::yaml::parse(&sub) else { continue };
             let line = text[..offset].matches('\n').count() + 1;
+            // The name becomes a file name in the tree: it must be a name Kubernetes accepts.
+            let name_at = Path::of(&["metadata", "name"]);
+            if let Some(node) = tree.lookup(&name_at)
+                && let Value::Str(name) = &node.value
+                && !(name.len() <= 253 && crate::names::is_dns_subdomain(name))
+            {
+                let (l, c) = sub.line_col(node.span.start);
+                diags.push(
+                    Diagnostic::error(
+                        Code::InvalidName,
+                        format!(
+                            "{file}:{}:{c}: metadata.name `{name}` is not a Kubernetes object name",
+                            line + l - 1
+                        ),
+                    )
+                    .at(at.clone())
+                    .help("use lowercase letters, digits, `-` and `.`, starting and ending with a letter or digit (at most 253)"),
+                );
+                continue;
+            }
             out.push(ExtraObject {
                 index,
                 file: file.clone(),
