@@ -59,10 +59,19 @@ pub fn name_jobs(env: &EnvPlan, objects: &mut [Object]) {
     for step in &env.steps {
         let stable = names::job(&env.project, &step.pipeline, &step.step, "");
         let stable = stable.trim_end_matches('-');
-        let Some(obj) = objects
-            .iter_mut()
-            .find(|o| o.kind() == "Job" && names::stable_name("Job", o.name()) == stable)
-        else {
+        // By its step's labels (two steps may share a stable name: pipeline `a` step `b-c`
+        // and pipeline `a-b` step `c`), then by the name, should a patch have changed them.
+        let of_step = |o: &Object| {
+            let labels = &o.value["metadata"]["labels"];
+            labels["app.kubernetes.io/name"] == step.pipeline.as_str()
+                && labels["mlship.dev/step"] == step.step.as_str()
+        };
+        let is_job = |o: &Object| o.kind() == "Job" && names::stable_name("Job", o.name()) == stable;
+        let at = objects
+            .iter()
+            .position(|o| is_job(o) && of_step(o))
+            .or_else(|| objects.iter().position(is_job));
+        let Some(obj) = at.map(|i| &mut objects[i]) else {
             continue;
         };
         let mut content = serde_json::to_vec(&obj.value["spec"]).expect("JSON serializes");
