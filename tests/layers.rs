@@ -18,7 +18,7 @@ use std::path::Path;
 /// Lowest first. A module may use any module of an earlier line.
 const LAYERS: &[&[&str]] = &[
     &["source", "names", "units", "secrets", "spec", "project"],
-    &["diag", "tree"],
+    &["diag", "tree", "condition"],
     &["syntax", "schema_common"],
     &["yamlout", "validate"],
     &["schema", "check"],

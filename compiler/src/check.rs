@@ -10,11 +10,14 @@ use crate::names;
 /// The crate's one "did you mean", here for the callers that knew it as `check::closest`.
 pub use crate::schema_common::closest;
 use crate::source::{Path, Seg};
-use crate::spec::{Engine, Policy, Resources, SecretProvider, Spec, Waiver};
+use crate::spec::{Engine, PipelineEngine, Policy, Resources, SecretProvider, Spec, Waiver};
 use crate::units::{Quantity, check_cron, parse_duration};
 use std::collections::BTreeMap;
 
 /// Kubernetes minor versions mlship targets (and has schemas for).
+mod workflows;
+pub use workflows::type_of;
+
 pub const KUBERNETES_VERSIONS: &[&str] = &["1.33", "1.34", "1.35", "1.36", "1.37"];
 
 pub fn check(spec: &Spec) -> Vec<Diagnostic> {
@@ -471,13 +474,17 @@ impl Checker<'_> {
             }
             self.object_name(&at, &names::cronjob(&s.project, pname), 52);
         }
+        let argo = s.engine_of(pipe) == PipelineEngine::ArgoWorkflows;
+        self.workflow_fields(s, pname, pipe, argo);
         for (sname, step) in &pipe.steps {
             let sat = at.key("steps").key(sname);
             self.name(&sat, sname, "step");
-            if pipe.schedule.is_none() {
+            if pipe.schedule.is_none() && !argo {
                 self.object_name(&sat, &names::job(&s.project, pname, sname, "00000000"), 63);
             }
-            let object = if pipe.schedule.is_some() {
+            let object = if argo {
+                format!("WorkflowTemplate/{}", names::workload(&s.project, pname))
+            } else if pipe.schedule.is_some() {
                 format!("CronJob/{}", names::cronjob(&s.project, pname))
             } else {
                 let job = names::job(&s.project, pname, sname, "00000000");

@@ -21,6 +21,7 @@
 
 pub mod check;
 pub mod commands;
+pub mod condition;
 pub mod diag;
 pub mod diff;
 pub mod emit;

@@ -9,6 +9,7 @@
 
 mod images;
 mod inputs;
+mod workflows;
 mod workloads;
 
 use crate::diag::{Code, Diagnostic};
@@ -17,7 +18,7 @@ use crate::names;
 use crate::plan::{ClaimPlan, ConfigPlan, EnvPlan, GitopsPlan, PipelinePlan, Plan, SecretPlan, SecretSource};
 use crate::project::Project;
 use crate::source::Path;
-use crate::spec::{AccessMode, Engine, Gitops, SecretProvider, StoreKind};
+use crate::spec::{AccessMode, Engine, Gitops, PipelineEngine, SecretProvider, StoreKind};
 use std::collections::BTreeMap;
 
 /// Stdlib defaults for workloads that do not say (docs/kubernetes.md).
@@ -138,8 +139,19 @@ pub fn lower(loaded: &Loaded, project: &dyn Project) -> Result<Plan, Vec<Diagnos
             .iter()
             .map(|(name, p)| PipelinePlan {
                 name: name.clone(),
-                cron: p.schedule.as_ref().map(|schedule| cx.cron(name, schedule)),
+                cron: p
+                    .schedule
+                    .as_ref()
+                    .filter(|_| s.engine_of(p) == PipelineEngine::Jobs)
+                    .map(|schedule| cx.cron(name, schedule)),
+                token: s.engine_of(p) == PipelineEngine::ArgoWorkflows,
             })
+            .collect();
+        let workflows = s
+            .pipelines
+            .iter()
+            .filter(|(_, p)| s.engine_of(p) == PipelineEngine::ArgoWorkflows)
+            .map(|(name, _)| cx.workflow(name))
             .collect();
         let (steps, level_timeouts) = cx.steps();
         envs.push(EnvPlan {
@@ -153,6 +165,7 @@ pub fn lower(loaded: &Loaded, project: &dyn Project) -> Result<Plan, Vec<Diagnos
             pipelines,
             steps,
             level_timeouts,
+            workflows,
         });
         refs.push(images);
     }

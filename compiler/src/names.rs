@@ -86,10 +86,11 @@ pub fn sha256(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// ConfigMap and Job names end in `-<8 hex>` of their content; this is the name without it,
-/// which stays the same across content changes (diffs pair by it, patches match it).
+/// ConfigMap, Job and (run-once) Workflow names end in `-<8 hex>` of their content; this is
+/// the name without it, which stays the same across content changes (diffs pair by it,
+/// patches match it).
 pub fn stable_name(kind: &str, name: &str) -> String {
-    if matches!(kind, "ConfigMap" | "Job")
+    if matches!(kind, "ConfigMap" | "Job" | "Workflow")
         && let Some((base, hash)) = name.rsplit_once('-')
         && hash.len() == 8
         && hash.bytes().all(|b| b.is_ascii_hexdigit())

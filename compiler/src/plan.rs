@@ -106,6 +106,8 @@ pub struct EnvPlan {
     pub steps: Vec<StepPlan>,
     /// Per dependency level of the unscheduled steps, how long its slowest step may run.
     pub level_timeouts: Vec<u64>,
+    /// Pipelines on Argo Workflows.
+    pub workflows: Vec<WorkflowPlan>,
 }
 
 impl EnvPlan {
@@ -227,6 +229,9 @@ pub struct IngressPlan {
 pub struct PipelinePlan {
     pub name: String,
     pub cron: Option<CronPlan>,
+    /// Whether the pods mount the service account's token: Argo Workflows' executor
+    /// reports each step's results through the API with it.
+    pub token: bool,
 }
 
 /// A scheduled pipeline as one CronJob: earlier steps as init containers in dependency
@@ -235,10 +240,74 @@ pub struct PipelinePlan {
 pub struct CronPlan {
     pub name: String,
     pub schedule: String,
+    pub time_zone: Option<String>,
     pub concurrency: String,
     pub successful_history: i32,
     pub failed_history: i32,
     pub job: JobPlan,
+}
+
+/// A pipeline on Argo Workflows: a WorkflowTemplate whose DAG follows `needs`, and either a
+/// CronWorkflow (scheduled) or a Workflow that runs the template once per content change.
+#[derive(Debug, Clone)]
+pub struct WorkflowPlan {
+    pub pipeline: String,
+    /// The WorkflowTemplate's (and CronWorkflow's) name, `<project>-<pipeline>`.
+    pub name: String,
+    /// The pods' ServiceAccount (no token is mounted into the steps' containers).
+    pub service_account: String,
+    /// The executor's ServiceAccount: Argo mounts its token into its own init and wait
+    /// containers only, which report step results (`workflowtaskresults`).
+    pub executor_account: String,
+    /// Parameters and their default values.
+    pub parameters: Vec<(String, String)>,
+    /// Steps in dependency order.
+    pub tasks: Vec<TaskPlan>,
+    /// The whole run's deadline, in seconds.
+    pub active_deadline: i64,
+    /// When Argo deletes the pods of finished steps.
+    pub pod_gc: String,
+    pub cron: Option<CronWorkflowPlan>,
+    /// The folder of the run-once Workflow's file ("" for the base).
+    pub folder: String,
+    /// Argo CD's sync wave of the run-once Workflow: after its WorkflowTemplate exists.
+    pub sync_wave: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CronWorkflowPlan {
+    pub schedules: Vec<String>,
+    pub timezone: Option<String>,
+    pub concurrency: String,
+    pub successful_history: i32,
+    pub failed_history: i32,
+    /// Seconds after a missed start (the controller was down) that a run still starts.
+    pub starting_deadline: i64,
+}
+
+/// One step of a workflow: a DAG task and its container template.
+#[derive(Debug, Clone)]
+pub struct TaskPlan {
+    pub name: String,
+    pub needs: Vec<String>,
+    /// The condition in Argo's expression form.
+    pub when: Option<String>,
+    pub retry: Option<RetryPlan>,
+    /// The step's deadline, in seconds.
+    pub timeout: Option<i64>,
+    /// Output parameters: name and the file the value is read from.
+    pub outputs: Vec<(String, String)>,
+    /// The step's pod: one container, its volumes and placement.
+    pub template: TemplatePlan,
+}
+
+#[derive(Debug, Clone)]
+pub struct RetryPlan {
+    pub limit: i32,
+    pub policy: String,
+    pub backoff: String,
+    pub factor: i32,
+    pub max_backoff: String,
 }
 
 /// One unscheduled step as a Job named by its content.

@@ -40,6 +40,9 @@ pub struct Spec {
     /// Persistent volumes, by name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub volumes: BTreeMap<String, Volume>,
+    /// The engine that runs the pipelines that do not choose one. Default: jobs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pipeline_engine: Option<PipelineEngine>,
     /// Training and batch pipelines, by name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub pipelines: BTreeMap<String, Pipeline>,
@@ -68,6 +71,16 @@ pub struct Spec {
     /// Policy checks waived for one object, each with its reason.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub waivers: Vec<Waiver>,
+}
+
+impl Spec {
+    /// The engine that runs a pipeline: its own, else the project's, else jobs.
+    pub fn engine_of(&self, pipeline: &Pipeline) -> PipelineEngine {
+        pipeline
+            .engine
+            .or(self.pipeline_engine)
+            .unwrap_or(PipelineEngine::Jobs)
+    }
 }
 
 /// A JSON merge patch (RFC 7386) for one rendered object.
@@ -327,11 +340,92 @@ pub enum TaintEffect {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Pipeline {
+    /// What runs the pipeline. Default: the project's `pipeline_engine`, else jobs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine: Option<PipelineEngine>,
     /// Cron schedule (five fields, or @hourly, @daily, @weekly, @monthly, @yearly).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedule: Option<String>,
+    /// argo-workflows: the time zone of the schedule (IANA, such as Europe/Berlin).
+    /// Default: the controller's, usually UTC.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+    /// Parameters and their defaults. Every step gets each as an environment variable of
+    /// the same name (so `run` can say `$(NAME)`); with argo-workflows a run can override
+    /// them when it is submitted, and conditions can compare them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub parameters: BTreeMap<String, Scalar>,
+    /// argo-workflows: the longest run of the whole pipeline, such as 12h. Default: the sum,
+    /// over the dependency levels, of each level's longest step timeout (1h without one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<String>,
     /// Steps by name.
     pub steps: BTreeMap<String, Step>,
+}
+
+/// The engines that run pipelines (docs/kubernetes.md, "Pipeline engines").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum PipelineEngine {
+    /// One Job per step, ordered by sync waves or Flux levels; a scheduled pipeline is one
+    /// CronJob with its steps in sequence.
+    Jobs,
+    /// Argo Workflows 3.6 or later: a WorkflowTemplate whose DAG follows `needs`, a
+    /// CronWorkflow for a schedule, else a Workflow named by the pipeline's content.
+    ArgoWorkflows,
+}
+
+/// A parameter value: a string, a number or a boolean.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Scalar {
+    Bool(bool),
+    Number(serde_json::Number),
+    Text(String),
+}
+
+impl Scalar {
+    /// The value as an environment variable or workflow parameter holds it.
+    pub fn text(&self) -> String {
+        match self {
+            Scalar::Bool(b) => b.to_string(),
+            Scalar::Number(n) => n.to_string(),
+            Scalar::Text(s) => s.clone(),
+        }
+    }
+}
+
+/// A value a step writes to a file for later steps' conditions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Output {
+    /// The file the step writes the value to: under /tmp or one of the step's mounts (the
+    /// root filesystem is read-only).
+    pub path: String,
+    /// What the value is, for conditions. Default: string.
+    #[serde(default, skip_serializing_if = "Option::is_none", rename = "type")]
+    pub kind: Option<ValueType>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ValueType {
+    String,
+    Number,
+    Bool,
+}
+
+/// Which failures a retried step retries (Argo Workflows' `retryPolicy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum RetryPolicy {
+    /// Failed and errored steps.
+    Always,
+    /// A container that exited non-zero.
+    OnFailure,
+    /// Errors around the container: the pod was evicted, the node went away.
+    OnError,
+    /// Transient errors only (as Argo's TRANSIENT_ERROR_PATTERN defines them).
+    OnTransientError,
 }
 
 /// One step of a pipeline: a container run to completion.
@@ -348,6 +442,22 @@ pub struct Step {
     /// Retries before the step fails. Default: 0.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retries: Option<u32>,
+    /// argo-workflows: which failures are retried. Default: Always.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_policy: Option<RetryPolicy>,
+    /// argo-workflows: the wait before the first retry, doubled for each later one up to
+    /// 10 times as long, such as 30s. Default: 30s.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_backoff: Option<String>,
+    /// argo-workflows: values the step writes to files, by name, for later steps' `when`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub outputs: BTreeMap<String, Output>,
+    /// argo-workflows: run the step only when this holds, such as
+    /// `evaluate.auc >= MIN_AUC`: outputs of steps it needs (`step.output`), parameters,
+    /// numbers, 'strings', true and false, compared with == != < <= > >= and joined with
+    /// && || and parentheses. A skipped step skips every step that needs it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub when: Option<String>,
     /// Longest run time, such as 4h or 90m.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<String>,

@@ -29,6 +29,7 @@ fn objects(_: &Plan, env: &EnvPlan) -> Vec<Object> {
                 metadata: super::meta(env, &c.name, Some(&p.name), Some("pipeline")),
                 spec: Some(CronJobSpec {
                     schedule: c.schedule.clone(),
+                    time_zone: c.time_zone.clone(),
                     concurrency_policy: Some(c.concurrency.clone()),
                     successful_jobs_history_limit: Some(c.successful_history),
                     failed_jobs_history_limit: Some(c.failed_history),

@@ -98,7 +98,7 @@ fn objects(_: &Plan, env: &EnvPlan) -> Vec<Object> {
         out.extend(cx.service(svc));
     }
     for p in &env.pipelines {
-        out.push(cx.service_account(&p.name, "pipeline"));
+        out.push(cx.service_account(&p.name, "pipeline", p.token));
         out.push(cx.network_policy(&p.name, "pipeline", None));
     }
     out.into_iter().map(|v| Object::generated("", v)).collect()
@@ -147,14 +147,14 @@ impl Cx<'_> {
         }
     }
 
-    fn service_account(&self, workload: &str, component: &str) -> Value {
+    fn service_account(&self, workload: &str, component: &str, token: bool) -> Value {
         to_value(&ServiceAccount {
             metadata: self.meta(
                 &crate::names::workload(&self.env.project, workload),
                 Some(workload),
                 Some(component),
             ),
-            automount_service_account_token: Some(false),
+            automount_service_account_token: Some(token),
             ..Default::default()
         })
     }
@@ -197,7 +197,7 @@ impl Cx<'_> {
             match_labels: Some(self.env.selector(name)),
             ..Default::default()
         };
-        let mut out = vec![self.service_account(name, "serving")];
+        let mut out = vec![self.service_account(name, "serving", false)];
         out.push(to_value(&Deployment {
             metadata: meta(),
             spec: Some(DeploymentSpec {

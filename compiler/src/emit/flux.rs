@@ -4,7 +4,9 @@
 //! Kustomization for the environment's folder (with SOPS decryption when it has SOPS secrets),
 //! and one Kustomization per pipeline level, each depending on the one before, with `wait` (a
 //! level starts once the previous Jobs completed), `force` (Jobs are immutable, so a changed Job
-//! is recreated) and a timeout as long as the level's slowest step.
+//! is recreated) and a timeout as long as the level's slowest step; and for run-once Argo
+//! Workflows a Kustomization that waits, by `healthCheckExprs` on the phase, until they
+//! succeeded.
 
 use super::{Emit, Kind, Target};
 use crate::plan::{EnvPlan, GitopsPlan, Plan};
@@ -62,6 +64,27 @@ fn objects(plan: &Plan, env: &EnvPlan, g: &GitopsPlan) -> Vec<Value> {
             },
         }));
         previous = level;
+    }
+    // Run-once Workflows: applied once the base (their templates) is ready, and healthy
+    // once they succeeded; kstatus alone would call a Workflow ready as soon as it exists.
+    let runs = env.workflows.iter().filter(|w| w.cron.is_none());
+    if let Some(deadline) = runs.map(|w| w.active_deadline).max() {
+        docs.push(json!({
+            "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+            "kind": "Kustomization",
+            "metadata": meta(&format!("{name}-workflows")),
+            "spec": {
+                "interval": g.sync_interval, "path": format!("./{root}/envs/{}/workflows", env.name),
+                "prune": true, "wait": true, "timeout": format!("{deadline}s"),
+                "dependsOn": [{ "name": name }], "sourceRef": source,
+                "healthCheckExprs": [{
+                    "apiVersion": "argoproj.io/v1alpha1",
+                    "kind": "Workflow",
+                    "current": "has(status.phase) && status.phase == 'Succeeded'",
+                    "failed": "has(status.phase) && status.phase in ['Failed', 'Error']",
+                }],
+            },
+        }));
     }
     docs
 }

@@ -17,6 +17,7 @@ pub mod flux;
 pub mod leaks;
 pub mod pod;
 pub mod post;
+pub mod workflows;
 
 use crate::diag::{Code, Diagnostic};
 use crate::names;
@@ -37,6 +38,7 @@ pub const TARGETS: &[&Target] = &[
     &docker::TARGET,
     &core::TARGET,
     &batch::TARGET,
+    &workflows::TARGET,
     &argocd::TARGET,
     &flux::TARGET,
 ];
@@ -67,6 +69,9 @@ pub struct Kind {
     pub api_version: &'static str,
     pub kind: &'static str,
     pub pods: &'static [&'static [&'static str]],
+    /// Where the pod security context its pods share is, for kinds whose pods are
+    /// templates of one object (Argo Workflows' `spec.securityContext`).
+    pub pod_defaults: Option<&'static [&'static str]>,
 }
 
 impl Kind {
@@ -75,12 +80,27 @@ impl Kind {
             api_version,
             kind,
             pods: &[],
+            pod_defaults: None,
         }
     }
 
     pub const fn pods(self, pods: &'static [&'static [&'static str]]) -> Kind {
         Kind { pods, ..self }
     }
+
+    pub const fn pod_defaults(self, path: &'static [&'static str]) -> Kind {
+        Kind {
+            pod_defaults: Some(path),
+            ..self
+        }
+    }
+}
+
+/// The pod security context an object's pods share, when its kind has one.
+pub fn pod_defaults(value: &Value) -> Option<&Value> {
+    let path = kind(value)?.pod_defaults?;
+    let v = path.iter().fold(value, |v, key| &v[*key]);
+    v.is_object().then_some(v)
 }
 
 /// The API group of an `apiVersion` ("" for the core group's `v1`).

@@ -78,6 +78,7 @@ pub fn process(
     apply_patches(plan, env, objects, &mut diags);
     // Jobs are named by their content: a patched Job is a new Job, and so are those after it.
     super::batch::name_jobs(env, objects);
+    super::workflows::name_workflows(env, objects);
     unregistered(objects, &mut diags);
     pods_present(objects, &mut diags);
     validate(plan, objects, &mut diags);
@@ -323,9 +324,11 @@ fn unregistered(objects: &[Object], diags: &mut Vec<Diagnostic>) {
 fn pods_present(objects: &[Object], diags: &mut Vec<Diagnostic>) {
     for obj in objects.iter().filter(|o| o.patched_by.is_some()) {
         let Some(kind) = super::kind(&obj.value) else { continue };
+        // A list of templates (`*`) may hold some without containers (an Argo DAG).
+        let fixed = kind.pods.iter().filter(|p| !p.contains(&"*"));
         let found = super::pod_specs(&obj.value);
-        let missing = found.len() < kind.pods.iter().filter(|p| !p.contains(&"*")).count()
-            || found.iter().any(|(_, pod)| !pod["containers"].is_array());
+        let missing = fixed.clone().count() > 0
+            && (found.len() < fixed.count() || found.iter().any(|(_, pod)| !pod["containers"].is_array()));
         if missing {
             let d = Diagnostic::error(
                 Code::InvalidObject,
@@ -413,9 +416,13 @@ fn field_path(path: &str) -> Option<Path> {
 }
 
 /// Every policy violation of one pod spec: (policy, what is wrong).
-pub fn violations(pod: &Value) -> Vec<(Policy, String)> {
+/// `shared` is the security context the object's pods share, if its kind has one.
+pub fn violations(pod: &Value, shared: Option<&Value>) -> Vec<(Policy, String)> {
     let mut out = Vec::new();
-    let psc = &pod["securityContext"];
+    let psc = match shared {
+        Some(s) if pod["securityContext"].is_null() => s,
+        _ => &pod["securityContext"],
+    };
     for key in ["hostNetwork", "hostPID", "hostIPC"] {
         if pod[key] == json!(true) {
             out.push((Policy::NoHostNamespaces, format!("`{key}` is true")));
@@ -429,9 +436,11 @@ pub fn violations(pod: &Value) -> Vec<(Policy, String)> {
             ));
         }
     }
-    let containers = ["initContainers", "containers"]
+    // Argo templates have one `container`, and maybe sidecars.
+    let containers = ["initContainers", "containers", "sidecars"]
         .iter()
         .flat_map(|k| pod[*k].as_array().into_iter().flatten())
+        .chain(pod["container"].is_object().then(|| &pod["container"]))
         .collect::<Vec<_>>();
     for c in containers {
         let name = c["name"].as_str().unwrap_or("?");
@@ -506,7 +515,7 @@ fn policies(plan: &Plan, objects: &[Object], used: &mut BTreeSet<usize>, diags: 
         let stable = format!("{}/{}", obj.kind(), names::stable_name(obj.kind(), obj.name()));
         let found = super::pod_specs(&obj.value)
             .into_iter()
-            .flat_map(|(_, pod)| violations(pod));
+            .flat_map(|(_, pod)| violations(pod, super::pod_defaults(&obj.value)));
         for (policy, what) in found {
             if let Some(w) = plan
                 .waivers
@@ -597,7 +606,7 @@ mod tests {
         let pods = crate::emit::pod_specs(&cron);
         assert_eq!(pods.len(), 1);
         assert_eq!(pods[0].0, "spec.jobTemplate.spec.template.spec");
-        assert!(violations(pods[0].1).iter().any(|(p, _)| *p == Policy::RunAsNonRoot));
+        assert!(violations(pods[0].1, None).iter().any(|(p, _)| *p == Policy::RunAsNonRoot));
         let unknown = json!({"apiVersion": "x.dev/v1", "kind": "Widget", "spec": {"containers": [bad]}});
         assert!(crate::emit::pod_specs(&unknown).is_empty());
     }
@@ -663,7 +672,7 @@ mod tests {
             "volumes": [{"name": "docker", "hostPath": {"path": "/var/run/docker.sock"}}],
             "containers": [{"name": "c", "image": "nginx:latest", "securityContext": {"privileged": true}}]
         });
-        let found: BTreeSet<Policy> = violations(&pod).into_iter().map(|(p, _)| p).collect();
+        let found: BTreeSet<Policy> = violations(&pod, None).into_iter().map(|(p, _)| p).collect();
         for p in [
             Policy::NoHostNamespaces,
             Policy::NoHostPath,

@@ -14,7 +14,7 @@ use crate::plan::{
     ProbePlan, SecretPlan, ServicePlan, StepPlan, TemplatePlan, TolerationPlan, VolumePlan, VolumeSource,
 };
 use crate::source::Path;
-use crate::spec::{Engine, Resources, Spec, Step, TolerationOperator};
+use crate::spec::{Engine, PipelineEngine, Resources, Spec, Step, TolerationOperator};
 use crate::units::{Quantity, parse_duration};
 use std::collections::BTreeMap;
 
@@ -43,12 +43,12 @@ impl Cx<'_> {
         &self.spec.project
     }
 
-    fn labels(&self, workload: &str, component: &str) -> BTreeMap<String, String> {
+    pub(super) fn labels(&self, workload: &str, component: &str) -> BTreeMap<String, String> {
         crate::plan::labels(self.project(), self.env, Some(workload), Some(component))
     }
 
     /// A spec number as the `i32` its Kubernetes field takes, or a located error.
-    fn int(&mut self, at: Path, v: u64) -> i32 {
+    pub(super) fn int(&mut self, at: Path, v: u64) -> i32 {
         i32::try_from(v).unwrap_or_else(|_| {
             self.diags.push(
                 Diagnostic::error(Code::Range, format!("{v} is too large for Kubernetes"))
@@ -168,6 +168,7 @@ impl Cx<'_> {
         CronPlan {
             name: names::cronjob(self.project(), pipeline),
             schedule: schedule.to_string(),
+            time_zone: pipe.timezone.clone(),
             concurrency: "Forbid".into(),
             successful_history: 3,
             failed_history: 3,
@@ -180,7 +181,8 @@ impl Cx<'_> {
     pub fn steps(&mut self) -> (Vec<StepPlan>, Vec<u64>) {
         let mut levels: Vec<Vec<(&str, &str)>> = Vec::new();
         let spec = self.spec;
-        for (pname, pipe) in spec.pipelines.iter().filter(|(_, p)| p.schedule.is_none()) {
+        let jobs = |p: &crate::spec::Pipeline| p.schedule.is_none() && spec.engine_of(p) == PipelineEngine::Jobs;
+        for (pname, pipe) in spec.pipelines.iter().filter(|(_, p)| jobs(p)) {
             for (step, depth) in super::depths(&pipe.steps) {
                 if levels.len() <= depth {
                     levels.resize(depth + 1, Vec::new());
@@ -226,8 +228,12 @@ impl Cx<'_> {
         let mut containers = Vec::new();
         let mut volumes: Vec<VolumePlan> = Vec::new();
         let mut merged = Resources::default();
+        let parameters = &self.spec.pipelines[pipeline].parameters;
         for (name, step) in steps {
             let mut env = step.env.clone();
+            for (p, value) in parameters {
+                env.entry(p.clone()).or_insert_with(|| value.text());
+            }
             env.entry("MLSHIP_PIPELINE".into())
                 .or_insert_with(|| pipeline.to_string());
             env.entry("MLSHIP_STEP".into()).or_insert_with(|| name.to_string());
@@ -279,7 +285,7 @@ impl Cx<'_> {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn container(
+    pub(super) fn container(
         &self,
         name: &str,
         image: &str,
@@ -348,7 +354,7 @@ impl Cx<'_> {
     }
 
     /// Volumes: /tmp scratch, persistent volumes, secrets mounted as files.
-    fn volumes(&self, mounts: &BTreeMap<String, String>, secrets: &[String]) -> Vec<VolumePlan> {
+    pub(super) fn volumes(&self, mounts: &BTreeMap<String, String>, secrets: &[String]) -> Vec<VolumePlan> {
         let mut vols = vec![VolumePlan {
             name: "tmp".into(),
             source: VolumeSource::EmptyDir,
@@ -368,7 +374,7 @@ impl Cx<'_> {
         vols
     }
 
-    fn pod(
+    pub(super) fn pod(
         &self,
         workload: &str,
         restart: Option<&str>,
