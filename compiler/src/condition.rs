@@ -261,7 +261,12 @@ impl Expr {
                     ));
                 }
                 if !matches!(op, Op::Eq | Op::Ne) && ta != ValueType::Number {
-                    return Err(format!("`{}` compares numbers; {} is a {}", op.text(), describe(a), name(ta)));
+                    return Err(format!(
+                        "`{}` compares numbers; {} is a {}",
+                        op.text(),
+                        describe(a),
+                        name(ta)
+                    ));
                 }
                 Ok(())
             }
@@ -272,10 +277,9 @@ impl Expr {
     /// string values are quoted after substitution.
     pub fn argo(&self, type_of: &dyn Fn(&Value) -> ValueType) -> String {
         let value = |v: &Value| match v {
-            Value::Output(step, output) => quote(
-                format!("{{{{tasks.{step}.outputs.parameters.{output}}}}}"),
-                type_of(v),
-            ),
+            Value::Output(step, output) => {
+                quote(format!("{{{{tasks.{step}.outputs.parameters.{output}}}}}"), type_of(v))
+            }
             Value::Parameter(p) => quote(format!("{{{{workflow.parameters.{p}}}}}"), type_of(v)),
             Value::Number(n) => n.clone(),
             Value::Text(t) => format!("'{t}'"),

@@ -371,6 +371,25 @@ fn impact(
         ("Job", _) => format!("Job {name} changes in metadata only; it does not run again"),
         ("CronJob", Change::Removed) => format!("CronJob {name} no longer runs"),
         ("CronJob", _) => format!("the next run of CronJob {name} uses the new spec"),
+        ("WorkflowTemplate", Change::Added) => format!("WorkflowTemplate {name} is created; runs start from it"),
+        ("WorkflowTemplate", Change::Removed) => {
+            format!("WorkflowTemplate {name} is deleted; its CronWorkflow and new runs fail to start")
+        }
+        ("WorkflowTemplate", _) if touches("spec") => {
+            format!("runs that start from now on use the new WorkflowTemplate {name}; running ones keep the old")
+        }
+        ("Workflow", Change::Added) => format!("Workflow {name} runs the pipeline"),
+        ("Workflow", Change::Removed) => format!("Workflow {name} and its pods are deleted (a run still going stops)"),
+        ("Workflow", _) if replaced => {
+            format!("Workflow {name} replaces the old run and runs the pipeline (the pipeline changed)")
+        }
+        ("Workflow", _) => format!("Workflow {name} changes in metadata only; it does not run again"),
+        ("CronWorkflow", Change::Added) => format!("CronWorkflow {name} starts running on its schedule"),
+        ("CronWorkflow", Change::Removed) => format!("CronWorkflow {name} no longer runs; its past runs are deleted"),
+        ("CronWorkflow", _) if touches("spec.schedules") || touches("spec.timezone") => {
+            format!("CronWorkflow {name} runs on the new schedule from its next run")
+        }
+        ("CronWorkflow", _) => format!("the next run of CronWorkflow {name} uses the new spec"),
         ("HorizontalPodAutoscaler", Change::Changed) => format!("autoscaling bounds or targets of {name} change"),
         ("ConfigMap", _) if replaced => "new ConfigMap; the workloads that read it restart".to_string(),
         ("PersistentVolumeClaim", Change::Removed) => format!("volume {name} is deleted with its data"),
@@ -381,6 +400,8 @@ fn impact(
             | "Secret"
             | "Service"
             | "ServiceAccount"
+            | "Role"
+            | "RoleBinding"
             | "NetworkPolicy"
             | "Ingress"
             | "PodDisruptionBudget"
@@ -645,6 +666,23 @@ mod tests {
             Some(&cr),
         );
         assert_eq!(d, "InferenceService m changes; its controller acts on the new spec");
+    }
+
+    #[test]
+    fn workflow_changes_state_their_impact() {
+        let field = |p: &str| FieldChange {
+            path: p.into(),
+            old: None,
+            new: Some(json!(1)),
+        };
+        let schedule = [field("spec.schedules[0]")];
+        let d = impact("CronWorkflow", "p-ml", Change::Changed, false, &schedule, None);
+        assert_eq!(d, "CronWorkflow p-ml runs on the new schedule from its next run");
+        let template = [field("spec.templates[1].container.image")];
+        let d = impact("WorkflowTemplate", "p-ml", Change::Changed, false, &template, None);
+        assert!(d.contains("running ones keep the old"), "{d}");
+        let d = impact("Workflow", "p-ml-1a2b3c4d", Change::Changed, true, &[], None);
+        assert!(d.contains("replaces the old run"), "{d}");
     }
 
     #[test]

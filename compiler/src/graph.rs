@@ -61,10 +61,13 @@ pub fn render(loaded: &Loaded, kind: Kind) -> String {
         };
     }
     for (pname, pipe) in &s.pipelines {
-        let title = match &pipe.schedule {
+        let mut title = match &pipe.schedule {
             Some(cron) => format!("pipeline {pname} · {cron}"),
             None => format!("pipeline {pname}"),
         };
+        if s.engine_of(pipe) == crate::spec::PipelineEngine::ArgoWorkflows {
+            title.push_str(" · Argo Workflows");
+        }
         let envs = envs_running(loaded, "pipelines", pname);
         let _ = match kind {
             Kind::Mermaid => writeln!(
@@ -93,10 +96,15 @@ pub fn render(loaded: &Loaded, kind: Kind) -> String {
             Kind::Dot => "  }\n",
         });
         for (step_name, step) in &pipe.steps {
+            // A gated step's condition labels the edges into it.
+            let when = step.when.as_deref().map(|w| format!("when {w}"));
             for need in &step.needs {
-                let _ = match kind {
-                    Kind::Mermaid => writeln!(out, "  {} --> {}", id(&[pname, need]), id(&[pname, step_name])),
-                    Kind::Dot => writeln!(out, "  {} -> {};", id(&[pname, need]), id(&[pname, step_name])),
+                let (from, to) = (id(&[pname, need]), id(&[pname, step_name]));
+                let _ = match (kind, &when) {
+                    (Kind::Mermaid, None) => writeln!(out, "  {from} --> {to}"),
+                    (Kind::Mermaid, Some(w)) => writeln!(out, "  {from} -->|\"{}\"| {to}", w.replace('"', "#quot;")),
+                    (Kind::Dot, None) => writeln!(out, "  {from} -> {to};"),
+                    (Kind::Dot, Some(w)) => writeln!(out, "  {from} -> {to} [label=\"{}\"];", w.replace('"', "\\\"")),
                 };
             }
             let _ = match kind {
@@ -165,5 +173,25 @@ mod tests {
         );
         let d = render(&loaded, Kind::Dot);
         assert!(d.contains("  train__a -> train__b;\n") && d.ends_with("}\n"), "{d}");
+    }
+}
+
+#[cfg(test)]
+mod gate_tests {
+    use super::*;
+
+    #[test]
+    fn a_gated_step_shows_its_condition_on_the_edges_into_it() {
+        let text = "apiVersion: mlship/v1\nproject: p\nregistry: r.io/p\ntag: \"1\"\nimages: {t: {stack: python}}\npipelines:\n  train:\n    engine: argo-workflows\n    steps:\n      a: {image: t, run: [x], outputs: {auc: {path: /tmp/auc, type: number}}}\n      b: {image: t, run: [y], needs: [a], when: \"a.auc > 0.5\"}\n";
+        let (_, loaded, d) = crate::load::load("mlship.yaml", text.as_bytes());
+        let loaded = loaded.unwrap_or_else(|| panic!("{d:?}"));
+        let m = render(&loaded, Kind::Mermaid);
+        assert!(m.contains("  train__a -->|\"when a.auc > 0.5\"| train__b\n"), "{m}");
+        assert!(m.contains("pipeline train · Argo Workflows"), "{m}");
+        let d = render(&loaded, Kind::Dot);
+        assert!(
+            d.contains("  train__a -> train__b [label=\"when a.auc > 0.5\"];\n"),
+            "{d}"
+        );
     }
 }

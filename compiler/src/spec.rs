@@ -76,10 +76,7 @@ pub struct Spec {
 impl Spec {
     /// The engine that runs a pipeline: its own, else the project's, else jobs.
     pub fn engine_of(&self, pipeline: &Pipeline) -> PipelineEngine {
-        pipeline
-            .engine
-            .or(self.pipeline_engine)
-            .unwrap_or(PipelineEngine::Jobs)
+        pipeline.engine.or(self.pipeline_engine).unwrap_or(PipelineEngine::Jobs)
     }
 }
 

@@ -19,20 +19,25 @@ impl Checker<'_> {
     pub(super) fn workflow_fields(&mut self, _: &Spec, pname: &str, pipe: &Pipeline, argo: bool) {
         let at = super::p(&["pipelines", pname]);
         let engine_help = format!(
-            "set `engine: argo-workflows` on pipeline `{pname}` (or `pipeline_engine: argo-workflows` for the project); Jobs cannot do this"
+            "run it on Argo Workflows: `engine: argo-workflows` on pipeline `{pname}`, or `pipeline_engine: argo-workflows` for the project"
         );
         if !argo && pipe.timeout.is_some() {
             self.err(
                 Code::Conflict,
                 at.key("timeout"),
-                "a whole-pipeline `timeout` needs the argo-workflows engine".into(),
-                format!("{engine_help}, or give each step its `timeout`"),
+                "a whole-pipeline `timeout` needs the argo-workflows engine; with Jobs each step has its own".into(),
+                format!("give each step its `timeout`, or {engine_help}"),
             );
         }
         if let Some(t) = &pipe.timeout
             && let Err(e) = parse_duration(t)
         {
-            self.err(Code::Duration, at.key("timeout"), e, "write a duration such as 12h or 90m");
+            self.err(
+                Code::Duration,
+                at.key("timeout"),
+                e,
+                "write a duration such as 12h or 90m",
+            );
         }
         if let Some(tz) = &pipe.timezone {
             let ok = !tz.is_empty()
@@ -64,7 +69,10 @@ impl Checker<'_> {
                     Code::InvalidName,
                     at.key("parameters").key(name),
                     format!("parameter `{name}` is not an environment variable name"),
-                    format!("use letters, digits and `_`, such as {}", name.replace(['-', '.', ' '], "_")),
+                    format!(
+                        "use letters, digits and `_`, such as {}",
+                        name.replace(['-', '.', ' '], "_")
+                    ),
                 );
             }
             for (sname, step) in &pipe.steps {
@@ -91,7 +99,7 @@ impl Checker<'_> {
                     self.err(
                         Code::Conflict,
                         sat.key(key),
-                        format!("`{key}` of step `{sname}` needs the argo-workflows engine"),
+                        format!("`{key}` of step `{sname}` needs the argo-workflows engine: Jobs run each step alone"),
                         engine_help.clone(),
                     );
                 }
@@ -100,7 +108,12 @@ impl Checker<'_> {
             if let Some(b) = &step.retry_backoff
                 && let Err(e) = parse_duration(b)
             {
-                self.err(Code::Duration, sat.key("retry_backoff"), e, "write a duration such as 30s or 2m");
+                self.err(
+                    Code::Duration,
+                    sat.key("retry_backoff"),
+                    e,
+                    "write a duration such as 30s or 2m",
+                );
             }
             for (name, output) in &step.outputs {
                 let oat = sat.key("outputs").key(name);
@@ -122,7 +135,9 @@ impl Checker<'_> {
 
     /// An output file must be one the step can write: absolute, under /tmp or a mount.
     fn output_path(&mut self, at: &Path, path: &str, mounts: &std::collections::BTreeMap<String, String>) {
-        let writable: Vec<&str> = std::iter::once("/tmp").chain(mounts.values().map(String::as_str)).collect();
+        let writable: Vec<&str> = std::iter::once("/tmp")
+            .chain(mounts.values().map(String::as_str))
+            .collect();
         let under = |root: &str| {
             path.strip_prefix(root.trim_end_matches('/'))
                 .is_some_and(|rest| rest.starts_with('/') && rest.len() > 1)
@@ -232,7 +247,11 @@ pub fn type_of(pipe: &Pipeline, v: &Value) -> ValueType {
 /// Every step `step` needs, directly or through others.
 fn ancestors<'a>(pipe: &'a Pipeline, step: &str) -> BTreeSet<&'a str> {
     let mut seen = BTreeSet::new();
-    let mut todo: Vec<&str> = pipe.steps.get(step).map(|s| s.needs.iter().map(String::as_str).collect()).unwrap_or_default();
+    let mut todo: Vec<&str> = pipe
+        .steps
+        .get(step)
+        .map(|s| s.needs.iter().map(String::as_str).collect())
+        .unwrap_or_default();
     while let Some(n) = todo.pop() {
         if let Some((name, s)) = pipe.steps.get_key_value(n)
             && seen.insert(name.as_str())

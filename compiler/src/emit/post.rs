@@ -606,7 +606,11 @@ mod tests {
         let pods = crate::emit::pod_specs(&cron);
         assert_eq!(pods.len(), 1);
         assert_eq!(pods[0].0, "spec.jobTemplate.spec.template.spec");
-        assert!(violations(pods[0].1, None).iter().any(|(p, _)| *p == Policy::RunAsNonRoot));
+        assert!(
+            violations(pods[0].1, None)
+                .iter()
+                .any(|(p, _)| *p == Policy::RunAsNonRoot)
+        );
         let unknown = json!({"apiVersion": "x.dev/v1", "kind": "Widget", "spec": {"containers": [bad]}});
         assert!(crate::emit::pod_specs(&unknown).is_empty());
     }

@@ -95,7 +95,12 @@ fn objects(_: &Plan, env: &EnvPlan) -> Vec<Object> {
                 ));
             }
             None => {
-                let mut metadata = super::meta(env, &format!("{}-00000000", w.name), Some(&w.pipeline), Some("pipeline"));
+                let mut metadata = super::meta(
+                    env,
+                    &format!("{}-00000000", w.name),
+                    Some(&w.pipeline),
+                    Some("pipeline"),
+                );
                 metadata.annotations = w
                     .sync_wave
                     .as_ref()
@@ -223,5 +228,168 @@ pub fn name_workflows(env: &EnvPlan, objects: &mut [Object]) {
         content.extend(serde_json::to_vec(&run.value["spec"]).expect("JSON serializes"));
         let hash = names::short_hash(&content);
         run.value["metadata"]["name"] = json!(format!("{}-{hash}", w.name));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::project::MemProject;
+    use serde_json::Value;
+    use std::collections::BTreeMap;
+
+    const HEAD: &str =
+        "apiVersion: mlship/v1\nproject: p\nregistry: r.io/p\ntag: \"1\"\nimages:\n  app: {stack: python}\n";
+
+    /// The objects of the `default` environment, by file name.
+    fn objects(body: &str) -> BTreeMap<String, Value> {
+        let yaml = format!("{HEAD}{body}");
+        let compiled = crate::compile("mlship.yaml", yaml.as_bytes(), &MemProject::default());
+        let out = compiled.output.unwrap_or_else(|| panic!("{:?}", compiled.diagnostics));
+        out.files
+            .iter()
+            .filter_map(|(k, v)| Some((k.strip_prefix("envs/default/")?.to_string(), v)))
+            .filter(|(k, _)| !k.ends_with("kustomization.yaml"))
+            .map(|(k, v)| (k, serde_norway::from_slice(v).expect("YAML")))
+            .collect()
+    }
+
+    fn pipeline(train_run: &str) -> String {
+        format!(
+            "pipelines:\n  ml:\n    engine: argo-workflows\n    steps:\n      prep: {{image: app, run: [prep]}}\n\
+             \x20     train: {{image: app, run: [{train_run}], needs: [prep]}}\n\
+             \x20     report: {{image: app, run: [report], needs: [prep]}}\n\
+             \x20 other:\n    engine: argo-workflows\n    steps:\n      train: {{image: app, run: [other]}}\n"
+        )
+    }
+
+    fn runs(objects: &BTreeMap<String, Value>) -> Vec<String> {
+        objects.keys().filter(|k| k.starts_with("workflow-")).cloned().collect()
+    }
+
+    #[test]
+    fn changing_a_step_renames_its_pipelines_workflow_and_nothing_else() {
+        let before = objects(&pipeline("train"));
+        let after = objects(&pipeline("train-v2"));
+        let (b, a) = (runs(&before), runs(&after));
+        assert_eq!(b.len(), 2, "{b:?}");
+        let changed: Vec<&String> = b.iter().filter(|n| !a.contains(n)).collect();
+        assert_eq!(changed.len(), 1, "{b:?} {a:?}");
+        assert!(changed[0].starts_with("workflow-p-ml-"), "{changed:?}");
+        // Only the template of `ml` and its run changed.
+        let differ: Vec<&String> = before.keys().filter(|k| before.get(*k) != after.get(*k)).collect();
+        assert_eq!(
+            differ,
+            [changed[0], &"workflowtemplate-p-ml.yaml".to_string()],
+            "{differ:?}"
+        );
+        // The run references its template, which has a fixed name.
+        let run = &after[a.iter().find(|n| n.starts_with("workflow-p-ml-")).unwrap()];
+        assert_eq!(run["spec"]["workflowTemplateRef"]["name"], "p-ml");
+        assert!(
+            run["spec"]["ttlStrategy"].is_null(),
+            "no TTL: Argo CD would recreate it"
+        );
+    }
+
+    #[test]
+    fn a_patch_to_the_template_starts_a_new_run() {
+        let body = pipeline("train");
+        let patched = format!(
+            "{body}patches:\n  - kind: WorkflowTemplate\n    name: p-ml\n    patch: {{spec: {{parallelism: 1}}}}\n"
+        );
+        assert_ne!(runs(&objects(&body)), runs(&objects(&patched)));
+    }
+
+    #[test]
+    fn the_dag_follows_needs_so_parallel_branches_run_in_parallel() {
+        let objs = objects(&pipeline("train"));
+        let spec = &objs["workflowtemplate-p-ml.yaml"]["spec"];
+        let tasks = spec["templates"][0]["dag"]["tasks"].as_array().expect("a DAG");
+        let depends: BTreeMap<&str, &Value> = tasks
+            .iter()
+            .map(|t| (t["name"].as_str().unwrap(), &t["depends"]))
+            .collect();
+        assert!(depends["prep"].is_null());
+        assert_eq!(depends["train"], "prep.Succeeded");
+        assert_eq!(depends["report"], "prep.Succeeded");
+        // Every step has its template, with the pod baseline.
+        for t in &spec["templates"].as_array().unwrap()[1..] {
+            assert_eq!(t["container"]["securityContext"]["readOnlyRootFilesystem"], true);
+            assert!(t["container"]["resources"]["limits"]["memory"].is_string());
+        }
+        assert_eq!(spec["securityContext"]["runAsNonRoot"], true);
+        assert_eq!(spec["serviceAccountName"], "p-ml");
+        // The executor reports results with the service account's token.
+        assert_eq!(objs["serviceaccount-p-ml.yaml"]["automountServiceAccountToken"], true);
+        let role = &objs["role-p-ml-executor.yaml"]["rules"][0];
+        assert_eq!(role["resources"][0], "workflowtaskresults");
+        assert_eq!(objs["rolebinding-p-ml-executor.yaml"]["subjects"][0]["name"], "p-ml");
+    }
+
+    #[test]
+    fn a_schedule_is_a_cron_workflow_and_no_run() {
+        let objs = objects(
+            "pipelines:\n  ml:\n    engine: argo-workflows\n    schedule: \"0 3 * * 0\"\n    timezone: Europe/Berlin\n\
+             \x20   steps:\n      train: {image: app, run: [train], retries: 3, retry_backoff: 1m, timeout: 2h}\n",
+        );
+        assert!(runs(&objs).is_empty(), "{:?}", objs.keys());
+        let cron = &objs["cronworkflow-p-ml.yaml"]["spec"];
+        assert_eq!(cron["schedules"][0], "0 3 * * 0");
+        assert_eq!(cron["timezone"], "Europe/Berlin");
+        assert_eq!(cron["concurrencyPolicy"], "Forbid");
+        assert_eq!(cron["workflowSpec"]["workflowTemplateRef"]["name"], "p-ml");
+        let train = &objs["workflowtemplate-p-ml.yaml"]["spec"]["templates"][1];
+        assert_eq!(train["retryStrategy"]["limit"], 3);
+        assert_eq!(train["retryStrategy"]["backoff"]["duration"], "60s");
+        assert_eq!(train["retryStrategy"]["backoff"]["maxDuration"], "600s");
+        assert_eq!(train["activeDeadlineSeconds"], 7200);
+        assert_eq!(
+            objs["workflowtemplate-p-ml.yaml"]["spec"]["activeDeadlineSeconds"],
+            7200
+        );
+    }
+
+    #[test]
+    fn a_gate_reads_an_output_and_compares_a_parameter() {
+        let objs = objects(
+            "pipelines:\n  ml:\n    engine: argo-workflows\n    parameters: {MIN_AUC: 0.8}\n    steps:\n\
+             \x20     evaluate: {image: app, run: [eval], outputs: {auc: {path: /tmp/auc, type: number}}}\n\
+             \x20     promote: {image: app, run: [promote, $(MIN_AUC)], needs: [evaluate], when: evaluate.auc >= MIN_AUC}\n",
+        );
+        let spec = &objs["workflowtemplate-p-ml.yaml"]["spec"];
+        assert_eq!(
+            spec["arguments"]["parameters"][0],
+            serde_json::json!({"name": "MIN_AUC", "value": "0.8"})
+        );
+        let promote = &spec["templates"][0]["dag"]["tasks"][1];
+        assert_eq!(
+            promote["when"],
+            "{{tasks.evaluate.outputs.parameters.auc}} >= {{workflow.parameters.MIN_AUC}}"
+        );
+        let evaluate = &spec["templates"][1];
+        assert_eq!(evaluate["outputs"]["parameters"][0]["valueFrom"]["path"], "/tmp/auc");
+        let env = evaluate["container"]["env"].as_array().unwrap();
+        assert!(
+            env.iter()
+                .any(|e| e["name"] == "MIN_AUC" && e["value"] == "{{workflow.parameters.MIN_AUC}}")
+        );
+    }
+
+    #[test]
+    fn policies_check_workflow_templates_like_pods() {
+        let body = pipeline("train");
+        let patched = format!(
+            "{body}patches:\n  - kind: WorkflowTemplate\n    name: p-ml\n    patch:\n      spec:\n        securityContext: null\n"
+        );
+        let yaml = format!("{HEAD}{patched}");
+        let compiled = crate::compile("mlship.yaml", yaml.as_bytes(), &MemProject::default());
+        let messages: Vec<&str> = compiled.diagnostics.iter().map(|d| d.message.as_str()).collect();
+        assert!(compiled.output.is_none(), "{messages:?}");
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.contains("WorkflowTemplate/p-ml breaks policy `seccomp`")),
+            "{messages:?}"
+        );
     }
 }
