@@ -250,6 +250,12 @@ impl Expr {
             },
             Expr::Cmp(a, op, b) => {
                 let (ta, tb) = (ty(a), ty(b));
+                if let Some(file) = [a, b].into_iter().find(|v| ty(v) == ValueType::File) {
+                    return Err(format!(
+                        "{} is a file, which a condition cannot read: declare a value output (string, number or bool) for it",
+                        describe(file)
+                    ));
+                }
                 if ta != tb {
                     return Err(format!(
                         "{} is a {} and {} is a {}: `{}` compares values of one type",
@@ -314,6 +320,7 @@ fn name(t: ValueType) -> &'static str {
         ValueType::String => "string",
         ValueType::Number => "number",
         ValueType::Bool => "boolean",
+        ValueType::File => "file",
     }
 }
 
@@ -343,6 +350,7 @@ mod tests {
         match v {
             Value::Output(_, o) if o == "passed" => ValueType::Bool,
             Value::Output(_, o) if o == "stage" => ValueType::String,
+            Value::Output(_, o) if o == "model" => ValueType::File,
             _ => ValueType::Number,
         }
     }
@@ -391,6 +399,7 @@ mod tests {
             ("evaluate.stage > 'a'", "`>` compares numbers"),
             ("evaluate.auc", "is a number, not true or false"),
             ("check.passed == 1", "is a boolean and `1` is a number"),
+            ("train.model == 'x'", "is a file, which a condition cannot read"),
         ] {
             let e = parse(text).expect(text);
             let err = e.check(&types).expect_err(text);

@@ -297,6 +297,11 @@ pub struct TaskPlan {
     pub timeout: Option<i64>,
     /// Output parameters: name and the file the value is read from.
     pub outputs: Vec<(String, String)>,
+    /// Output artifacts (through the artifact repository): name and path.
+    pub artifacts: Vec<(String, String)>,
+    /// Input artifacts (through the artifact repository): name, path, and the output they
+    /// come from in Argo's form (`{{tasks.train.outputs.artifacts.model}}`).
+    pub inputs: Vec<(String, String, String)>,
     /// The step's pod: one container, its volumes and placement.
     pub template: TemplatePlan,
 }
@@ -394,6 +399,8 @@ pub struct MountPlan {
     pub volume: String,
     pub path: String,
     pub read_only: bool,
+    /// A folder of the volume to mount instead of its root.
+    pub sub_path: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

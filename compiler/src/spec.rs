@@ -347,6 +347,10 @@ pub struct Pipeline {
     /// Default: the controller's, usually UTC.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timezone: Option<String>,
+    /// argo-workflows: pass `file` outputs through this volume (from `volumes`; usually
+    /// ReadWriteMany), one folder per run, instead of the cluster's artifact repository.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact_volume: Option<String>,
     /// Parameters and their defaults. Every step gets each as an environment variable of
     /// the same name (so `run` can say `$(NAME)`); with argo-workflows a run can override
     /// them when it is submitted, and conditions can compare them.
@@ -392,14 +396,15 @@ impl Scalar {
     }
 }
 
-/// A value a step writes to a file for later steps' conditions.
+/// What a step leaves for later steps: a value in a file, for conditions, or a file or
+/// folder (`type: file`) that later steps take as `inputs`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Output {
-    /// The file the step writes the value to: under /tmp or one of the step's mounts (the
-    /// root filesystem is read-only).
+    /// Where the step writes it: under /tmp or one of the step's mounts (the root
+    /// filesystem is read-only). Through an `artifact_volume`, a folder.
     pub path: String,
-    /// What the value is, for conditions. Default: string.
+    /// string, number or bool (a value for conditions), or file. Default: string.
     #[serde(default, skip_serializing_if = "Option::is_none", rename = "type")]
     pub kind: Option<ValueType>,
 }
@@ -410,6 +415,18 @@ pub enum ValueType {
     String,
     Number,
     Bool,
+    /// A file or folder, passed through the artifact repository or the artifact volume.
+    File,
+}
+
+/// A file output of an earlier step, placed where this step reads it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Input {
+    /// `step.output`: a `file` output of a step this one needs.
+    pub from: String,
+    /// Where the step finds it.
+    pub path: String,
 }
 
 /// Which failures a retried step retries (Argo Workflows' `retryPolicy`).
@@ -449,6 +466,9 @@ pub struct Step {
     /// argo-workflows: values the step writes to files, by name, for later steps' `when`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub outputs: BTreeMap<String, Output>,
+    /// argo-workflows: file outputs of earlier steps this step reads, by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub inputs: BTreeMap<String, Input>,
     /// argo-workflows: run the step only when this holds, such as
     /// `evaluate.auc >= MIN_AUC`: outputs of steps it needs (`step.output`), parameters,
     /// numbers, 'strings', true and false, compared with == != < <= > >= and joined with

@@ -16,7 +16,7 @@ use crate::units::parse_duration;
 use std::collections::BTreeSet;
 
 impl Checker<'_> {
-    pub(super) fn workflow_fields(&mut self, _: &Spec, pname: &str, pipe: &Pipeline, argo: bool) {
+    pub(super) fn workflow_fields(&mut self, s: &Spec, pname: &str, pipe: &Pipeline, argo: bool) {
         let at = super::p(&["pipelines", pname]);
         let engine_help = format!(
             "run it on Argo Workflows: `engine: argo-workflows` on pipeline `{pname}`, or `pipeline_engine: argo-workflows` for the project"
@@ -38,6 +38,18 @@ impl Checker<'_> {
                 e,
                 "write a duration such as 12h or 90m",
             );
+        }
+        if let Some(v) = &pipe.artifact_volume {
+            if !argo {
+                self.err(
+                    Code::Conflict,
+                    at.key("artifact_volume"),
+                    "an `artifact_volume` needs the argo-workflows engine: Jobs pass no files".into(),
+                    format!("share the volume through each step's `mounts`, or {engine_help}"),
+                );
+            } else if !s.volumes.contains_key(v) {
+                self.unresolved(at.key("artifact_volume"), "volume", v, s.volumes.keys());
+            }
         }
         if let Some(tz) = &pipe.timezone {
             let ok = !tz.is_empty()
@@ -92,6 +104,7 @@ impl Checker<'_> {
                 let only_argo = [
                     ("when", step.when.is_some()),
                     ("outputs", !step.outputs.is_empty()),
+                    ("inputs", !step.inputs.is_empty()),
                     ("retry_policy", step.retry_policy.is_some()),
                     ("retry_backoff", step.retry_backoff.is_some()),
                 ];
@@ -117,7 +130,13 @@ impl Checker<'_> {
             }
             for (name, output) in &step.outputs {
                 let oat = sat.key("outputs").key(name);
-                self.output_path(&oat.key("path"), &output.path, &step.mounts);
+                // Through the artifact volume, mlship mounts the output's folder itself.
+                let mounted = output.kind == Some(ValueType::File) && pipe.artifact_volume.is_some();
+                if mounted {
+                    self.absolute(&oat.key("path"), &output.path);
+                } else {
+                    self.output_path(&oat.key("path"), &output.path, &step.mounts);
+                }
                 if !super::names::is_dns_label(name) && !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
                     self.err(
                         Code::InvalidName,
@@ -130,6 +149,74 @@ impl Checker<'_> {
             if let Some(w) = &step.when {
                 self.condition(&sat.key("when"), pipe, sname, w);
             }
+            for (name, input) in &step.inputs {
+                let iat = sat.key("inputs").key(name);
+                self.absolute(&iat.key("path"), &input.path);
+                self.input(&iat.key("from"), pipe, sname, &input.from);
+            }
+        }
+    }
+
+    fn absolute(&mut self, at: &Path, path: &str) -> bool {
+        let ok = path.starts_with('/') && path.len() > 1 && !path.split('/').any(|p| p == "..");
+        if !ok {
+            self.err(
+                Code::Path,
+                at.clone(),
+                format!("`{path}` is not an absolute path"),
+                "write the full path, such as /tmp/model",
+            );
+        }
+        ok
+    }
+
+    /// An input names a `file` output of a step this one needs.
+    fn input(&mut self, at: &Path, pipe: &Pipeline, sname: &str, from: &str) {
+        let Some((step, output)) = from.split_once('.') else {
+            self.err(
+                Code::BadValue,
+                at.clone(),
+                format!("`{from}` does not name an output"),
+                "write `step.output`, such as train.model",
+            );
+            return;
+        };
+        let Some(s) = pipe.steps.get(step) else {
+            self.unresolved(at.clone(), "step", step, pipe.steps.keys());
+            return;
+        };
+        if step == sname || !ancestors(pipe, sname).contains(step) {
+            self.err(
+                Code::UnresolvedReference,
+                at.clone(),
+                format!("step `{sname}` takes an output of `{step}`, which it does not need"),
+                format!("add `{step}` to the `needs` of `{sname}`, so that the file exists"),
+            );
+            return;
+        }
+        match s.outputs.get(output).map(|o| o.kind.unwrap_or(ValueType::String)) {
+            None => {
+                let files = s.outputs.iter().filter(|(_, o)| o.kind == Some(ValueType::File));
+                let help = match super::closest(output, files.map(|(k, _)| k.as_str())) {
+                    Some(k) => format!("did you mean `{step}.{k}`?"),
+                    None => format!(
+                        "declare it on step `{step}`: outputs: {{{output}: {{path: /tmp/{output}, type: file}}}}"
+                    ),
+                };
+                self.err(
+                    Code::UnresolvedReference,
+                    at.clone(),
+                    format!("step `{step}` has no output `{output}`"),
+                    help,
+                );
+            }
+            Some(ValueType::File) => {}
+            Some(_) => self.err(
+                Code::Type,
+                at.clone(),
+                format!("output `{output}` of step `{step}` is a value, not a file"),
+                format!("declare it with `type: file`, or read it in a condition (`when: {step}.{output} ...`)"),
+            ),
         }
     }
 
@@ -142,14 +229,7 @@ impl Checker<'_> {
             path.strip_prefix(root.trim_end_matches('/'))
                 .is_some_and(|rest| rest.starts_with('/') && rest.len() > 1)
         };
-        if !path.starts_with('/') || path.split('/').any(|p| p == "..") {
-            self.err(
-                Code::Path,
-                at.clone(),
-                format!("`{path}` is not an absolute path"),
-                "write the file's full path, such as /tmp/outputs/auc",
-            );
-        } else if !writable.iter().any(|r| under(r)) {
+        if self.absolute(at, path) && !writable.iter().any(|r| under(r)) {
             self.err(
                 Code::Path,
                 at.clone(),

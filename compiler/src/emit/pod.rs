@@ -197,6 +197,7 @@ pub fn container(c: &ContainerPlan) -> Container {
                     name: m.volume.clone(),
                     mount_path: m.path.clone(),
                     read_only: m.read_only.then_some(true),
+                    sub_path: m.sub_path.clone(),
                     ..Default::default()
                 })
                 .collect(),

@@ -144,6 +144,14 @@ fn workflow_spec(w: &WorkflowPlan) -> Value {
             if !depends.is_empty() {
                 task["depends"] = json!(depends);
             }
+            if !t.inputs.is_empty() {
+                let artifacts: Vec<Value> = t
+                    .inputs
+                    .iter()
+                    .map(|(name, _, from)| json!({ "name": name, "from": from }))
+                    .collect();
+                task["arguments"] = json!({ "artifacts": artifacts });
+            }
             if let Some(when) = &t.when {
                 task["when"] = json!(when);
             }
@@ -173,8 +181,14 @@ fn workflow_spec(w: &WorkflowPlan) -> Value {
 /// A step's container template: the pod [`pod`] builds, in the fields Argo takes.
 fn template(t: &TaskPlan) -> Value {
     let p = pod::pod(&t.template.pod);
+    let inputs: Vec<Value> = t
+        .inputs
+        .iter()
+        .map(|(name, path, _)| json!({ "name": name, "path": path }))
+        .collect();
     let mut v = json!({
         "name": t.name,
+        "inputs": (!inputs.is_empty()).then(|| json!({ "artifacts": inputs })),
         "metadata": { "labels": t.template.labels },
         "container": to_value(&p.containers[0]),
         "volumes": to_value(&p.volumes),
@@ -189,13 +203,22 @@ fn template(t: &TaskPlan) -> Value {
             "backoff": { "duration": r.backoff, "factor": r.factor, "maxDuration": r.max_backoff },
         });
     }
-    if !t.outputs.is_empty() {
-        let params: Vec<Value> = t
-            .outputs
-            .iter()
-            .map(|(name, path)| json!({ "name": name, "valueFrom": { "path": path } }))
-            .collect();
-        v["outputs"] = json!({ "parameters": params });
+    let params: Vec<Value> = t
+        .outputs
+        .iter()
+        .map(|(name, path)| json!({ "name": name, "valueFrom": { "path": path } }))
+        .collect();
+    let artifacts: Vec<Value> = t
+        .artifacts
+        .iter()
+        .map(|(name, path)| json!({ "name": name, "path": path }))
+        .collect();
+    let mut outputs = json!({ "parameters": params, "artifacts": artifacts });
+    if let Some(m) = outputs.as_object_mut() {
+        m.retain(|_, x| x.as_array().is_some_and(|a| !a.is_empty()));
+        if !m.is_empty() {
+            v["outputs"] = outputs;
+        }
     }
     drop_nulls(&mut v);
     v
@@ -373,6 +396,57 @@ mod tests {
             env.iter()
                 .any(|e| e["name"] == "MIN_AUC" && e["value"] == "{{workflow.parameters.MIN_AUC}}")
         );
+    }
+
+    const FILES: &str = "pipelines:\n  ml:\n    engine: argo-workflows\n{volume}    steps:\n\
+        \x20     train: {image: app, run: [train], outputs: {model: {path: /tmp/model, type: file}}}\n\
+        \x20     export: {image: app, run: [export], needs: [train], inputs: {model: {from: train.model, path: /tmp/in}}}\n\
+        volumes:\n  work: {size: 10Gi, access: ReadWriteMany}\n";
+
+    #[test]
+    fn files_pass_through_the_artifact_repository() {
+        let objs = objects(&FILES.replace("{volume}", ""));
+        let spec = &objs["workflowtemplate-p-ml.yaml"]["spec"];
+        let export_task = &spec["templates"][0]["dag"]["tasks"][1];
+        assert_eq!(export_task["name"], "export");
+        assert_eq!(
+            export_task["arguments"]["artifacts"][0],
+            serde_json::json!({"name": "model", "from": "{{tasks.train.outputs.artifacts.model}}"})
+        );
+        let export = &spec["templates"][2];
+        assert_eq!(
+            export["inputs"]["artifacts"][0],
+            serde_json::json!({"name": "model", "path": "/tmp/in"})
+        );
+        let train = &spec["templates"][1];
+        assert_eq!(
+            train["outputs"]["artifacts"][0],
+            serde_json::json!({"name": "model", "path": "/tmp/model"})
+        );
+        assert!(train["outputs"]["parameters"].is_null());
+    }
+
+    #[test]
+    fn files_pass_through_a_shared_volume_one_folder_per_run() {
+        let objs = objects(&FILES.replace("{volume}", "    artifact_volume: work\n"));
+        let spec = &objs["workflowtemplate-p-ml.yaml"]["spec"];
+        let mount = |t: &Value, path: &str| {
+            t["container"]["volumeMounts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|m| m["mountPath"] == path)
+                .cloned()
+                .unwrap_or_else(|| panic!("no mount at {path}: {t}"))
+        };
+        let (train, export) = (&spec["templates"][1], &spec["templates"][2]);
+        let written = mount(train, "/tmp/model");
+        let read = mount(export, "/tmp/in");
+        assert_eq!(written["subPath"], "{{workflow.name}}/train/model");
+        assert_eq!(read["subPath"], written["subPath"]);
+        assert_eq!(read["readOnly"], true);
+        assert_eq!(export["volumes"][1]["persistentVolumeClaim"]["claimName"], "p-work");
+        assert!(train["outputs"].is_null() && export["inputs"].is_null());
     }
 
     #[test]

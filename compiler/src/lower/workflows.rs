@@ -3,7 +3,8 @@
 //! Takes: one environment's merged spec and a pipeline whose engine is `argo-workflows`
 //! (checked: its conditions parse and type-check). Gives: a [`WorkflowPlan`]: each step as a
 //! DAG task with its pod decided exactly as a Job's would be (the same container, volumes,
-//! placement and defaults), its retries, deadline, outputs and condition in Argo's form;
+//! placement and defaults), its retries, deadline, outputs and condition in Argo's form,
+//! its file outputs and inputs as Argo artifacts or as folders of the artifact volume;
 //! the parameters with their defaults; the whole run's deadline; and for a schedule the
 //! CronWorkflow's settings, else where the run-once Workflow goes (folder, sync wave).
 
@@ -11,9 +12,11 @@ use super::workloads::Cx;
 use super::{LEVEL_TIMEOUT, STEP_CPU, STEP_MEMORY};
 use crate::condition;
 use crate::names;
-use crate::plan::{CronWorkflowPlan, RetryPlan, TaskPlan, TemplatePlan, WorkflowPlan};
+use crate::plan::{
+    CronWorkflowPlan, MountPlan, RetryPlan, TaskPlan, TemplatePlan, VolumePlan, VolumeSource, WorkflowPlan,
+};
 use crate::source::Path;
-use crate::spec::{Engine, RetryPolicy};
+use crate::spec::{Engine, RetryPolicy, ValueType};
 use crate::units::parse_duration;
 use std::collections::BTreeMap;
 
@@ -49,7 +52,7 @@ impl Cx<'_> {
             env.entry("MLSHIP_PIPELINE".into())
                 .or_insert_with(|| pipeline.to_string());
             env.entry("MLSHIP_STEP".into()).or_insert_with(|| name.clone());
-            let container = self.container(
+            let mut container = self.container(
                 "main",
                 &step.image,
                 &step.run,
@@ -59,7 +62,60 @@ impl Cx<'_> {
                 &step.secrets,
                 &step.mounts,
             );
-            let volumes = self.volumes(&step.mounts, &step.secrets);
+            let mut volumes = self.volumes(&step.mounts, &step.secrets);
+            let files = |kind: Option<ValueType>| kind == Some(ValueType::File);
+            let (mut artifacts, mut inputs) = (Vec::new(), Vec::new());
+            match &pipe.artifact_volume {
+                // Each file output is a folder of the volume, one per run, mounted where the
+                // step writes it and, read-only, where the steps that take it read it.
+                Some(vol) => {
+                    let folder = |step: &str, output: &str| format!("{{{{workflow.name}}}}/{step}/{output}");
+                    let mut mounts: Vec<MountPlan> = step
+                        .outputs
+                        .iter()
+                        .filter(|(_, o)| files(o.kind))
+                        .map(|(o, out)| MountPlan {
+                            volume: format!("vol-{vol}"),
+                            path: out.path.clone(),
+                            read_only: false,
+                            sub_path: Some(folder(name, o)),
+                        })
+                        .collect();
+                    mounts.extend(step.inputs.values().filter_map(|i| {
+                        let (from, output) = i.from.split_once('.')?;
+                        Some(MountPlan {
+                            volume: format!("vol-{vol}"),
+                            path: i.path.clone(),
+                            read_only: true,
+                            sub_path: Some(folder(from, output)),
+                        })
+                    }));
+                    if !mounts.is_empty() && !volumes.iter().any(|v| v.name == format!("vol-{vol}")) {
+                        volumes.push(VolumePlan {
+                            name: format!("vol-{vol}"),
+                            source: VolumeSource::Claim(names::workload(&spec.project, vol)),
+                        });
+                    }
+                    container.mounts.extend(mounts);
+                }
+                None => {
+                    artifacts = step
+                        .outputs
+                        .iter()
+                        .filter(|(_, o)| files(o.kind))
+                        .map(|(o, out)| (o.clone(), out.path.clone()))
+                        .collect();
+                    inputs = step
+                        .inputs
+                        .iter()
+                        .filter_map(|(n, i)| {
+                            let (from, output) = i.from.split_once('.')?;
+                            let source = format!("{{{{tasks.{from}.outputs.artifacts.{output}}}}}");
+                            Some((n.clone(), i.path.clone(), source))
+                        })
+                        .collect();
+                }
+            }
             let mut labels = self.labels(pipeline, "pipeline");
             labels.insert("mlship.dev/step".into(), name.clone());
             let retries = step.retries.unwrap_or(0);
@@ -88,7 +144,14 @@ impl Cx<'_> {
                 when,
                 retry,
                 timeout: timeout.map(|t| self.seconds(&sat.key("timeout"), t)),
-                outputs: step.outputs.iter().map(|(n, o)| (n.clone(), o.path.clone())).collect(),
+                outputs: step
+                    .outputs
+                    .iter()
+                    .filter(|(_, o)| !files(o.kind))
+                    .map(|(n, o)| (n.clone(), o.path.clone()))
+                    .collect(),
+                artifacts,
+                inputs,
                 template: TemplatePlan {
                     labels,
                     annotations: BTreeMap::new(),

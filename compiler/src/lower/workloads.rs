@@ -323,11 +323,13 @@ impl Cx<'_> {
             volume: "tmp".into(),
             path: "/tmp".into(),
             read_only: false,
+            sub_path: None,
         }];
         vms.extend(mounts.iter().map(|(vol, path)| MountPlan {
             volume: format!("vol-{vol}"),
             path: path.clone(),
             read_only: false,
+            sub_path: None,
         }));
         for s in secrets {
             if let Some(path) = &self.spec.secrets[s].mount {
@@ -335,6 +337,7 @@ impl Cx<'_> {
                     volume: format!("secret-{s}"),
                     path: path.clone(),
                     read_only: true,
+                    sub_path: None,
                 });
             }
         }
