@@ -13,6 +13,7 @@ pub const TARGET: Target = Target {
     name: "argocd",
     kinds: &[Kind::new("argoproj.io/v1alpha1", "Application")],
     emit: Emit::Gitops(Engine::Argocd, objects),
+    rename: None,
 };
 
 fn objects(plan: &Plan, env: &EnvPlan, g: &GitopsPlan) -> Vec<Value> {

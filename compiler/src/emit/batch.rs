@@ -19,6 +19,7 @@ pub const TARGET: Target = Target {
         Kind::new("batch/v1", "CronJob").pods(&[&["spec", "jobTemplate", "spec", "template", "spec"]]),
     ],
     emit: Emit::Env(objects),
+    rename: Some(name_jobs),
 };
 
 fn objects(_: &Plan, env: &EnvPlan) -> Vec<Object> {
@@ -54,7 +55,7 @@ fn objects(_: &Plan, env: &EnvPlan) -> Vec<Object> {
 /// Names each step's Job by its content: a hash of its spec and, for a step that needs
 /// others, of their hashes, so that changing a step re-runs every step that depends on it,
 /// and nothing else. Runs again after patches (a patched Job is a new Job).
-pub fn name_jobs(env: &EnvPlan, objects: &mut [Object]) {
+fn name_jobs(env: &EnvPlan, objects: &mut [Object]) {
     let mut hashes: BTreeMap<(&str, &str), String> = BTreeMap::new();
     // Steps are in dependency levels, so the steps a step needs are hashed before it.
     for step in &env.steps {

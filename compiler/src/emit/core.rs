@@ -53,6 +53,7 @@ pub const TARGET: Target = Target {
         Kind::new("v1", "Pod").pods(&[&["spec"]]),
     ],
     emit: Emit::Env(objects),
+    rename: None,
 };
 
 fn objects(_: &Plan, env: &EnvPlan) -> Vec<Object> {

@@ -49,6 +49,8 @@ pub struct Target {
     pub name: &'static str,
     pub kinds: &'static [Kind],
     pub emit: Emit,
+    /// Renames the objects it names by their content, once patches have changed them.
+    pub rename: Option<fn(&EnvPlan, &mut [Object])>,
 }
 
 pub enum Emit {

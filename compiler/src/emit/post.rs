@@ -76,9 +76,11 @@ pub fn process(
         objects.push(obj);
     }
     apply_patches(plan, env, objects, &mut diags);
-    // Jobs are named by their content: a patched Job is a new Job, and so are those after it.
-    super::batch::name_jobs(env, objects);
-    super::workflows::name_workflows(env, objects);
+    // Objects named by their content (Jobs, run-once Workflows) are renamed after patches: a
+    // patched Job is a new Job, and so are those after it.
+    for rename in super::TARGETS.iter().filter_map(|t| t.rename) {
+        rename(env, objects);
+    }
     unregistered(objects, &mut diags);
     pods_present(objects, &mut diags);
     validate(plan, objects, &mut diags);

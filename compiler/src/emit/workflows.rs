@@ -30,6 +30,7 @@ pub const TARGET: Target = Target {
         Kind::new("rbac.authorization.k8s.io/v1", "RoleBinding"),
     ],
     emit: Emit::Env(objects),
+    rename: Some(name_workflows),
 };
 
 /// The name of the DAG template every workflow starts at.
@@ -234,7 +235,7 @@ fn drop_nulls(v: &mut Value) {
 /// Names each run-once Workflow by its content: a hash of its own spec and of the final
 /// spec of the WorkflowTemplate it runs, so that changing any step (or a patch to the
 /// template) starts a new run, and nothing else does. Runs again after patches.
-pub fn name_workflows(env: &EnvPlan, objects: &mut [Object]) {
+fn name_workflows(env: &EnvPlan, objects: &mut [Object]) {
     for w in env.workflows.iter().filter(|w| w.cron.is_none()) {
         let template = objects
             .iter()
