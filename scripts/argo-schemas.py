@@ -18,9 +18,9 @@ What it does, walking each model's fields (their aliases are the JSON names):
 - a model with fields becomes a definition under `$defs`, named as upstream names it
   (`io.argoproj.workflow.v1alpha1.Template`, `io.k8s.api.core.v1.Container`: the module path
   under hera.workflows.models and the class name), closed with `additionalProperties: false`,
-  with `required` as the model has it; a model without fields (Argo's `none` and `zip`
-  archive strategies, FieldsV1) stays an open object, as crd2json.py leaves an object without
-  `properties` open;
+  with `required` as the model has it; a model without fields (a plugin's configuration,
+  Argo's `none` and `zip` archive strategies, FieldsV1, ...) stays an open object, as
+  crd2json.py leaves an object without `properties` open;
 - `X | None` is X: an optional field may be left out, not set to null (crd2json.py refuses
   null unless the CRD says `nullable`);
 - str, bool, float: string, boolean, number; `Any` (a loop item): any value; `Base64Str`:
