@@ -43,7 +43,7 @@ fn build_writes_then_writes_nothing_and_check_sees_staleness() {
     s.run(&["check", "mlship.yaml"]);
     // A config change makes the committed tree stale; check says so and build fixes it: two
     // ConfigMaps and the six Jobs that read them are replaced (the Jobs run again).
-    s.edit("mlship.yaml", "MIN_AUC: \"0.85\"", "MIN_AUC: \"0.9\"");
+    s.edit("mlship.yaml", "MODEL_NAME: fraud-xgb", "MODEL_NAME: fraud-xgb-v2");
     s.run(&["check", "mlship.yaml"]);
     s.run(&["build", "mlship.yaml"]);
     s.run(&["check", "mlship.yaml"]);
@@ -148,7 +148,7 @@ fn build_env_rebuilds_one_environment_and_leaves_the_others() {
     copy_example("fraud-detection", dir.path());
     let mut s = Session::new(dir.path());
     s.run(&["build", "mlship.yaml"]);
-    s.edit("mlship.yaml", "MIN_AUC: \"0.85\"", "MIN_AUC: \"0.9\"");
+    s.edit("mlship.yaml", "MODEL_NAME: fraud-xgb", "MODEL_NAME: fraud-xgb-v2");
     s.run(&["build", "mlship.yaml", "--env", "dev"]);
     // dev changed, prod did not: check reports only prod's files as stale.
     s.run(&["check", "mlship.yaml"]);

@@ -37,7 +37,7 @@ fn no_change() {
 #[test]
 fn config_change_renames_the_config_map_and_restarts_pods() {
     let (_p, mut s) = project();
-    s.edit("mlship.yaml", "MIN_AUC: \"0.85\"", "MIN_AUC: \"0.9\"");
+    s.edit("mlship.yaml", "MODEL_NAME: fraud-xgb", "MODEL_NAME: fraud-xgb-v2");
     s.run(&["diff", "--env", "prod"]);
     s.run(&["check"]);
     s.snapshot("diffcheck/config-change");

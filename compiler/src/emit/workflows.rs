@@ -451,6 +451,22 @@ mod tests {
     }
 
     #[test]
+    fn workflow_kinds_are_validated_strictly_after_patches() {
+        let body = pipeline("train");
+        let patched = format!(
+            "{body}patches:\n  - kind: WorkflowTemplate\n    name: p-ml\n    patch: {{spec: {{parallelism: two}}}}\n"
+        );
+        let yaml = format!("{HEAD}{patched}");
+        let compiled = crate::compile("mlship.yaml", yaml.as_bytes(), &MemProject::default());
+        let messages: Vec<&str> = compiled.diagnostics.iter().map(|d| d.message.as_str()).collect();
+        assert!(compiled.output.is_none(), "{messages:?}");
+        assert!(
+            messages.iter().any(|m| m.contains("WorkflowTemplate/p-ml is invalid") && m.contains("spec.parallelism")),
+            "{messages:?}"
+        );
+    }
+
+    #[test]
     fn policies_check_workflow_templates_like_pods() {
         let body = pipeline("train");
         let patched = format!(
