@@ -80,6 +80,9 @@ const CUSTOM_RESOURCES: &[(&str, &str)] = &[
     ("argoproj.io/v1alpha1", "Application"),
     ("source.toolkit.fluxcd.io/v1", "GitRepository"),
     ("kustomize.toolkit.fluxcd.io/v1", "Kustomization"),
+    ("argoproj.io/v1alpha1", "WorkflowTemplate"),
+    ("argoproj.io/v1alpha1", "CronWorkflow"),
+    ("argoproj.io/v1alpha1", "Workflow"),
 ];
 
 #[test]
@@ -115,23 +118,22 @@ fn golden_objects_validate_clean_for_every_supported_version() {
         "golden objects fail validation:\n{}",
         failures.join("\n")
     );
-    // Every kind mlship emits was seen (and so validated) at least once.
-    let builtin = [
-        "v1 Namespace",
-        "v1 ConfigMap",
+    // Every kind the target registry emits was seen (and so validated) at least once; the
+    // kinds mlship only recognises in extra manifests are exempt.
+    let recognised_only = [
         "v1 Secret",
-        "v1 ServiceAccount",
-        "v1 PersistentVolumeClaim",
-        "v1 Service",
-        "apps/v1 Deployment",
-        "batch/v1 Job",
-        "batch/v1 CronJob",
-        "autoscaling/v2 HorizontalPodAutoscaler",
-        "networking.k8s.io/v1 NetworkPolicy",
-        "networking.k8s.io/v1 Ingress",
+        "apps/v1 StatefulSet",
+        "apps/v1 DaemonSet",
+        "apps/v1 ReplicaSet",
+        "v1 Pod",
     ];
+    let registered = mlship::emit::TARGETS
+        .iter()
+        .flat_map(|t| t.kinds)
+        .map(|k| format!("{} {}", k.api_version, k.kind))
+        .filter(|k| !recognised_only.contains(&k.as_str()));
     let custom = CUSTOM_RESOURCES.iter().map(|(api, kind)| format!("{api} {kind}"));
-    for want in builtin.into_iter().map(String::from).chain(custom) {
+    for want in registered.chain(custom) {
         assert!(
             kinds.contains(&want),
             "no golden object of kind {want}; seen: {kinds:?}"

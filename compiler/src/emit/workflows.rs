@@ -461,7 +461,9 @@ mod tests {
         let messages: Vec<&str> = compiled.diagnostics.iter().map(|d| d.message.as_str()).collect();
         assert!(compiled.output.is_none(), "{messages:?}");
         assert!(
-            messages.iter().any(|m| m.contains("WorkflowTemplate/p-ml is invalid") && m.contains("spec.parallelism")),
+            messages
+                .iter()
+                .any(|m| m.contains("WorkflowTemplate/p-ml is invalid") && m.contains("spec.parallelism")),
             "{messages:?}"
         );
     }
