@@ -451,6 +451,35 @@ mod tests {
     }
 
     #[test]
+    fn flux_applies_runs_after_their_templates_and_waits_for_them_to_succeed() {
+        let gitops = "gitops: {engine: flux, repo: https://git.example.com/p.git}\n";
+        let yaml = format!("{HEAD}{}{gitops}", pipeline("train"));
+        let compiled = crate::compile("mlship.yaml", yaml.as_bytes(), &MemProject::default());
+        let out = compiled.output.unwrap_or_else(|| panic!("{:?}", compiled.diagnostics));
+        assert!(
+            out.files
+                .keys()
+                .any(|k| k.starts_with("envs/default/workflows/workflow-p-ml-"))
+        );
+        assert!(!out.files.keys().any(|k| k.starts_with("envs/default/workflow-")));
+        let docs: Vec<Value> = String::from_utf8_lossy(&out.files["gitops/default.yaml"])
+            .split("---\n")
+            .map(|d| serde_norway::from_str(d).expect("YAML"))
+            .collect();
+        let runs = docs
+            .iter()
+            .find(|d| d["metadata"]["name"] == "p-default-workflows")
+            .expect("a Kustomization for the runs");
+        assert_eq!(runs["spec"]["path"], "./deploy/envs/default/workflows");
+        assert_eq!(runs["spec"]["dependsOn"][0]["name"], "p-default");
+        assert_eq!(runs["spec"]["wait"], true);
+        let check = &runs["spec"]["healthCheckExprs"][0];
+        assert_eq!(check["kind"], "Workflow");
+        assert!(check["current"].as_str().unwrap().contains("'Succeeded'"));
+        assert!(check["failed"].as_str().unwrap().contains("'Failed'"));
+    }
+
+    #[test]
     fn workflow_kinds_are_validated_strictly_after_patches() {
         let body = pipeline("train");
         let patched = format!(
