@@ -5,7 +5,7 @@
 //! do but a human means). Duplicate keys, non-scalar keys, unknown tags, several documents,
 //! and inputs past [`LIMITS`] are located errors.
 
-use super::LIMITS;
+use super::{Budget, LIMITS, check_string};
 use crate::diag::{Code, Diagnostic};
 use crate::source::{SourceFile, Span};
 use crate::tree::{Entry, KeyIndex, Node, Value};
@@ -17,7 +17,7 @@ pub fn parse(file: &SourceFile) -> Result<Node, Vec<Diagnostic>> {
         file,
         parser: Parser::new_from_str(&file.text).keep_tags(true),
         anchors: HashMap::new(),
-        nodes: 0,
+        budget: Budget::default(),
     };
     b.document().map_err(|d| vec![*d])
 }
@@ -28,7 +28,7 @@ struct Builder<'a> {
     file: &'a SourceFile,
     parser: Parser<'a, StrInput<'a>>,
     anchors: HashMap<usize, Node>,
-    nodes: usize,
+    budget: Budget,
 }
 
 impl<'a> Builder<'a> {
@@ -115,36 +115,16 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn count(&mut self, n: usize, span: Span) -> R<()> {
-        self.nodes += n;
-        if self.nodes > LIMITS.max_nodes {
-            return Err(Box::new(
-                Diagnostic::error(
-                    Code::Limit,
-                    format!("document expands to more than {} values", LIMITS.max_nodes),
-                )
-                .span(span)
-                .help("aliases (`*name`) repeat whole subtrees; a spec should not need this many"),
-            ));
-        }
-        Ok(())
-    }
-
     fn node(&mut self, ev: Event<'a>, sp: Span, depth: usize) -> R<Node> {
         if depth > LIMITS.max_depth {
             return Err(Box::new(
                 Diagnostic::error(Code::Limit, format!("nesting deeper than {} levels", LIMITS.max_depth)).span(sp),
             ));
         }
-        self.count(1, sp)?;
+        self.budget.spend(1, sp)?;
         let (node, anchor) = match ev {
             Event::Scalar(text, style, anchor, tag) => {
-                if text.len() > LIMITS.max_string {
-                    return Err(Box::new(
-                        Diagnostic::error(Code::Limit, format!("string longer than {} bytes", LIMITS.max_string))
-                            .span(sp),
-                    ));
-                }
+                check_string(&text, sp)?;
                 let tag = tag.map(|t| {
                     if t.is_yaml_core_schema() {
                         t.suffix.clone()
@@ -172,7 +152,10 @@ impl<'a> Builder<'a> {
                     let (ev, ksp) = self.next()?;
                     let key = match ev {
                         Event::MappingEnd => break ksp.end,
-                        Event::Scalar(text, ..) => text.into_owned(),
+                        Event::Scalar(text, ..) => {
+                            check_string(&text, ksp)?;
+                            text.into_owned()
+                        }
                         Event::Alias(_) => {
                             return Err(Box::new(
                                 Diagnostic::error(Code::Syntax, "an alias cannot be a mapping key").span(ksp),
@@ -211,7 +194,7 @@ impl<'a> Builder<'a> {
                         Diagnostic::error(Code::Syntax, "alias to an unknown anchor").span(sp),
                     ));
                 };
-                self.count(count_nodes(&target), sp)?;
+                self.budget.spend(count_nodes(&target), sp)?;
                 return Ok(Node::new(target.value, sp));
             }
             _ => {
@@ -367,6 +350,16 @@ mod tests {
             assert!(n.to_json()["x"].as_array().map_or(40_000, Vec::len) >= 40_000);
             assert!(took.as_secs() < 5, "{} bytes on one line took {took:?}", text.len());
         }
+    }
+
+    /// Keys are strings too: the string limit holds for them as for values.
+    #[test]
+    fn keys_past_the_string_limit_are_refused() {
+        let long = "k".repeat(crate::syntax::LIMITS.max_string + 1);
+        let f = SourceFile::new("t.yaml", format!("a: 1\n? {long}\n: 2\n"));
+        let e = parse(&f).unwrap_err();
+        assert_eq!(e[0].code, Code::Limit);
+        assert_eq!(f.line_col(e[0].span.unwrap().start), (2, 3));
     }
 
     #[test]
