@@ -29,16 +29,17 @@ pub fn parse(file: &SourceFile, shape: &dyn Shape) -> Result<Node, Vec<Diagnosti
             .iter()
             .map(|d| {
                 let start = d.span.offset().min(file.text.len());
+                let span = Span::new(start, start + d.span.len().max(1));
                 let mut diag = Diagnostic::error(
                     Code::Syntax,
                     format!("invalid KDL: {}", d.message.as_deref().unwrap_or("syntax error")),
                 )
-                .span(Span::new(start, start + d.span.len().max(1)));
+                .span(span);
                 if let Some(label) = &d.label {
                     diag = diag.label(label.clone());
                 }
-                if let Some(help) = &d.help {
-                    diag = diag.help(help.clone());
+                if let Some(help) = v1_keyword(file, span).or(d.help.clone()) {
+                    diag = diag.help(help);
                 }
                 diag
             })
@@ -50,6 +51,15 @@ pub fn parse(file: &SourceFile, shape: &dyn Shape) -> Result<Node, Vec<Diagnosti
     let mut conv = Converter { shape };
     let span = Span::new(0, file.text.len());
     conv.document(&doc, &Path::root(), span, 0).map_err(|d| vec![*d])
+}
+
+/// The fix for a KDL 1 keyword where KDL 2 wants `#`: bare `null`, `true`, `false`, `inf`,
+/// `-inf` and `nan` are not identifiers in KDL 2, and the parser says only that.
+fn v1_keyword(file: &SourceFile, at: Span) -> Option<String> {
+    let word = file.text.get(at.start..at.end)?;
+    ["null", "true", "false", "inf", "-inf", "nan"]
+        .contains(&word)
+        .then(|| format!("KDL 2.0 writes `#{word}`; quote it (`\"{word}\"`) for the string"))
 }
 
 /// The KDL parser builds every node and entry of a document before it returns, even past a
@@ -473,6 +483,31 @@ mod tests {
         }
         let at_limit = "a".repeat(LIMITS.max_string);
         assert!(parse(&SourceFile::new("t.kdl", format!("project \"{at_limit}\"\n"))).is_ok());
+    }
+
+    /// Issue 15: KDL 1 `null`, `true` and `false` gave "Expected identifier string" and no way
+    /// out; the help names the KDL 2 form.
+    #[test]
+    fn kdl_v1_keywords_get_the_kdl_2_form_as_help() {
+        for (text, word) in [
+            ("services \"api\" health=null\n", "null"),
+            ("x true\n", "true"),
+            ("x { y false; }\n", "false"),
+        ] {
+            let f = SourceFile::new("t.kdl", text);
+            let e = parse(&f).unwrap_err();
+            let d = e
+                .iter()
+                .find(|d| d.help.as_deref().is_some_and(|h| h.contains('#')))
+                .unwrap();
+            assert_eq!(d.code, Code::Syntax);
+            let span = d.span.unwrap();
+            assert_eq!(&text[span.start..span.end], word);
+            assert_eq!(
+                d.help.as_deref(),
+                Some(format!("KDL 2.0 writes `#{word}`; quote it (`\"{word}\"`) for the string").as_str())
+            );
+        }
     }
 
     #[test]
