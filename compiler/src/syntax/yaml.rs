@@ -40,7 +40,12 @@ impl<'a> Builder<'a> {
 
     fn scan_error(&self, e: &ScanError) -> Box<Diagnostic> {
         let m = e.marker();
-        let at = self.file.offset_of(m.line(), m.col());
+        let mut at = self.file.offset_of(m.line(), m.col());
+        let mut help = "check indentation, quoting and the `key: value` shape around this point";
+        if e.info().contains("tab") {
+            at = indenting_tab(&self.file.text, at).unwrap_or(at);
+            help = "indent with spaces: YAML does not allow tabs in indentation";
+        }
         if e.info().contains("recursion limit") {
             return Box::new(
                 Diagnostic::error(Code::Limit, format!("nesting deeper than {} levels", LIMITS.max_depth))
@@ -50,7 +55,7 @@ impl<'a> Builder<'a> {
         Box::new(
             Diagnostic::error(Code::Syntax, format!("invalid YAML: {}", e.info()))
                 .span(Span::new(at, at + 1))
-                .help("check indentation, quoting and the `key: value` shape around this point"),
+                .help(help),
         )
     }
 
@@ -226,6 +231,22 @@ impl<'a> Builder<'a> {
     }
 }
 
+/// The tab a tab error is about. saphyr marks some of them at the start of the scalar above
+/// the tab or just past it; the tab is the first one in the indentation of the marked line or
+/// of a line after it.
+fn indenting_tab(text: &str, marked: usize) -> Option<usize> {
+    let line_start = text.get(..marked)?.rfind('\n').map_or(0, |i| i + 1);
+    let mut start = line_start;
+    for line in text[line_start..].split_inclusive('\n') {
+        let indent = line.len() - line.trim_start_matches([' ', '\t']).len();
+        if let Some(i) = line[..indent].find('\t') {
+            return Some(start + i);
+        }
+        start += line.len();
+    }
+    None
+}
+
 fn count_nodes(n: &Node) -> usize {
     1 + match &n.value {
         Value::Seq(items) => items.iter().map(count_nodes).sum(),
@@ -349,6 +370,32 @@ mod tests {
             let took = start.elapsed();
             assert!(n.to_json()["x"].as_array().map_or(40_000, Vec::len) >= 40_000);
             assert!(took.as_secs() < 5, "{} bytes on one line took {took:?}", text.len());
+        }
+    }
+
+    /// Issue 15: a tab in the indentation was reported at the start of the value on the line
+    /// above (or just past the tab); it is reported at the tab, with the fix.
+    #[test]
+    fn tab_indent_error_points_at_the_tab() {
+        for (text, line_col) in [
+            ("services:\n  api:\n    image: server\n\tport: 8080\n", (4, 1)),
+            ("services:\n  api:\n\timage: server\n", (3, 1)),
+            ("a:\n  b: 1\n \tc: 2\n", (3, 2)),
+            ("a:\n  b: |\n\tx\n", (3, 1)),
+            ("a:\n  - \"x\n\ty\"\n", (3, 1)),
+        ] {
+            let f = SourceFile::new("t.yaml", text);
+            let e = parse(&f).unwrap_err();
+            let span = e[0].span.unwrap();
+            assert_eq!(
+                (f.line_col(span.start), &text[span.start..span.end]),
+                (line_col, "\t"),
+                "{text:?}"
+            );
+            assert_eq!(
+                e[0].help.as_deref(),
+                Some("indent with spaces: YAML does not allow tabs in indentation")
+            );
         }
     }
 
