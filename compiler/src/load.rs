@@ -166,14 +166,15 @@ fn typed(tree: &Node) -> (Option<Spec>, Vec<Diagnostic>) {
     (Some(spec), diags)
 }
 
-/// Give a path-only diagnostic its span: the key for named entries, else the value.
+/// Give a path-only diagnostic its span: the key for named entries and for problems with a
+/// key, else the value.
 pub fn locate(d: &mut Diagnostic, tree: &Node) {
     if d.span.is_some() {
         return;
     }
     if let Some(path) = &d.path {
         let is_named_entry = tree.lookup(path).is_some_and(|n| matches!(n.value, Value::Map(_)));
-        d.span = Some(tree.span_of(path, is_named_entry));
+        d.span = Some(tree.span_of(path, d.key || is_named_entry));
     }
 }
 
@@ -207,5 +208,28 @@ mod tests {
                 "tag": "1"
             })
         );
+    }
+
+    /// Issue 15: a config key that is not a valid variable name was reported at its value.
+    #[test]
+    fn a_bad_config_key_is_reported_at_the_key() {
+        let yaml = "apiVersion: mlship/v1\nproject: demo\nregistry: r\ntag: \"1\"\nconfig:\n  \"bad key\": value\nenvironments:\n  prod:\n    config:\n      9LIVES: x\n";
+        let kdl = "apiVersion \"mlship/v1\"\nproject \"demo\"\nregistry \"r\"\ntag \"1\"\nconfig { \"bad key\" \"value\"; }\nenvironments \"prod\" { config { \"9LIVES\" \"x\"; }; }\n";
+        for (name, text, at) in [
+            ("mlship.yaml", yaml, [(6, 3), (10, 7)]),
+            ("mlship.kdl", kdl, [(5, 10), (6, 32)]),
+        ] {
+            let (file, loaded, diags) = load(name, text.as_bytes());
+            assert!(loaded.is_none());
+            let found: Vec<_> = diags
+                .iter()
+                .map(|d| (d.code, file.line_col(d.span.unwrap().start)))
+                .collect();
+            assert_eq!(
+                found,
+                [(Code::InvalidName, at[0]), (Code::InvalidName, at[1])],
+                "{name}"
+            );
+        }
     }
 }
