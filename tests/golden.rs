@@ -78,6 +78,98 @@ fn yaml_and_kdl_twins_give_equal_models() {
     }
 }
 
+/// Issue 15: in KDL, one argument was a one-element list everywhere the spec has a list but
+/// inside `environments`, so an environment override of a list field had no KDL twin.
+#[test]
+fn an_environment_override_of_a_list_has_a_kdl_twin() {
+    let yaml = r#"apiVersion: mlship/v1
+project: demo
+registry: ghcr.io/acme/demo
+tag: "1.0.0"
+images:
+  server:
+    stack: fastapi
+  job:
+    stack: fastapi
+services:
+  api:
+    image: server
+    port: 8080
+    command: [uvicorn, app:app]
+pipelines:
+  nightly:
+    steps:
+      prepare:
+        image: job
+        run: [python, prepare.py]
+      train:
+        image: job
+        run: [python, train.py]
+environments:
+  dev:
+    tag: dev
+  prod:
+    namespace: demo-prod
+    tag: "1.0.0"
+    services:
+      api:
+        command: [gunicorn]
+    pipelines:
+      nightly:
+        steps:
+          train:
+            run: [train]
+            needs: [prepare]
+"#;
+    let kdl = r#"apiVersion "mlship/v1"
+project "demo"
+registry "ghcr.io/acme/demo"
+tag "1.0.0"
+images "server" stack="fastapi"
+images "job" stack="fastapi"
+services "api" image="server" port=8080 {
+    command "uvicorn" "app:app"
+}
+pipelines "nightly" {
+    steps "prepare" image="job" {
+        run "python" "prepare.py"
+    }
+    steps "train" image="job" {
+        run "python" "train.py"
+    }
+}
+environments "dev" tag="dev"
+environments "prod" namespace="demo-prod" tag="1.0.0" {
+    services "api" command="gunicorn"
+    pipelines "nightly" {
+        steps "train" {
+            run "train"
+            needs "prepare"
+        }
+    }
+}
+"#;
+    let project = mlship::project::MemProject::default();
+    let build = |name: &str, text: &str| {
+        let c = mlship::compile(name, text.as_bytes(), &project);
+        assert!(c.output.is_some(), "{name} does not compile:\n{}", rendered(&c));
+        c.output.unwrap()
+    };
+    let out = build("mlship.yaml", yaml);
+    let names: Vec<&String> = out.files.keys().collect();
+    let prod = names
+        .iter()
+        .find(|f| f.starts_with("envs/prod/") && f.contains("deployment"))
+        .unwrap();
+    let prod = String::from_utf8_lossy(&out.files[*prod]).into_owned();
+    assert!(prod.contains("- gunicorn"), "{prod}");
+    assert_eq!(
+        build("mlship.kdl", kdl),
+        out,
+        "the KDL twin compiles to a different tree"
+    );
+}
+
 #[test]
 fn compiling_twice_gives_the_same_bytes() {
     for name in examples() {

@@ -579,12 +579,14 @@ impl Checker<'_> {
         }
         for (k, v) in &r.node_selector {
             if !names::is_label_key(k) || !names::is_label_value(v) {
-                self.err(
-                    Code::BadValue,
-                    at.key("node_selector").key(k),
-                    format!("`{k}: {v}` is not a valid node label"),
-                    "keys are `[prefix/]name`, values at most 63 letters, digits, `-`, `_` and `.`, starting and ending with a letter or digit",
-                );
+                let here = at.key("node_selector").key(k);
+                let d = Diagnostic::error(Code::BadValue, format!("`{k}: {v}` is not a valid node label"));
+                let d = if names::is_label_key(k) {
+                    d.at(here)
+                } else {
+                    d.at_key(here)
+                };
+                self.out.push(d.help("keys are `[prefix/]name`, values at most 63 letters, digits, `-`, `_` and `.`, starting and ending with a letter or digit"));
             }
             self.text_credential(&at.key("node_selector").key(k), v, Some(object), Some(k));
         }
@@ -833,11 +835,13 @@ impl Checker<'_> {
         let ok = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
             && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         if !ok {
-            self.err(
-                Code::InvalidName,
-                at.clone(),
-                format!("`{name}` is not a valid environment variable name"),
-                "use letters, digits and `_`, not starting with a digit, such as MODEL_NAME",
+            self.out.push(
+                Diagnostic::error(
+                    Code::InvalidName,
+                    format!("`{name}` is not a valid environment variable name"),
+                )
+                .at_key(at.clone())
+                .help("use letters, digits and `_`, not starting with a digit, such as MODEL_NAME"),
             );
         }
     }

@@ -128,6 +128,8 @@ pub struct Diagnostic {
     pub message: String,
     /// Where in the document; resolved to a span against the parsed tree.
     pub path: Option<Path>,
+    /// Whether the problem is the key at `path` (a name), not its value.
+    pub key: bool,
     pub span: Option<Span>,
     /// Text under the caret.
     pub label: Option<String>,
@@ -142,6 +144,7 @@ impl Diagnostic {
             severity: Severity::Error,
             message: message.into(),
             path: None,
+            key: false,
             span: None,
             label: None,
             notes: Vec::new(),
@@ -150,6 +153,12 @@ impl Diagnostic {
     }
     pub fn at(mut self, path: Path) -> Self {
         self.path = Some(path);
+        self
+    }
+    /// At the key of the entry at `path`: the problem is its name.
+    pub fn at_key(mut self, path: Path) -> Self {
+        self.path = Some(path);
+        self.key = true;
         self
     }
     pub fn span(mut self, span: Span) -> Self {

@@ -5,7 +5,7 @@
 //! semantic, per environment), each located in the file.
 
 use crate::diag::{self, Code, Diagnostic};
-use crate::source::{Path, SourceFile};
+use crate::source::{Path, Seg, SourceFile};
 use crate::spec::Spec;
 use crate::tree::{Node, Value};
 use crate::{check, schema, syntax};
@@ -47,13 +47,21 @@ pub fn load(name: &str, bytes: &[u8]) -> (SourceFile, Option<Loaded>, Vec<Diagno
     (file.clone(), loaded.filter(|_| ok), diags)
 }
 
-/// The spec's [`syntax::Shape`]: lists where the spec's schema expects them.
+/// The spec's [`syntax::Shape`]: lists where the spec's schema expects them. An environment's
+/// overrides are merged over the base spec, so each has the shape of the base spec's value at
+/// the same place (`environments.prod.services.api.command` is a list as `services.api.command`
+/// is), which the schema of environments, open below their sections, does not say.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SpecShape;
 
 impl syntax::Shape for SpecShape {
     fn expects_list(&self, path: &Path) -> bool {
-        schema::expects_array(path)
+        match path.0.as_slice() {
+            [Seg::Key(section), _, rest @ ..] if section == "environments" && !rest.is_empty() => {
+                schema::expects_array(&Path(rest.to_vec()))
+            }
+            _ => schema::expects_array(path),
+        }
     }
 }
 
@@ -158,14 +166,15 @@ fn typed(tree: &Node) -> (Option<Spec>, Vec<Diagnostic>) {
     (Some(spec), diags)
 }
 
-/// Give a path-only diagnostic its span: the key for named entries, else the value.
+/// Give a path-only diagnostic its span: the key for named entries and for problems with a
+/// key, else the value.
 pub fn locate(d: &mut Diagnostic, tree: &Node) {
     if d.span.is_some() {
         return;
     }
     if let Some(path) = &d.path {
         let is_named_entry = tree.lookup(path).is_some_and(|n| matches!(n.value, Value::Map(_)));
-        d.span = Some(tree.span_of(path, is_named_entry));
+        d.span = Some(tree.span_of(path, d.key || is_named_entry));
     }
 }
 
@@ -181,5 +190,46 @@ mod tests {
         let tree = parse(&SourceFile::new("mlship.kdl", kdl)).unwrap();
         let step = &tree.to_json()["pipelines"]["p"]["steps"]["s"];
         assert_eq!(step, &json!({"image": "i", "run": ["train"], "needs": ["a"]}));
+    }
+
+    /// Issue 15: rule 3 (one argument is a one-element list where the spec has a list) did
+    /// not apply inside `environments`, whose schema is open below its sections, so a YAML
+    /// override of a list field had no KDL twin.
+    #[test]
+    fn kdl_one_argument_is_a_list_inside_environments() {
+        let kdl = "environments \"prod\" {\n    services \"api\" command=\"serve\" { node_selector pool=\"a\"; }\n    pipelines \"p\" { steps \"s\" { needs \"a\"; run \"x\"; }; }\n    tag \"1\"\n}\n";
+        let tree = parse(&SourceFile::new("mlship.kdl", kdl)).unwrap();
+        let prod = &tree.to_json()["environments"]["prod"];
+        assert_eq!(
+            prod,
+            &json!({
+                "services": {"api": {"command": ["serve"], "node_selector": {"pool": "a"}}},
+                "pipelines": {"p": {"steps": {"s": {"needs": ["a"], "run": ["x"]}}}},
+                "tag": "1"
+            })
+        );
+    }
+
+    /// Issue 15: a config key that is not a valid variable name was reported at its value.
+    #[test]
+    fn a_bad_config_key_is_reported_at_the_key() {
+        let yaml = "apiVersion: mlship/v1\nproject: demo\nregistry: r\ntag: \"1\"\nconfig:\n  \"bad key\": value\nenvironments:\n  prod:\n    config:\n      9LIVES: x\n";
+        let kdl = "apiVersion \"mlship/v1\"\nproject \"demo\"\nregistry \"r\"\ntag \"1\"\nconfig { \"bad key\" \"value\"; }\nenvironments \"prod\" { config { \"9LIVES\" \"x\"; }; }\n";
+        for (name, text, at) in [
+            ("mlship.yaml", yaml, [(6, 3), (10, 7)]),
+            ("mlship.kdl", kdl, [(5, 10), (6, 32)]),
+        ] {
+            let (file, loaded, diags) = load(name, text.as_bytes());
+            assert!(loaded.is_none());
+            let found: Vec<_> = diags
+                .iter()
+                .map(|d| (d.code, file.line_col(d.span.unwrap().start)))
+                .collect();
+            assert_eq!(
+                found,
+                [(Code::InvalidName, at[0]), (Code::InvalidName, at[1])],
+                "{name}"
+            );
+        }
     }
 }

@@ -10,8 +10,12 @@
 //!    `key` inside the mapping `name`; several such nodes fill the same mapping.
 //! 5. A children block whose nodes are all named `-` is a list of their values.
 //! 6. `#null` is null (in environments it removes what the base spec set).
+//!
+//! Before the KDL parser runs, the text is held to the nesting and value limits (the parser
+//! recurses per block and builds the whole document); strings are held to theirs as they
+//! are converted.
 
-use super::{LIMITS, Shape};
+use super::{Budget, LIMITS, Shape, check_string};
 use crate::diag::{Code, Diagnostic};
 use crate::source::{Path, SourceFile, Span};
 use crate::tree::{Entry, KeyIndex, Node, Value};
@@ -19,21 +23,23 @@ use kdl::{KdlDocument, KdlNode, KdlValue};
 
 pub fn parse(file: &SourceFile, shape: &dyn Shape) -> Result<Node, Vec<Diagnostic>> {
     depth_guard(file)?;
+    value_guard(file).map_err(|d| vec![*d])?;
     let doc: KdlDocument = file.text.parse().map_err(|e: kdl::KdlError| {
         e.diagnostics
             .iter()
             .map(|d| {
                 let start = d.span.offset().min(file.text.len());
+                let span = Span::new(start, start + d.span.len().max(1));
                 let mut diag = Diagnostic::error(
                     Code::Syntax,
                     format!("invalid KDL: {}", d.message.as_deref().unwrap_or("syntax error")),
                 )
-                .span(Span::new(start, start + d.span.len().max(1)));
+                .span(span);
                 if let Some(label) = &d.label {
                     diag = diag.label(label.clone());
                 }
-                if let Some(help) = &d.help {
-                    diag = diag.help(help.clone());
+                if let Some(help) = v1_keyword(file, span).or(d.help.clone()) {
+                    diag = diag.help(help);
                 }
                 diag
             })
@@ -42,9 +48,40 @@ pub fn parse(file: &SourceFile, shape: &dyn Shape) -> Result<Node, Vec<Diagnosti
     if doc.nodes().is_empty() {
         return Err(vec![super::no_content(Span::new(0, 0))]);
     }
-    let mut conv = Converter { nodes: 0, shape };
+    let mut conv = Converter { shape };
     let span = Span::new(0, file.text.len());
     conv.document(&doc, &Path::root(), span, 0).map_err(|d| vec![*d])
+}
+
+/// The fix for a KDL 1 keyword where KDL 2 wants `#`: bare `null`, `true`, `false`, `inf`,
+/// `-inf` and `nan` are not identifiers in KDL 2, and the parser says only that.
+fn v1_keyword(file: &SourceFile, at: Span) -> Option<String> {
+    let word = file.text.get(at.start..at.end)?;
+    ["null", "true", "false", "inf", "-inf", "nan"]
+        .contains(&word)
+        .then(|| format!("KDL 2.0 writes `#{word}`; quote it (`\"{word}\"`) for the string"))
+}
+
+/// The KDL parser builds every node and entry of a document before it returns, even past a
+/// syntax error, so the value limit is held on the text before it runs: each word (a run of
+/// characters between white space, `;`, `{` and `}`) counts as one value, since every node,
+/// argument and property is written with a word of its own at least. Words in comments and
+/// strings count too; only a spec with about a million of them could be refused wrongly.
+fn value_guard(file: &SourceFile) -> Result<(), Box<Diagnostic>> {
+    let mut budget = Budget::default();
+    let mut word = None;
+    for (i, c) in file.text.char_indices().chain([(file.text.len(), ' ')]) {
+        let between = c.is_whitespace() || matches!(c, ';' | '{' | '}' | '\u{feff}');
+        match (between, word) {
+            (false, None) => word = Some(i),
+            (true, Some(start)) => {
+                budget.spend(1, Span::new(start, i))?;
+                word = None;
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// The KDL parser recurses per block and per nested `/* */` comment; refuse absurd nesting
@@ -120,7 +157,6 @@ fn too_deep(b: &[u8], strings: bool, comments: bool) -> Option<usize> {
 type R<T> = Result<T, Box<Diagnostic>>;
 
 struct Converter<'a> {
-    nodes: usize,
     shape: &'a dyn Shape,
 }
 
@@ -128,21 +164,15 @@ fn span_of(s: miette::SourceSpan) -> Span {
     Span::new(s.offset(), s.offset() + s.len())
 }
 
-impl Converter<'_> {
-    fn count(&mut self, span: Span) -> R<()> {
-        self.nodes += 1;
-        if self.nodes > LIMITS.max_nodes {
-            return Err(Box::new(
-                Diagnostic::error(
-                    Code::Limit,
-                    format!("document has more than {} values", LIMITS.max_nodes),
-                )
-                .span(span),
-            ));
-        }
-        Ok(())
+/// One value as a leaf of the tree, within the string limit.
+fn leaf(v: &KdlValue, span: Span) -> R<Node> {
+    if let KdlValue::String(s) = v {
+        check_string(s, span)?;
     }
+    Ok(Node::new(scalar(v), span))
+}
 
+impl Converter<'_> {
     fn document(&mut self, doc: &KdlDocument, path: &Path, span: Span, depth: usize) -> R<Node> {
         if depth > LIMITS.max_depth {
             return Err(Box::new(
@@ -163,6 +193,7 @@ impl Converter<'_> {
         for n in nodes {
             let name = n.name().value();
             let name_span = span_of(n.name().span());
+            check_string(name, name_span)?;
             if name == "-" {
                 return Err(Box::new(
                     Diagnostic::error(Code::Syntax, "`-` list items cannot be mixed with named entries")
@@ -178,6 +209,7 @@ impl Converter<'_> {
                     other => other.to_string(),
                 };
                 let key_span = span_of(args[0].span());
+                check_string(&key, key_span)?;
                 let child_path = path.key(name).key(&key);
                 let value = self.mapping(n, &child_path, depth + 2)?;
                 let pos = entries.iter().position(|e| e.key == name);
@@ -218,7 +250,6 @@ impl Converter<'_> {
     /// The value one node stands for (rules 2, 3, 5, 6).
     fn value(&mut self, n: &KdlNode, path: &Path, depth: usize) -> R<Node> {
         let span = span_of(n.span());
-        self.count(span)?;
         let args: Vec<_> = n.entries().iter().filter(|e| e.name().is_none()).collect();
         if has_props(n) || n.children().is_some() {
             if !args.is_empty() {
@@ -237,12 +268,12 @@ impl Converter<'_> {
         if list {
             let items = args
                 .iter()
-                .map(|a| Node::new(scalar(a.value()), span_of(a.span())))
-                .collect();
+                .map(|a| leaf(a.value(), span_of(a.span())))
+                .collect::<R<_>>()?;
             return Ok(Node::new(Value::Seq(items), span));
         }
         match args.first() {
-            Some(a) => Ok(Node::new(scalar(a.value()), span_of(a.span()))),
+            Some(a) => leaf(a.value(), span_of(a.span())),
             None => Ok(Node::new(Value::Map(Vec::new()), span)),
         }
     }
@@ -266,6 +297,7 @@ impl Converter<'_> {
         for e in n.entries() {
             let Some(name) = e.name() else { continue };
             let key_span = span_of(name.span());
+            check_string(name.value(), key_span)?;
             if let Some(first) = props
                 .iter()
                 .chain(entries.iter())
@@ -274,16 +306,14 @@ impl Converter<'_> {
                 return Err(Box::new(duplicate(name.value(), key_span, first.key_span)));
             }
             let vspan = Span::new(key_span.end + 1, span_of(e.span()).end);
-            let value = match e.value() {
-                KdlValue::String(s) if self.shape.expects_list(&path.key(name.value())) => {
-                    Value::Seq(vec![Node::new(Value::Str(s.clone()), vspan)])
-                }
-                v => scalar(v),
-            };
+            let mut value = leaf(e.value(), vspan)?;
+            if matches!(value.value, Value::Str(_)) && self.shape.expects_list(&path.key(name.value())) {
+                value = Node::new(Value::Seq(vec![value]), vspan);
+            }
             props.push(Entry {
                 key: name.value().to_string(),
                 key_span,
-                value: Node::new(value, vspan),
+                value,
             });
         }
         props.append(&mut entries);
@@ -402,6 +432,82 @@ mod tests {
         assert_eq!(e[0].code, Code::DuplicateKey);
         assert_eq!(f.line_col(e[0].span.unwrap().start), (101, 10));
         assert_eq!(f.line_col(e[0].notes[0].span.start), (43, 10));
+    }
+
+    /// Issue 14: the value limit counted nodes, so 5.5 million arguments on one node passed it,
+    /// after 40 s and 6.6 GB in the parser. Arguments and properties count, and the limit is
+    /// held before the parser runs: a million and one values fail in well under a second.
+    #[test]
+    fn many_arguments_and_properties_on_one_node_are_refused_before_parsing() {
+        let half = LIMITS.max_values / 2;
+        let args = "1 ".repeat(half);
+        let props: String = (0..=half).map(|i| format!("p{i}=1 ")).collect();
+        let f = SourceFile::new("t.kdl", format!("project \"x\"\nx {args}{props}\n"));
+        let start = std::time::Instant::now();
+        let e = parse(&f).unwrap_err();
+        assert!(start.elapsed().as_secs() < 5, "took {:?}", start.elapsed());
+        assert_eq!(e[0].code, Code::Limit);
+        assert_eq!(
+            e[0].message,
+            format!("document has more than {} values", LIMITS.max_values)
+        );
+        // At the property that passes the limit: `project "x"`, `x` and the arguments are
+        // 3 + half words, so the limit is passed at property number max - 3 - half.
+        let last = format!(" p{}=1 ", LIMITS.max_values - 3 - half);
+        let at = f.text.find(&last).unwrap() + 1;
+        let last = last.trim();
+        assert_eq!(e[0].span, Some(Span::new(at, at + last.len())));
+        // Within the limit, the same node is read.
+        let f = SourceFile::new("t.kdl", format!("x {}\n", "1 ".repeat(1000)));
+        assert_eq!(parse(&f).unwrap().to_json()["x"].as_array().map(Vec::len), Some(1000));
+    }
+
+    /// Issue 15: the KDL string limit (64 KiB) was not enforced, though YAML's was.
+    #[test]
+    fn kdl_strings_past_the_limit_are_refused_where_they_are() {
+        let long = "a".repeat(LIMITS.max_string + 1);
+        for text in [
+            format!("project \"{long}\"\n"),
+            format!("x 1 \"{long}\"\n"),
+            format!("services \"api\" image=\"{long}\"\n"),
+            format!("x {{ \"{long}\" 1; }}\n"),
+            format!("x {long}=1\n"),
+            format!("services \"{long}\" port=1\n"),
+        ] {
+            let f = SourceFile::new("t.kdl", text.as_str());
+            let e = parse(&f).unwrap_err();
+            assert_eq!(e[0].code, Code::Limit, "{}", &text[..20]);
+            assert_eq!(e[0].message, format!("string longer than {} bytes", LIMITS.max_string));
+            let span = e[0].span.unwrap();
+            assert!(f.text[span.start..span.end].contains(&long), "{}", &text[..20]);
+        }
+        let at_limit = "a".repeat(LIMITS.max_string);
+        assert!(parse(&SourceFile::new("t.kdl", format!("project \"{at_limit}\"\n"))).is_ok());
+    }
+
+    /// Issue 15: KDL 1 `null`, `true` and `false` gave "Expected identifier string" and no way
+    /// out; the help names the KDL 2 form.
+    #[test]
+    fn kdl_v1_keywords_get_the_kdl_2_form_as_help() {
+        for (text, word) in [
+            ("services \"api\" health=null\n", "null"),
+            ("x true\n", "true"),
+            ("x { y false; }\n", "false"),
+        ] {
+            let f = SourceFile::new("t.kdl", text);
+            let e = parse(&f).unwrap_err();
+            let d = e
+                .iter()
+                .find(|d| d.help.as_deref().is_some_and(|h| h.contains('#')))
+                .unwrap();
+            assert_eq!(d.code, Code::Syntax);
+            let span = d.span.unwrap();
+            assert_eq!(&text[span.start..span.end], word);
+            assert_eq!(
+                d.help.as_deref(),
+                Some(format!("KDL 2.0 writes `#{word}`; quote it (`\"{word}\"`) for the string").as_str())
+            );
+        }
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! do but a human means). Duplicate keys, non-scalar keys, unknown tags, several documents,
 //! and inputs past [`LIMITS`] are located errors.
 
-use super::LIMITS;
+use super::{Budget, LIMITS, check_string};
 use crate::diag::{Code, Diagnostic};
 use crate::source::{SourceFile, Span};
 use crate::tree::{Entry, KeyIndex, Node, Value};
@@ -17,7 +17,7 @@ pub fn parse(file: &SourceFile) -> Result<Node, Vec<Diagnostic>> {
         file,
         parser: Parser::new_from_str(&file.text).keep_tags(true),
         anchors: HashMap::new(),
-        nodes: 0,
+        budget: Budget::default(),
     };
     b.document().map_err(|d| vec![*d])
 }
@@ -28,7 +28,7 @@ struct Builder<'a> {
     file: &'a SourceFile,
     parser: Parser<'a, StrInput<'a>>,
     anchors: HashMap<usize, Node>,
-    nodes: usize,
+    budget: Budget,
 }
 
 impl<'a> Builder<'a> {
@@ -40,7 +40,12 @@ impl<'a> Builder<'a> {
 
     fn scan_error(&self, e: &ScanError) -> Box<Diagnostic> {
         let m = e.marker();
-        let at = self.file.offset_of(m.line(), m.col());
+        let mut at = self.file.offset_of(m.line(), m.col());
+        let mut help = "check indentation, quoting and the `key: value` shape around this point";
+        if e.info().contains("tab") {
+            at = indenting_tab(&self.file.text, at).unwrap_or(at);
+            help = "indent with spaces: YAML does not allow tabs in indentation";
+        }
         if e.info().contains("recursion limit") {
             return Box::new(
                 Diagnostic::error(Code::Limit, format!("nesting deeper than {} levels", LIMITS.max_depth))
@@ -50,7 +55,7 @@ impl<'a> Builder<'a> {
         Box::new(
             Diagnostic::error(Code::Syntax, format!("invalid YAML: {}", e.info()))
                 .span(Span::new(at, at + 1))
-                .help("check indentation, quoting and the `key: value` shape around this point"),
+                .help(help),
         )
     }
 
@@ -115,36 +120,16 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn count(&mut self, n: usize, span: Span) -> R<()> {
-        self.nodes += n;
-        if self.nodes > LIMITS.max_nodes {
-            return Err(Box::new(
-                Diagnostic::error(
-                    Code::Limit,
-                    format!("document expands to more than {} values", LIMITS.max_nodes),
-                )
-                .span(span)
-                .help("aliases (`*name`) repeat whole subtrees; a spec should not need this many"),
-            ));
-        }
-        Ok(())
-    }
-
     fn node(&mut self, ev: Event<'a>, sp: Span, depth: usize) -> R<Node> {
         if depth > LIMITS.max_depth {
             return Err(Box::new(
                 Diagnostic::error(Code::Limit, format!("nesting deeper than {} levels", LIMITS.max_depth)).span(sp),
             ));
         }
-        self.count(1, sp)?;
+        self.budget.spend(1, sp)?;
         let (node, anchor) = match ev {
             Event::Scalar(text, style, anchor, tag) => {
-                if text.len() > LIMITS.max_string {
-                    return Err(Box::new(
-                        Diagnostic::error(Code::Limit, format!("string longer than {} bytes", LIMITS.max_string))
-                            .span(sp),
-                    ));
-                }
+                check_string(&text, sp)?;
                 let tag = tag.map(|t| {
                     if t.is_yaml_core_schema() {
                         t.suffix.clone()
@@ -172,7 +157,10 @@ impl<'a> Builder<'a> {
                     let (ev, ksp) = self.next()?;
                     let key = match ev {
                         Event::MappingEnd => break ksp.end,
-                        Event::Scalar(text, ..) => text.into_owned(),
+                        Event::Scalar(text, ..) => {
+                            check_string(&text, ksp)?;
+                            text.into_owned()
+                        }
                         Event::Alias(_) => {
                             return Err(Box::new(
                                 Diagnostic::error(Code::Syntax, "an alias cannot be a mapping key").span(ksp),
@@ -211,7 +199,7 @@ impl<'a> Builder<'a> {
                         Diagnostic::error(Code::Syntax, "alias to an unknown anchor").span(sp),
                     ));
                 };
-                self.count(count_nodes(&target), sp)?;
+                self.budget.spend(count_nodes(&target), sp)?;
                 return Ok(Node::new(target.value, sp));
             }
             _ => {
@@ -241,6 +229,22 @@ impl<'a> Builder<'a> {
             }
         })
     }
+}
+
+/// The tab a tab error is about. saphyr marks some of them at the start of the scalar above
+/// the tab or just past it; the tab is the first one in the indentation of the marked line or
+/// of a line after it.
+fn indenting_tab(text: &str, marked: usize) -> Option<usize> {
+    let line_start = text.get(..marked)?.rfind('\n').map_or(0, |i| i + 1);
+    let mut start = line_start;
+    for line in text[line_start..].split_inclusive('\n') {
+        let indent = line.len() - line.trim_start_matches([' ', '\t']).len();
+        if let Some(i) = line[..indent].find('\t') {
+            return Some(start + i);
+        }
+        start += line.len();
+    }
+    None
 }
 
 fn count_nodes(n: &Node) -> usize {
@@ -367,6 +371,42 @@ mod tests {
             assert!(n.to_json()["x"].as_array().map_or(40_000, Vec::len) >= 40_000);
             assert!(took.as_secs() < 5, "{} bytes on one line took {took:?}", text.len());
         }
+    }
+
+    /// Issue 15: a tab in the indentation was reported at the start of the value on the line
+    /// above (or just past the tab); it is reported at the tab, with the fix.
+    #[test]
+    fn tab_indent_error_points_at_the_tab() {
+        for (text, line_col) in [
+            ("services:\n  api:\n    image: server\n\tport: 8080\n", (4, 1)),
+            ("services:\n  api:\n\timage: server\n", (3, 1)),
+            ("a:\n  b: 1\n \tc: 2\n", (3, 2)),
+            ("a:\n  b: |\n\tx\n", (3, 1)),
+            ("a:\n  - \"x\n\ty\"\n", (3, 1)),
+        ] {
+            let f = SourceFile::new("t.yaml", text);
+            let e = parse(&f).unwrap_err();
+            let span = e[0].span.unwrap();
+            assert_eq!(
+                (f.line_col(span.start), &text[span.start..span.end]),
+                (line_col, "\t"),
+                "{text:?}"
+            );
+            assert_eq!(
+                e[0].help.as_deref(),
+                Some("indent with spaces: YAML does not allow tabs in indentation")
+            );
+        }
+    }
+
+    /// Keys are strings too: the string limit holds for them as for values.
+    #[test]
+    fn keys_past_the_string_limit_are_refused() {
+        let long = "k".repeat(crate::syntax::LIMITS.max_string + 1);
+        let f = SourceFile::new("t.yaml", format!("a: 1\n? {long}\n: 2\n"));
+        let e = parse(&f).unwrap_err();
+        assert_eq!(e[0].code, Code::Limit);
+        assert_eq!(f.line_col(e[0].span.unwrap().start), (2, 3));
     }
 
     #[test]
