@@ -195,7 +195,39 @@ pub fn normalize(diags: &mut Vec<Diagnostic>) {
 }
 
 /// Render like rustc: `error[E020]: message`, `--> file:line:col`, the source line, a caret.
+/// Lines longer than this are not shown under a diagnostic: the renderer's cost grows with
+/// the line, and a megabyte on one line says nothing to a reader. The location stays.
+pub const MAX_SHOWN_LINE: usize = 1000;
+
+/// Whether the line that holds byte `at` is too long to show.
+fn long_line(text: &str, at: usize) -> bool {
+    let at = at.min(text.len());
+    let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let end = text[at..].find('\n').map_or(text.len(), |i| at + i);
+    end - start > MAX_SHOWN_LINE
+}
+
 pub fn render(diag: &Diagnostic, file: &SourceFile, color: bool) -> String {
+    let too_long = diag
+        .span
+        .iter()
+        .map(|s| s.start)
+        .chain(diag.notes.iter().map(|n| n.span.start))
+        .any(|at| file.text.is_char_boundary(at.min(file.text.len())) && long_line(&file.text, at));
+    if too_long {
+        let mut plain = diag.clone();
+        let at = plain.span.take().map(|s| file.line_col(s.start));
+        plain.notes.clear();
+        let mut text = render(&plain, &SourceFile::new(file.name.as_str(), ""), color);
+        if let Some((line, col)) = at {
+            text = text.replacen(
+                &format!("= in {}", file.name),
+                &format!("= at {}:{line}:{col} (the line is too long to show)", file.name),
+                1,
+            );
+        }
+        return text;
+    }
     let files = SimpleFile::new(file.name.as_str(), file.text.as_str());
     let severity = match diag.severity {
         Severity::Error => cs::Severity::Error,

@@ -21,12 +21,59 @@ use crate::source::{Path, SourceFile, Span};
 use crate::tree::{Entry, KeyIndex, Node, Value};
 use kdl::{KdlDocument, KdlNode, KdlValue};
 
+/// The `kdl` parser recovers from a syntax error by calling itself once per character it
+/// skips at the top level (kdl 6.7, `v2_parser::document`): a malformed file of N such
+/// characters recurses N deep (10,000 overflowed the main thread's stack, an abort). So it
+/// runs on a thread of its own whose stack holds that depth for a file up to
+/// [`MAX_KDL_BYTES`]. The stack is only reserved; a valid file touches little of it.
+const PARSER_STACK: usize = if cfg!(debug_assertions) { 3 << 30 } else { 1 << 30 };
+/// The largest KDL spec (YAML specs may be 16 MiB): one recursion per byte fits the stack.
+pub const MAX_KDL_BYTES: usize = 1 << 20;
+/// A malformed file reports its first syntax errors only.
+pub const MAX_SYNTAX_ERRORS: usize = 20;
+
+fn parse_document(file: &SourceFile) -> Result<Result<KdlDocument, kdl::KdlError>, Vec<Diagnostic>> {
+    let text = file.text.as_str();
+    if text.len() > MAX_KDL_BYTES {
+        return Err(vec![
+            Diagnostic::error(
+                Code::Limit,
+                format!(
+                    "a KDL spec may be at most {} KiB; this one is {} KiB",
+                    MAX_KDL_BYTES >> 10,
+                    text.len().div_ceil(1024)
+                ),
+            )
+            .span(Span::new(0, 0))
+            .help("split the project into several specs, or write it in YAML, which may be up to 16 MiB"),
+        ]);
+    }
+    let parsed = std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("kdl-parser".into())
+            .stack_size(PARSER_STACK)
+            .spawn_scoped(scope, || text.parse::<KdlDocument>())
+            .map(|handle| handle.join())
+    });
+    match parsed {
+        Ok(Ok(result)) => Ok(result),
+        Ok(Err(_)) | Err(_) => Err(vec![
+            Diagnostic::error(Code::Syntax, "invalid KDL: the parser failed on this file".to_string())
+                .span(Span::new(0, 0))
+                .help("check the file's syntax; a parser that fails instead of reporting an error is a bug, please report it with the file"),
+        ]),
+    }
+}
+
 pub fn parse(file: &SourceFile, shape: &dyn Shape) -> Result<Node, Vec<Diagnostic>> {
     depth_guard(file)?;
     value_guard(file).map_err(|d| vec![*d])?;
-    let doc: KdlDocument = file.text.parse().map_err(|e: kdl::KdlError| {
-        e.diagnostics
+    let doc: KdlDocument = parse_document(file)?.map_err(|e: kdl::KdlError| {
+        let more = e.diagnostics.len().saturating_sub(MAX_SYNTAX_ERRORS);
+        let mut diags = e
+            .diagnostics
             .iter()
+            .take(MAX_SYNTAX_ERRORS)
             .map(|d| {
                 let start = d.span.offset().min(file.text.len());
                 let span = Span::new(start, start + d.span.len().max(1));
@@ -43,7 +90,16 @@ pub fn parse(file: &SourceFile, shape: &dyn Shape) -> Result<Node, Vec<Diagnosti
                 }
                 diag
             })
-            .collect::<Vec<_>>()
+            .collect::<Vec<_>>();
+        if more > 0
+            && let Some(last) = diags.last_mut()
+        {
+            last.notes.push(crate::diag::Note {
+                span: last.span.unwrap_or(Span::new(0, 0)),
+                message: format!("{more} more syntax errors follow; fix these first"),
+            });
+        }
+        diags
     })?;
     if doc.nodes().is_empty() {
         return Err(vec![super::no_content(Span::new(0, 0))]);
@@ -365,6 +421,20 @@ mod tests {
 
     fn to_json(s: &str) -> serde_json::Value {
         parse(&SourceFile::new("t.kdl", s)).unwrap().to_json()
+    }
+
+    #[test]
+    fn a_long_run_of_characters_no_node_can_start_with_is_refused_not_a_stack_overflow() {
+        // The kdl crate recurses once per such character: this overflowed the stack (abort).
+        let at_limit = MAX_KDL_BYTES - 3;
+        let text = format!("x {}\n", "=".repeat(at_limit));
+        let errs = parse(&SourceFile::new("t.kdl", &text)).expect_err("malformed");
+        assert_eq!(errs[0].code, Code::Syntax, "{errs:?}");
+        assert!(errs[0].message.starts_with("invalid KDL"), "{errs:?}");
+        assert!(errs.len() <= MAX_SYNTAX_ERRORS, "{}", errs.len());
+        let past = "x\n".repeat(MAX_KDL_BYTES / 2 + 1);
+        let errs = parse(&SourceFile::new("t.kdl", &past)).expect_err("too large");
+        assert_eq!(errs[0].code, Code::Limit, "{errs:?}");
     }
 
     #[test]
