@@ -14,7 +14,6 @@ mod workflows;
 mod workloads;
 
 pub use images::variant_name;
-pub use notebooks::PROFILE_ANNOTATION;
 
 use crate::diag::{Code, Diagnostic};
 use crate::load::Loaded;

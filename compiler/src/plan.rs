@@ -10,13 +10,11 @@ use std::collections::BTreeMap;
 
 /// The UID and GID every container runs as; the Dockerfiles create this user.
 pub const RUN_AS: i64 = 10001;
-/// The user notebooks run as: Kubeflow's images' `jovyan`, UID 1000 in group `users` (100),
-/// with its home on the workspace claim (docs/security.md, "The notebook profile").
-pub const NOTEBOOK_UID: i64 = 1000;
-pub const NOTEBOOK_GID: i64 = 100;
-pub const NOTEBOOK_HOME: &str = "/home/jovyan";
-/// The port Kubeflow's image contract names, and the one every notebook listens on.
-pub const NOTEBOOK_PORT: i32 = 8888;
+pub use crate::spec::{NOTEBOOK_GID, NOTEBOOK_HOME, NOTEBOOK_PORT, NOTEBOOK_UID};
+/// The annotation that puts an object's pods under a security profile other than the
+/// baseline (`notebook`, docs/security.md); only objects mlship renders for a notebook may
+/// carry it to effect.
+pub const PROFILE_ANNOTATION: &str = "mlship.dev/security-profile";
 
 #[derive(Debug, Clone)]
 pub struct Plan {

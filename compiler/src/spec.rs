@@ -633,6 +633,14 @@ pub struct Notebook {
     pub resources: Resources,
 }
 
+/// The user notebooks run as: Kubeflow's images' `jovyan`, UID 1000 in group `users` (100),
+/// with its home on the workspace claim (docs/security.md, "The notebook profile").
+pub const NOTEBOOK_UID: i64 = 1000;
+pub const NOTEBOOK_GID: i64 = 100;
+pub const NOTEBOOK_HOME: &str = "/home/jovyan";
+/// The port of Kubeflow's image contract, the one every notebook listens on.
+pub const NOTEBOOK_PORT: i32 = 8888;
+
 /// The notebook servers (docs/kubernetes.md, "Notebooks").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]

@@ -11,8 +11,7 @@
 use super::Checker;
 use crate::diag::Code;
 use crate::names;
-use crate::plan::NOTEBOOK_HOME;
-use crate::spec::{Notebook, NotebookKind, NotebookPlatform, Spec};
+use crate::spec::{NOTEBOOK_HOME, Notebook, NotebookKind, NotebookPlatform, Spec};
 
 /// Kubeflow's StatefulSet labels its pods with `<name>-<10-character hash>`, a label value.
 pub const MAX_NOTEBOOK_NAME: usize = 52;
@@ -153,5 +152,94 @@ impl Checker<'_> {
                 "write host/path in lowercase, such as ghcr.io/kubeflow/kubeflow/notebook-servers/jupyter-scipy:v1.10.0",
             );
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::disallowed_methods, reason = "tests set up their fixtures on disk")]
+mod tests {
+    use crate::diag::Code;
+
+    /// The codes and paths of a notebook's diagnostics.
+    fn check(notebook: &str) -> Vec<(Code, String)> {
+        let yaml = format!(
+            "apiVersion: mlship/v1\nproject: p\nregistry: r.io/p\ntag: \"1\"\nimages:\n  trainer: {{stack: sklearn}}\n\
+             config: {{A: a}}\nnotebooks:\n  lab: {notebook}\n"
+        );
+        let (_, _, diags) = crate::load::load("mlship.yaml", yaml.as_bytes());
+        diags
+            .iter()
+            .map(|d| (d.code, d.path.as_ref().map(ToString::to_string).unwrap_or_default()))
+            .collect()
+    }
+
+    #[test]
+    fn a_prebuilt_image_names_one_build() {
+        let at = "notebooks.lab.prebuilt".to_string();
+        for ok in [
+            "ghcr.io/kubeflow/kubeflow/notebook-servers/jupyter-scipy:v1.10.0",
+            "localhost:5000/nb:1",
+            "ghcr.io/x/nb@sha256:4b825dc642cb6eb9a060e54bf8d69288fbee4904b5f1a3e0f8c2d1e0a9b8c7d6",
+            "ghcr.io/x/nb:v1@sha256:4b825dc642cb6eb9a060e54bf8d69288fbee4904b5f1a3e0f8c2d1e0a9b8c7d6",
+        ] {
+            assert_eq!(
+                check(&format!("{{prebuilt: \"{ok}\", environments: [default]}}")),
+                [],
+                "{ok}"
+            );
+        }
+        for bad in [
+            "ghcr.io/x/nb",
+            "localhost:5000/nb",
+            "ghcr.io/x/nb:latest",
+            "ghcr.io/x/nb@sha256:abc",
+            "GHCR.io/x/nb:1",
+        ] {
+            assert_eq!(
+                check(&format!("{{prebuilt: \"{bad}\", environments: [default]}}")),
+                [(Code::BadValue, at.clone())],
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_notebook_has_one_image_an_environment_and_declared_config() {
+        assert_eq!(
+            check("{environments: [default]}"),
+            [(Code::MissingKey, "notebooks.lab".into())]
+        );
+        assert_eq!(
+            check("{image: trainer, prebuilt: \"r/x:1\", environments: [default]}"),
+            [(Code::Conflict, "notebooks.lab.prebuilt".into())]
+        );
+        assert_eq!(
+            check("{image: trainer, environments: []}"),
+            [(Code::MissingKey, "notebooks.lab.environments".into())]
+        );
+        assert_eq!(
+            check("{image: trainer, environments: [default], config: [A, B]}"),
+            [(Code::UnresolvedReference, "notebooks.lab.config[1]".into())]
+        );
+        assert_eq!(
+            check("{image: trainer, environments: [default], kind: rstudio}"),
+            [(Code::Conflict, "notebooks.lab.image".into())]
+        );
+    }
+
+    #[test]
+    fn the_statefulsets_revision_label_bounds_the_name() {
+        // `p-` and 50 letters are 52 characters; one more is too long.
+        let long = "n".repeat(super::MAX_NOTEBOOK_NAME - 1);
+        let yaml = |name: &str| {
+            format!(
+                "apiVersion: mlship/v1\nproject: p\nregistry: r.io/p\ntag: \"1\"\nimages:\n  t: {{stack: sklearn}}\n\
+                 notebooks:\n  {name}: {{image: t, environments: [default]}}\n"
+            )
+        };
+        let (_, _, diags) = crate::load::load("mlship.yaml", yaml(&long[..long.len() - 1]).as_bytes());
+        assert!(diags.is_empty(), "{diags:?}");
+        let (_, _, diags) = crate::load::load("mlship.yaml", yaml(&long).as_bytes());
+        assert_eq!(diags.iter().map(|d| d.code).collect::<Vec<_>>(), [Code::NameTooLong]);
     }
 }

@@ -522,7 +522,7 @@ pub const NOTEBOOK_PROFILE: &[(Policy, &str)] = &[(
 /// Notebook or StatefulSet that mlship renders, which shows it in its annotation; none for
 /// anything else (an extra manifest, or a patch that adds the annotation, cannot opt in).
 pub fn relaxed(env: &EnvPlan, obj: &Object) -> &'static [(Policy, &'static str)] {
-    let profile = obj.value["metadata"]["annotations"][crate::lower::PROFILE_ANNOTATION].as_str();
+    let profile = obj.value["metadata"]["annotations"][crate::plan::PROFILE_ANNOTATION].as_str();
     let notebook =
         matches!(obj.kind(), "Notebook" | "StatefulSet") && env.notebooks.iter().any(|n| n.full_name == obj.name());
     match (obj.origin, profile) {

@@ -11,15 +11,12 @@ use super::workloads::Cx;
 use super::{NOTEBOOK_CPU, NOTEBOOK_MEMORY, NOTEBOOK_WORKSPACE};
 use crate::names;
 use crate::plan::{
-    ClaimPlan, EnvFrom, MountPlan, NOTEBOOK_HOME, NOTEBOOK_PORT, NotebookPlan, PortPlan, ProbePlan, TemplatePlan,
-    VolumePlan, VolumeSource,
+    ClaimPlan, EnvFrom, MountPlan, NOTEBOOK_HOME, NOTEBOOK_PORT, NotebookPlan, PROFILE_ANNOTATION, PortPlan, ProbePlan,
+    TemplatePlan, VolumePlan, VolumeSource,
 };
 use crate::spec::{Engine, NotebookKind, NotebookPlatform};
 use std::collections::BTreeMap;
 
-/// The annotation that puts an object's pods under a security profile other than the
-/// baseline (`notebook`, docs/security.md); only objects mlship renders may carry it.
-pub const PROFILE_ANNOTATION: &str = "mlship.dev/security-profile";
 /// The liveness probe gives a server five minutes before a restart: kernels are processes of
 /// their own, so a busy kernel does not stop the server answering, but a restart loses them.
 pub const LIVENESS_DELAY: i32 = 60;
