@@ -422,4 +422,27 @@ mod tests {
         );
         assert!(c.diagnostics[0].message.contains("exposes no port 8888"));
     }
+
+    #[test]
+    fn an_environment_overrides_a_notebook_it_declares() {
+        let spec = BASE.replace(
+            "  dev: {namespace: p-dev}\n",
+            "  dev:\n    namespace: p-dev\n    notebooks: {lab: {memory: 16Gi}}\n",
+        );
+        let c = crate::compile("mlship.yaml", format!("{spec}{LAB}").as_bytes(), &MemProject::default());
+        let sts = object(&c, "envs/dev/statefulset-p-lab.yaml");
+        assert_eq!(
+            sts["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["memory"],
+            "16Gi"
+        );
+        let spec = BASE.replace(
+            "  dev: {namespace: p-dev}\n",
+            "  dev:\n    namespace: p-dev\n    notebooks: {labb: {memory: 16Gi}}\n",
+        );
+        let c = crate::compile("mlship.yaml", format!("{spec}{LAB}").as_bytes(), &MemProject::default());
+        assert_eq!(
+            c.diagnostics.iter().map(|d| d.code).collect::<Vec<_>>(),
+            [Code::UnknownOverride]
+        );
+    }
 }
