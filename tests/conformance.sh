@@ -19,8 +19,9 @@
 # Each check prints one PASS/FAIL/SKIP line; the last line is
 # "conformance: N passed, N failed, N skipped". Exit status 1 on any failure.
 #
-# Skips: only the checks listed in tests/checkov-skips.txt (Kubernetes) and
-# tests/checkov-dockerfile-skips.txt (Dockerfiles) are skipped, via
+# Skips: only the checks listed in tests/checkov-skips.txt (Kubernetes),
+# tests/checkov-notebook-skips.txt (added for envs/*/notebooks/, the notebook
+# security profile) and tests/checkov-dockerfile-skips.txt (Dockerfiles) are skipped, via
 # `checkov --skip-check`; inline suppressions in the generated files fail.
 # Hadolint rules can only be ignored in .hadolint.yaml.
 # MLSHIP_CHECKOV_SKIPS / MLSHIP_CHECKOV_DOCKERFILE_SKIPS override the two skip
@@ -48,6 +49,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 GOLDEN="$(cd "${1:-$ROOT/golden}" 2>/dev/null && pwd || echo "${1:-$ROOT/golden}")"
 K8S_SKIPS="${MLSHIP_CHECKOV_SKIPS:-$ROOT/tests/checkov-skips.txt}"
 DOCKER_SKIPS="${MLSHIP_CHECKOV_DOCKERFILE_SKIPS:-$ROOT/tests/checkov-dockerfile-skips.txt}"
+NOTEBOOK_SKIPS="${MLSHIP_CHECKOV_NOTEBOOK_SKIPS:-$ROOT/tests/checkov-notebook-skips.txt}"
 DEFAULT_K8S_VERSION=1.33
 
 rel() { local p="${1#"$ROOT"/}"; printf '%s' "${p%/}"; }
@@ -281,7 +283,11 @@ if ! docker_skip_ids="$(helper skips "$DOCKER_SKIPS" CKV_DOCKER,CKV2_DOCKER)"; t
     fail "skip file" "$(rel "$DOCKER_SKIPS")" "$docker_skip_ids"
     docker_skip_ids=""
 fi
-echo "checkov skips: kubernetes [${k8s_skip_ids:-none}], dockerfile [${docker_skip_ids:-none}]"
+if ! notebook_skip_ids="$(helper skips "$NOTEBOOK_SKIPS" CKV_K8S,CKV2_K8S)"; then
+    fail "skip file" "$(rel "$NOTEBOOK_SKIPS")" "$notebook_skip_ids"
+    notebook_skip_ids=""
+fi
+echo "checkov skips: kubernetes [${k8s_skip_ids:-none}], dockerfile [${docker_skip_ids:-none}], notebooks [${notebook_skip_ids:-none}]"
 
 # checkov_scan LABEL TARGET FRAMEWORK SKIP_IDS FILE
 # Runs from an empty folder with an empty HOME, so no .checkov.yaml is read.
@@ -378,14 +384,27 @@ for tree in "${trees[@]}"; do
 
         # checkov scans all roots of the env together, as they are deployed
         # together: e.g. a NetworkPolicy in envs/<env>/ covers the pods of
-        # jobs in envs/<env>/jobs/level-0/ (checkov check CKV2_K8S_6).
+        # jobs in envs/<env>/jobs/level-0/ (checkov check CKV2_K8S_6). The
+        # notebooks folder is scanned on its own, with the notebook profile's
+        # skips added (tests/checkov-notebook-skips.txt): its objects carry
+        # their own NetworkPolicies and ServiceAccounts.
         env_rendered="$WORK/home/rendered/$name/envs/$(basename "$env").yaml"
+        nb_rendered="$WORK/home/rendered/$name/envs/$(basename "$env")-notebooks.yaml"
         mkdir -p "${env_rendered%/*}"
         : >"$env_rendered"
+        : >"$nb_rendered"
         all_built=1
         for root in "${roots[@]}"; do
-            check_root "$root" "$env_rendered" || all_built=0
+            if [[ "$root" == "$env/notebooks" ]]; then
+                check_root "$root" "$nb_rendered" || all_built=0
+            else
+                check_root "$root" "$env_rendered" || all_built=0
+            fi
         done
+        if [[ -s "$nb_rendered" ]] && ((all_built)); then
+            checkov_scan "checkov kubernetes" "$(rel "$env")/notebooks" kubernetes \
+                "${k8s_skip_ids:+$k8s_skip_ids,}$notebook_skip_ids" "$nb_rendered"
+        fi
 
         if ((all_built)); then
             target="$(rel "$env")"

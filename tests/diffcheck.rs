@@ -69,7 +69,7 @@ fn removed_service_deletes_its_objects() {
     let spec = p.path().join("mlship.yaml");
     let text = std::fs::read_to_string(&spec).unwrap();
     let start = text.find("services:\n  api:").unwrap();
-    let end = text.find("environments:").unwrap();
+    let end = text.find("\nenvironments:").unwrap() + 1;
     let text = format!("{}{}", &text[..start], &text[end..]).replace("    services:\n      api:\n        autoscale: null\n        replicas: 1\n        expose: {host: fraud.dev.example.com}\n", "").replace("    services:\n      api:\n        autoscale: {max: 30}\n", "");
     // The patch of the service's Deployment goes with it.
     let (head, tail) = text.split_once("patches:").unwrap();

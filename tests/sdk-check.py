@@ -23,6 +23,11 @@ YAML 1.1, timestamps kept as strings), in pydantic's strict mode (no "3" for 3, 
 decoding), by the JSON field names only, extra fields forbidden (hera's generated models
 ignore them by default: the base class is switched to `extra="forbid"` before they load).
 
+Not here: Kubeflow's Notebook (kubeflow.org/v1). No package registry has models of it (PyPI
+`kubeflow` is the Trainer and Optimizer SDK; Kubeflow's web app builds Notebooks as plain
+dictionaries), so its schema (scripts/notebook-schema.py) is checked by hand against the
+upstream CRD, as schemas/crds/SOURCES.md says.
+
 To add a kind (KServe, Katib, Trainer...): pin its SDK in tests/tools.sh and add a row to
 MODELS, with an adapter: `Pydantic` for pydantic v2 models, or a new class with the same
 `refusals(obj)` method for another kind of model (an OpenAPI-generated client).

@@ -83,6 +83,7 @@ const CUSTOM_RESOURCES: &[(&str, &str)] = &[
     ("argoproj.io/v1alpha1", "WorkflowTemplate"),
     ("argoproj.io/v1alpha1", "CronWorkflow"),
     ("argoproj.io/v1alpha1", "Workflow"),
+    ("kubeflow.org/v1", "Notebook"),
 ];
 
 #[test]

@@ -15,7 +15,9 @@ use crate::units::{Quantity, check_cron, parse_duration};
 use std::collections::BTreeMap;
 
 /// Kubernetes minor versions mlship targets (and has schemas for).
+mod notebooks;
 mod workflows;
+pub use notebooks::MAX_NOTEBOOK_NAME;
 pub use workflows::type_of;
 
 pub const KUBERNETES_VERSIONS: &[&str] = &["1.33", "1.34", "1.35", "1.36", "1.37"];
@@ -102,6 +104,7 @@ impl Checker<'_> {
         for (key, count, max) in [
             ("images", s.images.len(), MAX_IMAGES),
             ("services", s.services.len(), MAX_SERVICES),
+            ("notebooks", s.notebooks.len(), MAX_SERVICES),
             ("pipelines", steps, MAX_STEPS),
             ("environments", s.environments.len(), MAX_ENVIRONMENTS),
         ] {
@@ -387,6 +390,9 @@ impl Checker<'_> {
                     );
                 }
             }
+        }
+        for (name, nb) in &s.notebooks {
+            self.notebook(s, name, nb);
         }
         for (name, env) in &s.environments {
             self.name(&p(&["environments", name]), name, "environment");

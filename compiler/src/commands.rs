@@ -217,6 +217,10 @@ pub fn build(t: &mut Transcript, spec: Option<PathBuf>, out: Option<PathBuf>, en
         t.out(report::json::written(&r));
     } else {
         t.err(report::text::written(&path.display().to_string(), &r, &out));
+        let shown = c.access.iter().filter(|(env, _)| envs.is_empty() || envs.contains(env));
+        for (env, line) in shown {
+            t.err(format!("  {env}: {line}\n"));
+        }
     }
     Ok(true)
 }

@@ -215,7 +215,15 @@ fn object_diff(kind: &str, old: Option<&Obj>, new: Option<&Obj>) -> ObjectDiff {
     };
     let yaml = |v: &Option<Value>| v.as_ref().map(crate::yamlout::to_yaml).unwrap_or_default();
     let unified = unified(&yaml(&ov), &yaml(&nv), &format!("{}/{name}", kind.to_ascii_lowercase()));
-    let impact = impact(kind, &name, change, replaces.is_some(), &fields, nv.as_ref());
+    // The object as it is now, or as it was for one that is removed.
+    let impact = impact(
+        kind,
+        &name,
+        change,
+        replaces.is_some(),
+        &fields,
+        nv.as_ref().or(ov.as_ref()),
+    );
     ObjectDiff {
         kind: kind.to_string(),
         name,
@@ -337,6 +345,15 @@ fn named(items: &[Value]) -> bool {
 /// What applying the change does to running workloads.
 /// What applying the change does, read from the final objects: the new object's own rollout
 /// strategy, and for kinds without a built-in rule, that their controller acts on the change.
+/// Whether the GitOps engine is told never to prune an object (a notebook's workspace claim).
+fn kept(v: &Value) -> bool {
+    let a = &v["metadata"]["annotations"];
+    a["argocd.argoproj.io/sync-options"]
+        .as_str()
+        .is_some_and(|o| o.split(',').any(|x| x.trim() == "Prune=false"))
+        || a["kustomize.toolkit.fluxcd.io/prune"] == "disabled"
+}
+
 fn impact(
     kind: &str,
     name: &str,
@@ -390,8 +407,16 @@ fn impact(
             format!("CronWorkflow {name} runs on the new schedule from its next run")
         }
         ("CronWorkflow", _) => format!("the next run of CronWorkflow {name} uses the new spec"),
+        ("Notebook", Change::Added) => format!("Notebook {name} starts (Kubeflow makes its StatefulSet)"),
+        ("Notebook", Change::Removed) => format!("Notebook {name} and its pod are deleted"),
+        ("Notebook", _) if touches("spec.template") => {
+            format!("the pod of Notebook {name} restarts: open kernels are lost, the workspace keeps the files")
+        }
         ("HorizontalPodAutoscaler", Change::Changed) => format!("autoscaling bounds or targets of {name} change"),
         ("ConfigMap", _) if replaced => "new ConfigMap; the workloads that read it restart".to_string(),
+        ("PersistentVolumeClaim", Change::Removed) if new.is_some_and(kept) => {
+            format!("claim {name} leaves the tree but the GitOps engine keeps it, with its data; delete it by hand")
+        }
         ("PersistentVolumeClaim", Change::Removed) => format!("volume {name} is deleted with its data"),
         (_, Change::Added) => "created; nothing restarts".to_string(),
         (_, Change::Removed) => "deleted".to_string(),
@@ -634,6 +659,36 @@ mod tests {
             sa.starts_with('…') && sa.contains("-old") && sb.contains("-new"),
             "{sa} {sb}"
         );
+    }
+
+    #[test]
+    fn a_notebook_change_says_what_the_user_loses() {
+        let field = FieldChange {
+            path: "spec.template.spec.containers[0].image".into(),
+            old: None,
+            new: Some(json!("x:2")),
+        };
+        let d = impact("Notebook", "lab", Change::Changed, false, &[field], None);
+        assert!(d.contains("kernels are lost"), "{d}");
+        let claim = json!({"metadata": {"annotations": {"kustomize.toolkit.fluxcd.io/prune": "disabled"}}});
+        let d = impact(
+            "PersistentVolumeClaim",
+            "lab-workspace",
+            Change::Removed,
+            false,
+            &[],
+            Some(&claim),
+        );
+        assert!(d.contains("keeps it"), "{d}");
+        let d = impact(
+            "PersistentVolumeClaim",
+            "data",
+            Change::Removed,
+            false,
+            &[],
+            Some(&json!({})),
+        );
+        assert!(d.contains("deleted with its data"), "{d}");
     }
 
     #[test]

@@ -55,6 +55,9 @@ pub struct Compiled {
     pub file: SourceFile,
     pub output: Option<emit::Output>,
     pub diagnostics: Vec<Diagnostic>,
+    /// How to reach what was built by hand, by environment: each notebook's
+    /// `kubectl port-forward` command.
+    pub access: Vec<(String, String)>,
 }
 
 /// Compile a spec file's bytes into the output tree, reading referenced files from `project`.
@@ -65,6 +68,7 @@ pub fn compile(name: &str, bytes: &[u8], project: &dyn project::Project) -> Comp
             file,
             output: None,
             diagnostics,
+            access: Vec::new(),
         };
     };
     let spec_hash = names::sha256(
@@ -73,7 +77,16 @@ pub fn compile(name: &str, bytes: &[u8], project: &dyn project::Project) -> Comp
         ))
         .expect("JSON serializes"),
     );
-    let result = lower::lower(&loaded, project).and_then(|plan| emit::emit(&plan, &spec_hash));
+    let mut access = Vec::new();
+    let result = lower::lower(&loaded, project).and_then(|plan| {
+        for env in &plan.envs {
+            for nb in &env.notebooks {
+                let line = format!("notebook `{}`: {}", nb.name, emit::notebooks::port_forward(env, nb));
+                access.push((env.name.clone(), line));
+            }
+        }
+        emit::emit(&plan, &spec_hash)
+    });
     let (output, more) = match result {
         Ok((output, warnings)) => (Some(output), warnings),
         Err(errors) => (None, errors),
@@ -88,9 +101,13 @@ pub fn compile(name: &str, bytes: &[u8], project: &dyn project::Project) -> Comp
         }
     }
     diag::normalize(&mut diagnostics);
+    if output.is_none() {
+        access.clear();
+    }
     Compiled {
         file,
         output,
         diagnostics,
+        access,
     }
 }

@@ -106,7 +106,15 @@ fn check_tree(file: &SourceFile, tree: &Node) -> (Option<Loaded>, Vec<Diagnostic
 fn drop_unknown_overrides(base: &Node, env: &str, over: &mut Node) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
     let at = Path::of(&["environments", env]);
-    for section in ["images", "secrets", "volumes", "pipelines", "services", "config"] {
+    for section in [
+        "images",
+        "secrets",
+        "volumes",
+        "pipelines",
+        "services",
+        "notebooks",
+        "config",
+    ] {
         let declared: Vec<&str> = base
             .get(section)
             .map(|s| s.entries().iter().map(|e| e.key.as_str()).collect())

@@ -9,8 +9,11 @@
 
 mod images;
 mod inputs;
+mod notebooks;
 mod workflows;
 mod workloads;
+
+pub use images::variant_name;
 
 use crate::diag::{Code, Diagnostic};
 use crate::load::Loaded;
@@ -26,6 +29,9 @@ pub const SERVICE_CPU: &str = "250m";
 pub const SERVICE_MEMORY: &str = "512Mi";
 pub const STEP_CPU: &str = "1";
 pub const STEP_MEMORY: &str = "2Gi";
+pub const NOTEBOOK_CPU: &str = "1";
+pub const NOTEBOOK_MEMORY: &str = "4Gi";
+pub const NOTEBOOK_WORKSPACE: &str = "10Gi";
 pub const DEFAULT_KUBERNETES: &str = "1.33";
 /// The GitOps defaults: the output folder in the repository and the branch.
 pub const GITOPS_PATH: &str = "deploy";
@@ -39,6 +45,7 @@ pub fn lower(loaded: &Loaded, project: &dyn Project) -> Result<Plan, Vec<Diagnos
     let mut diags = Vec::new();
     let mut envs = Vec::new();
     let mut refs = Vec::new();
+    let mut variants = std::collections::BTreeSet::new();
     let engine = loaded.spec.gitops.as_ref().map(|g| g.engine);
     for env in &loaded.envs {
         let at_env = Path::of(&["environments", &env.name]);
@@ -56,7 +63,7 @@ pub fn lower(loaded: &Loaded, project: &dyn Project) -> Result<Plan, Vec<Diagnos
             );
             continue;
         };
-        let images: BTreeMap<String, String> = s
+        let mut images: BTreeMap<String, String> = s
             .images
             .iter()
             .map(|(name, img)| {
@@ -68,6 +75,28 @@ pub fn lower(loaded: &Loaded, project: &dyn Project) -> Result<Plan, Vec<Diagnos
                 (name.clone(), r)
             })
             .collect();
+        // Notebooks that exist here, and their images: a project image's notebook variant
+        // (`<image>-jupyterlab`, with the environment's tag), or the prebuilt reference.
+        let here: Vec<&String> = s
+            .notebooks
+            .iter()
+            .filter(|(_, nb)| nb.environments.contains(&env.name))
+            .map(|(name, _)| name)
+            .collect();
+        let mut notebook_images = BTreeMap::new();
+        for name in &here {
+            let nb = &s.notebooks[*name];
+            let reference = match (&nb.image, &nb.prebuilt) {
+                (Some(image), _) => {
+                    variants.insert(image.clone());
+                    let variant = images::variant_name(image);
+                    format!("{}/{variant}:{tag}", s.registry.trim_end_matches('/'))
+                }
+                (None, Some(prebuilt)) => prebuilt.clone(),
+                (None, None) => continue,
+            };
+            notebook_images.insert(notebooks::image_key(name), reference);
+        }
         let config = (!s.config.is_empty()).then(|| {
             let body = serde_json::to_vec(&s.config).expect("map serializes");
             ConfigPlan {
@@ -124,6 +153,8 @@ pub fn lower(loaded: &Loaded, project: &dyn Project) -> Result<Plan, Vec<Diagnos
                 storage_class: vol.storage_class.clone(),
             })
             .collect();
+        refs.push(images.clone());
+        images.extend(notebook_images);
         let mut cx = workloads::Cx {
             spec: s,
             env: &env.name,
@@ -154,6 +185,7 @@ pub fn lower(loaded: &Loaded, project: &dyn Project) -> Result<Plan, Vec<Diagnos
             .map(|(name, _)| cx.workflow(name))
             .collect();
         let (steps, level_timeouts) = cx.steps();
+        let notebooks = here.iter().map(|name| cx.notebook(name, &namespace)).collect();
         envs.push(EnvPlan {
             name: env.name.clone(),
             project: s.project.clone(),
@@ -166,8 +198,8 @@ pub fn lower(loaded: &Loaded, project: &dyn Project) -> Result<Plan, Vec<Diagnos
             steps,
             level_timeouts,
             workflows,
+            notebooks,
         });
-        refs.push(images);
     }
     // Two environments in one namespace would deploy the same objects through two GitOps
     // applications, which then fight over them.
@@ -222,6 +254,27 @@ pub fn lower(loaded: &Loaded, project: &dyn Project) -> Result<Plan, Vec<Diagnos
             }
         }
     }
+    // A notebook names the environments it exists in; one that does not exist is a typo that
+    // would leave the notebook nowhere.
+    for (name, nb) in &loaded.spec.notebooks {
+        for (i, env) in nb.environments.iter().enumerate() {
+            if !loaded.envs.iter().any(|e| e.name == *env) {
+                let known: Vec<&str> = loaded.envs.iter().map(|e| e.name.as_str()).collect();
+                let help = match crate::schema_common::closest(env, known.iter().copied()) {
+                    Some(n) => format!("did you mean `{n}`?"),
+                    None => format!("the environments are {}", known.join(", ")),
+                };
+                diags.push(
+                    Diagnostic::error(
+                        Code::UnresolvedReference,
+                        format!("notebook `{name}` names environment `{env}`, which is not declared"),
+                    )
+                    .at(Path::of(&["notebooks", name, "environments"]).index(i))
+                    .help(help),
+                );
+            }
+        }
+    }
     for (i, p) in loaded.spec.patches.iter().enumerate() {
         for (j, name) in p.environments.iter().enumerate() {
             if !loaded.envs.iter().any(|e| e.name == *name) {
@@ -243,7 +296,13 @@ pub fn lower(loaded: &Loaded, project: &dyn Project) -> Result<Plan, Vec<Diagnos
             }
         }
     }
-    let images = images::images(&loaded.spec, &refs, project, &mut diags);
+    let mut images = images::images(&loaded.spec, &refs, project, &mut diags);
+    let built: Vec<crate::plan::ImagePlan> = images
+        .iter()
+        .filter(|i| variants.contains(&i.name))
+        .map(images::variant)
+        .collect();
+    images.extend(built);
     let kubernetes = loaded
         .spec
         .kubernetes

@@ -10,6 +10,11 @@ use std::collections::BTreeMap;
 
 /// The UID and GID every container runs as; the Dockerfiles create this user.
 pub const RUN_AS: i64 = 10001;
+pub use crate::spec::{NOTEBOOK_GID, NOTEBOOK_HOME, NOTEBOOK_PORT, NOTEBOOK_UID};
+/// The annotation that puts an object's pods under a security profile other than the
+/// baseline (`notebook`, docs/security.md); only objects mlship renders for a notebook may
+/// carry it to effect.
+pub const PROFILE_ANNOTATION: &str = "mlship.dev/security-profile";
 
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -61,6 +66,9 @@ pub struct ExtraObject {
 #[derive(Debug, Clone)]
 pub struct ImagePlan {
     pub name: String,
+    /// For a notebook variant (`<image>-<kind>`): the server installed above the image's
+    /// dependencies.
+    pub notebook: Option<NotebookServer>,
     pub stack_name: String,
     pub stack: crate::stdlib::Stack,
     pub python: String,
@@ -108,6 +116,8 @@ pub struct EnvPlan {
     pub level_timeouts: Vec<u64>,
     /// Pipelines on Argo Workflows.
     pub workflows: Vec<WorkflowPlan>,
+    /// The notebooks this environment has.
+    pub notebooks: Vec<NotebookPlan>,
 }
 
 impl EnvPlan {
@@ -422,4 +432,40 @@ pub struct TolerationPlan {
     pub operator: String,
     pub value: Option<String>,
     pub effect: Option<String>,
+}
+
+/// The server layer of a notebook variant of a project image.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NotebookServer {
+    /// The image it is a variant of.
+    pub base: String,
+    /// Pinned Python packages that make the server.
+    pub packages: Vec<String>,
+    /// The server's command (a shell line: it reads `NB_PREFIX` when it starts).
+    pub command: String,
+}
+
+/// A notebook: its workspace claim, service account, network policy, and either a Kubeflow
+/// `Notebook` or a StatefulSet and a Service.
+#[derive(Debug, Clone)]
+pub struct NotebookPlan {
+    pub name: String,
+    /// The objects' name, `<project>-<name>`; Kubeflow names the StatefulSet, the Service and
+    /// the container after the Notebook.
+    pub full_name: String,
+    pub kubeflow: bool,
+    /// The server kind as Kubeflow's UI names it (`jupyter`, `group-one`, `group-two`).
+    pub server_type: String,
+    /// Annotations of the Notebook: the server type, and the rewrite and header rules
+    /// Kubeflow's routes need for servers that do not serve under `NB_PREFIX`.
+    pub annotations: BTreeMap<String, String>,
+    pub workspace: ClaimPlan,
+    /// Annotations of the workspace claim: the GitOps engine must not prune it.
+    pub workspace_annotations: BTreeMap<String, String>,
+    /// The port the Service (or Kubeflow's) listens on, and the URL path after port-forward.
+    pub service_port: i32,
+    pub url_path: String,
+    /// The folder of the notebook's files ("" without a GitOps engine).
+    pub folder: String,
+    pub template: TemplatePlan,
 }

@@ -49,6 +49,12 @@ pub struct Spec {
     /// Long-running serving endpoints, by name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub services: BTreeMap<String, Service>,
+    /// Where the notebooks that do not choose run: kubeflow or plain. Default: plain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notebook_platform: Option<NotebookPlatform>,
+    /// Interactive notebook servers for development, by name (docs/kubernetes.md, "Notebooks").
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub notebooks: BTreeMap<String, Notebook>,
     /// Deployment environments, each deep-merged over the base spec (`null` removes a key).
     /// Default: one environment named `default` with no overrides.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -77,6 +83,14 @@ impl Spec {
     /// The engine that runs a pipeline: its own, else the project's, else jobs.
     pub fn engine_of(&self, pipeline: &Pipeline) -> PipelineEngine {
         pipeline.engine.or(self.pipeline_engine).unwrap_or(PipelineEngine::Jobs)
+    }
+
+    /// Where a notebook runs: its own platform, else the project's, else plain.
+    pub fn platform_of(&self, notebook: &Notebook) -> NotebookPlatform {
+        notebook
+            .platform
+            .or(self.notebook_platform)
+            .unwrap_or(NotebookPlatform::Plain)
     }
 }
 
@@ -574,6 +588,90 @@ pub struct Expose {
     pub tls_secret: Option<String>,
 }
 
+/// An interactive notebook server: the project's image with the server added, or a prebuilt
+/// notebook image, with a workspace claim for its home folder.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(extend("additionalProperties" = false))]
+pub struct Notebook {
+    /// The server: jupyterlab, code-server or rstudio. Default: jupyterlab.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<NotebookKind>,
+    /// An image from `images`: the notebook runs its notebook variant (the server installed
+    /// above the image's dependencies), so its libraries are the ones production uses.
+    /// jupyterlab only. Exactly one of `image` and `prebuilt`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// A prebuilt notebook image, such as
+    /// `ghcr.io/kubeflow/kubeflow/notebook-servers/codeserver-python:v1.10.0`: a tag other
+    /// than `latest`, or a digest (`@sha256:...`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prebuilt: Option<String>,
+    /// kubeflow (a Kubeflow `Notebook`) or plain (a StatefulSet and a Service, reached with
+    /// `kubectl port-forward`). Default: the project's `notebook_platform`, else plain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<NotebookPlatform>,
+    /// Environments the notebook exists in, such as [dev]. Required: a notebook is never
+    /// deployed to an environment by default.
+    pub environments: Vec<String>,
+    /// The claim that holds the home folder (/home/jovyan). It outlives the notebook: GitOps
+    /// engines do not prune it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workspace: Option<Workspace>,
+    /// Volume name to mount path: the project's volumes, as pipelines see them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub mounts: BTreeMap<String, String>,
+    /// Keys from `config` the notebook gets as environment variables. Default: none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub config: Vec<String>,
+    /// Secret names from `secrets`; a notebook gets no secret it does not name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<String>,
+    /// Extra environment variables.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, String>,
+    #[serde(flatten)]
+    pub resources: Resources,
+}
+
+/// The user notebooks run as: Kubeflow's images' `jovyan`, UID 1000 in group `users` (100),
+/// with its home on the workspace claim (docs/security.md, "The notebook profile").
+pub const NOTEBOOK_UID: i64 = 1000;
+pub const NOTEBOOK_GID: i64 = 100;
+pub const NOTEBOOK_HOME: &str = "/home/jovyan";
+/// The port of Kubeflow's image contract, the one every notebook listens on.
+pub const NOTEBOOK_PORT: i32 = 8888;
+
+/// The notebook servers (docs/kubernetes.md, "Notebooks").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum NotebookKind {
+    Jupyterlab,
+    CodeServer,
+    Rstudio,
+}
+
+/// Where notebooks run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum NotebookPlatform {
+    /// A Kubeflow `Notebook` (kubeflow.org/v1): Kubeflow's controller, UI and culler.
+    Kubeflow,
+    /// A StatefulSet of one pod and a Service, for clusters without Kubeflow.
+    Plain,
+}
+
+/// A notebook's workspace claim.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Workspace {
+    /// Size, such as 20Gi. Default: 10Gi.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<Quantity>,
+    /// Storage class. Default: the cluster's default class.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_class: Option<String>,
+}
+
 /// Overrides for one environment. Every field is deep-merged over the base spec; `null`
 /// removes what the base set. Overrides may only name things the base declares.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
@@ -603,6 +701,10 @@ pub struct Environment {
     /// Partial service overrides by name; `null` leaves the service out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub services: Option<BTreeMap<String, serde_json::Value>>,
+    /// Partial notebook overrides by name (a notebook's `environments` still decides where
+    /// it exists).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notebooks: Option<BTreeMap<String, serde_json::Value>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

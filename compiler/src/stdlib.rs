@@ -22,6 +22,23 @@ pub const STACKS: &[(&str, &str)] = &[
 pub const DOCKERFILE: &str = include_str!("../../stdlib/templates/Dockerfile.j2");
 pub const DOCKERIGNORE: &str = include_str!("../../stdlib/templates/Dockerfile.dockerignore.j2");
 const MATRIX: &str = include_str!("../../stdlib/cuda.yaml");
+const NOTEBOOKS: &str = include_str!("../../stdlib/notebooks.yaml");
+
+/// A notebook server a project image's notebook variant installs (`stdlib/notebooks.yaml`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotebookServer {
+    pub packages: Vec<String>,
+    pub command: String,
+}
+
+pub static NOTEBOOK_DATA: LazyLock<BTreeMap<String, NotebookServer>> =
+    LazyLock::new(|| parse("stdlib/notebooks.yaml", NOTEBOOKS).expect("stdlib/notebooks.yaml is valid"));
+
+/// The notebook servers a project image's variant can install, by kind (`jupyterlab`).
+pub fn notebook_servers() -> &'static BTreeMap<String, NotebookServer> {
+    &NOTEBOOK_DATA
+}
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -148,6 +165,14 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn notebook_servers_are_pinned() {
+        let servers = notebook_servers();
+        let lab = &servers["jupyterlab"];
+        assert!(lab.packages.iter().all(|p| p.contains("==")), "{:?}", lab.packages);
+        assert!(lab.command.contains("--port=8888") && lab.command.contains("NB_PREFIX"));
     }
 
     #[test]

@@ -8,7 +8,7 @@ variable "OUT" {
 }
 
 group "default" {
-  targets = ["server", "trainer"]
+  targets = ["server", "trainer", "trainer-jupyterlab"]
 }
 
 target "server" {
@@ -22,5 +22,12 @@ target "trainer" {
   context    = "."
   dockerfile = "${OUT}/images/trainer/Dockerfile"
   tags       = ["ghcr.io/acme/fraud/trainer:1.4.2", "ghcr.io/acme/fraud/trainer:dev"]
+  platforms  = ["linux/amd64"]
+}
+
+target "trainer-jupyterlab" {
+  context    = "."
+  dockerfile = "${OUT}/images/trainer-jupyterlab/Dockerfile"
+  tags       = ["ghcr.io/acme/fraud/trainer-jupyterlab:1.4.2", "ghcr.io/acme/fraud/trainer-jupyterlab:dev"]
   platforms  = ["linux/amd64"]
 }

@@ -8,7 +8,7 @@ variable "OUT" {
 }
 
 group "default" {
-  targets = ["server", "trainer"]
+  targets = ["server", "trainer", "trainer-jupyterlab"]
 }
 
 target "server" {
@@ -22,5 +22,12 @@ target "trainer" {
   context    = "."
   dockerfile = "${OUT}/images/trainer/Dockerfile"
   tags       = ["registry.example.com/ml/llm/trainer:2.0.1", "registry.example.com/ml/llm/trainer:dev"]
+  platforms  = ["linux/amd64"]
+}
+
+target "trainer-jupyterlab" {
+  context    = "."
+  dockerfile = "${OUT}/images/trainer-jupyterlab/Dockerfile"
+  tags       = ["registry.example.com/ml/llm/trainer-jupyterlab:2.0.1", "registry.example.com/ml/llm/trainer-jupyterlab:dev"]
   platforms  = ["linux/amd64"]
 }

@@ -101,6 +101,11 @@ pub fn rendered(c: &mlship::Compiled) -> String {
 /// Compare `actual` with the file at `expected`, or rewrite it when updating.
 pub fn expect_file(expected: &Path, actual: &[u8]) -> Result<(), String> {
     if updating() {
+        // An unchanged file is left alone: tests that read the golden trees run alongside,
+        // and would read a file that is being rewritten as empty.
+        if std::fs::read(expected).is_ok_and(|b| b == actual) {
+            return Ok(());
+        }
         std::fs::create_dir_all(expected.parent().unwrap()).unwrap();
         std::fs::write(expected, actual).unwrap();
         return Ok(());

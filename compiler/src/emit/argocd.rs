@@ -2,7 +2,9 @@
 //!
 //! Takes: the plan's GitOps settings and one environment. Gives: an Application that syncs the
 //! environment's folder from git with automated prune and self-heal, pruning last, and retries
-//! with backoff. Pipeline Jobs are ordered by their sync waves (see `batch`).
+//! with backoff. Pipeline Jobs are ordered by their sync waves (see `batch`). An environment
+//! with notebooks gets a second Application for its `notebooks` folder: a notebook waiting
+//! for a GPU must not hold back the waves of pipelines, nor a failed pipeline the notebook.
 
 use super::{Emit, Kind, Target};
 use crate::plan::{EnvPlan, GitopsPlan, Plan};
@@ -17,16 +19,35 @@ pub const TARGET: Target = Target {
 };
 
 fn objects(plan: &Plan, env: &EnvPlan, g: &GitopsPlan) -> Vec<Value> {
-    vec![json!({
+    let mut apps = vec![application(plan, env, g, "")];
+    if !env.notebooks.is_empty() {
+        apps.push(application(plan, env, g, "notebooks"));
+    }
+    apps
+}
+
+fn application(plan: &Plan, env: &EnvPlan, g: &GitopsPlan, folder: &str) -> Value {
+    let (name, path) = if folder.is_empty() {
+        (
+            format!("{}-{}", plan.project, env.name),
+            format!("{}/envs/{}", g.root, env.name),
+        )
+    } else {
+        (
+            format!("{}-{}-{folder}", plan.project, env.name),
+            format!("{}/envs/{}/{folder}", g.root, env.name),
+        )
+    };
+    json!({
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "Application",
         "metadata": {
-            "name": format!("{}-{}", plan.project, env.name), "namespace": g.namespace, "labels": env.labels(None, None),
+            "name": name, "namespace": g.namespace, "labels": env.labels(None, None),
             "finalizers": ["resources-finalizer.argocd.argoproj.io"],
         },
         "spec": {
             "project": "default",
-            "source": { "repoURL": g.repo, "targetRevision": g.revision, "path": format!("{}/envs/{}", g.root, env.name) },
+            "source": { "repoURL": g.repo, "targetRevision": g.revision, "path": path },
             "destination": { "server": "https://kubernetes.default.svc", "namespace": env.namespace },
             "syncPolicy": {
                 "automated": { "prune": true, "selfHeal": true },
@@ -34,5 +55,5 @@ fn objects(plan: &Plan, env: &EnvPlan, g: &GitopsPlan) -> Vec<Value> {
                 "retry": { "limit": g.retry.0, "backoff": { "duration": g.retry.1, "factor": g.retry.2, "maxDuration": g.retry.3 } },
             },
         },
-    })]
+    })
 }

@@ -9,7 +9,7 @@
 
 use super::{Emit, Target};
 use crate::diag::{Code, Diagnostic};
-use crate::plan::{ImagePlan, Plan, RUN_AS};
+use crate::plan::{ImagePlan, NOTEBOOK_GID, NOTEBOOK_HOME, NOTEBOOK_PORT, NOTEBOOK_UID, Plan, RUN_AS};
 use crate::source::Path;
 use crate::stdlib;
 use minijinja::{Environment, UndefinedBehavior, context};
@@ -40,7 +40,11 @@ pub fn files(plan: &Plan) -> Result<super::Files, Vec<Diagnostic>> {
                     Code::Stack,
                     format!("the Dockerfile template of image `{}` failed: {e}", img.name),
                 )
-                .at(Path::of(&["images", &img.name, "template"]))
+                .at(Path::of(&[
+                    "images",
+                    img.notebook.as_ref().map_or(&img.name, |n| &n.base),
+                    "template",
+                ]))
                 .help("check the template's syntax and that it only uses the documented variables and blocks"),
             ),
         }
@@ -175,8 +179,20 @@ fn dockerfile(plan: &Plan, img: &ImagePlan) -> Result<String, String> {
             json(&[src.as_str(), &format!("/app/{clean}")])
         })
         .collect();
-    let healthcheck = match img.serves.as_slice() {
-        [(port, path)] => format!(
+    let healthcheck = match (img.serves.as_slice(), &img.notebook) {
+        // The server's status API, under the prefix it serves from.
+        (_, Some(_)) => format!(
+            "{} CMD {}",
+            img.healthcheck,
+            json(&[
+                "python",
+                "-c",
+                &format!(
+                    "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:{NOTEBOOK_PORT}' + os.environ.get('NB_PREFIX', '/').rstrip('/') + '/api', timeout=2)"
+                ),
+            ])
+        ),
+        ([(port, path)], None) => format!(
             "{} CMD {}",
             img.healthcheck,
             json(&[
@@ -205,10 +221,28 @@ fn dockerfile(plan: &Plan, img: &ImagePlan) -> Result<String, String> {
     if let Some(repo) = &img.source {
         labels.push(("org.opencontainers.image.source".into(), repo.clone()));
     }
+    if let Some(n) = &img.notebook {
+        labels.push(("dev.mlship.notebook".into(), "jupyterlab".into()));
+        labels.push(("dev.mlship.variant-of".into(), n.base.clone()));
+    }
     let labels: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={}", dq(v))).collect();
-    let command = &img.command;
+    let command = match &img.notebook {
+        Some(n) => vec!["/bin/sh".to_string(), "-c".to_string(), n.command.clone()],
+        None => img.command.clone(),
+    };
     let mut ports: Vec<u32> = img.serves.iter().map(|(p, _)| *p).collect();
     ports.dedup();
+    let (uid, gid) = match &img.notebook {
+        Some(_) => {
+            ports = vec![NOTEBOOK_PORT.unsigned_abs()];
+            (NOTEBOOK_UID, NOTEBOOK_GID)
+        }
+        None => (RUN_AS, RUN_AS),
+    };
+    let notebook = img.notebook.as_ref().map(|n| {
+        let packages: Vec<String> = n.packages.iter().map(|p| sq(p)).collect();
+        context! { packages => packages.join(" "), home => NOTEBOOK_HOME }
+    });
     let ctx = context! {
         syntax => SYNTAX,
         header => header(plan, img),
@@ -224,16 +258,27 @@ fn dockerfile(plan: &Plan, img: &ImagePlan) -> Result<String, String> {
         index_secret,
         index_args,
         system_packages => (!system.is_empty()).then(|| system.join(" ")),
-        uid => RUN_AS,
+        uid,
+        gid,
+        notebook,
+        venv_owner => if img.notebook.is_some() { format!(" --chown={NOTEBOOK_UID}:{NOTEBOOK_GID}") } else { String::new() },
         standalone_python => gpu,
         env => env.join(" \\\n    "),
         copy,
         ports,
         healthcheck,
         labels => labels.join(" \\\n      "),
-        command => json(command),
+        command => json(&command),
     };
-    render(stdlib::DOCKERFILE, &img.templates, "Dockerfile", ctx)
+    let text = render(stdlib::DOCKERFILE, &img.templates, "Dockerfile", ctx)?;
+    // A project's own base template must render the server too.
+    if img.notebook.is_some() && !text.contains(&format!("EXPOSE {NOTEBOOK_PORT}\n")) {
+        return Err(format!(
+            "the notebook variant of image `{}` exposes no port {NOTEBOOK_PORT}: the project's base template does not render `notebook` (docs/images.md, \"Notebook variants\")",
+            img.notebook.as_ref().map_or("", |n| n.base.as_str())
+        ));
+    }
+    Ok(text)
 }
 
 /// `docker buildx bake -f deploy/docker-bake.hcl` from the project root builds every image

@@ -6,7 +6,8 @@
 //! level starts once the previous Jobs completed), `force` (Jobs are immutable, so a changed Job
 //! is recreated) and a timeout as long as the level's slowest step; and for run-once Argo
 //! Workflows a Kustomization that waits, by `healthCheckExprs` on the phase, until they
-//! succeeded.
+//! succeeded; for notebooks a Kustomization of their own, which nothing depends on, so a
+//! notebook waiting for a GPU holds back no pipeline.
 
 use super::{Emit, Kind, Target};
 use crate::plan::{EnvPlan, GitopsPlan, Plan};
@@ -84,6 +85,18 @@ fn objects(plan: &Plan, env: &EnvPlan, g: &GitopsPlan) -> Vec<Value> {
                     "current": "has(status.phase) && status.phase == 'Succeeded'",
                     "failed": "has(status.phase) && status.phase in ['Failed', 'Error']",
                 }],
+            },
+        }));
+    }
+    if !env.notebooks.is_empty() {
+        docs.push(json!({
+            "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+            "kind": "Kustomization",
+            "metadata": meta(&format!("{name}-notebooks")),
+            "spec": {
+                "interval": g.sync_interval, "path": format!("./{root}/envs/{}/notebooks", env.name),
+                "prune": true, "wait": true, "timeout": g.ready_timeout,
+                "dependsOn": [{ "name": name }], "sourceRef": source,
             },
         }));
     }

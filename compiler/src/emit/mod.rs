@@ -15,6 +15,7 @@ pub mod core;
 pub mod docker;
 pub mod flux;
 pub mod leaks;
+pub mod notebooks;
 pub mod pod;
 pub mod post;
 pub mod workflows;
@@ -39,6 +40,7 @@ pub const TARGETS: &[&Target] = &[
     &core::TARGET,
     &batch::TARGET,
     &workflows::TARGET,
+    &notebooks::TARGET,
     &argocd::TARGET,
     &flux::TARGET,
 ];

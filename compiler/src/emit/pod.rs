@@ -7,7 +7,9 @@
 //! A Deployment, a Job, or any later target's pod (a model server, a workflow step, a
 //! training node) gets its pod from here, so the baseline cannot differ between targets.
 
-use crate::plan::{ContainerPlan, EnvFrom, PodPlan, ProbePlan, RUN_AS, TemplatePlan, VolumeSource};
+use crate::plan::{
+    ContainerPlan, EnvFrom, NOTEBOOK_GID, NOTEBOOK_UID, PodPlan, ProbePlan, RUN_AS, TemplatePlan, VolumeSource,
+};
 use k8s_openapi::api::core::v1::{
     Capabilities, ConfigMapEnvSource, Container, ContainerPort, EmptyDirVolumeSource, EnvFromSource, EnvVar,
     HTTPGetAction, PersistentVolumeClaimVolumeSource, PodSecurityContext, PodSpec, PodTemplateSpec, Probe,
@@ -61,6 +63,39 @@ pub fn security_context() -> SecurityContext {
         run_as_group: Some(RUN_AS),
         ..Default::default()
     }
+}
+
+/// The notebook profile's pod-level half: the baseline, as Kubeflow's images' user (UID 1000,
+/// group `users`, which also owns the workspace claim's files).
+pub fn notebook_pod_security_context() -> PodSecurityContext {
+    PodSecurityContext {
+        run_as_user: Some(NOTEBOOK_UID),
+        run_as_group: Some(NOTEBOOK_GID),
+        fs_group: Some(NOTEBOOK_GID),
+        ..pod_security_context()
+    }
+}
+
+/// The notebook profile's container-level half: the baseline with a writable root filesystem
+/// (interactive work installs packages), as Kubeflow's images' user. docs/security.md, "The
+/// notebook profile", says what stays and why.
+pub fn notebook_security_context() -> SecurityContext {
+    SecurityContext {
+        read_only_root_filesystem: Some(false),
+        run_as_user: Some(NOTEBOOK_UID),
+        run_as_group: Some(NOTEBOOK_GID),
+        ..security_context()
+    }
+}
+
+/// A pod under the notebook profile.
+pub fn notebook_pod(p: &PodPlan) -> PodSpec {
+    let mut spec = pod(p);
+    spec.security_context = Some(notebook_pod_security_context());
+    for c in &mut spec.containers {
+        c.security_context = Some(notebook_security_context());
+    }
+    spec
 }
 
 pub fn pod(p: &PodPlan) -> PodSpec {

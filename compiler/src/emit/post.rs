@@ -84,7 +84,7 @@ pub fn process(
     unregistered(objects, &mut diags);
     pods_present(objects, &mut diags);
     validate(plan, objects, &mut diags);
-    policies(plan, objects, used_waivers, &mut diags);
+    policies(plan, env, objects, used_waivers, &mut diags);
     super::leaks::objects(plan, env, objects, used_waivers, &mut diags);
     diags
 }
@@ -511,14 +511,38 @@ fn policy_name(p: Policy) -> String {
         .unwrap_or_default()
 }
 
-fn policies(plan: &Plan, objects: &[Object], used: &mut BTreeSet<usize>, diags: &mut Vec<Diagnostic>) {
+/// What the notebook security profile relaxes, and why (docs/security.md, "The notebook
+/// profile"). Everything else of the baseline is checked as for any pod.
+pub const NOTEBOOK_PROFILE: &[(Policy, &str)] = &[(
+    Policy::ReadOnlyRootFilesystem,
+    "interactive work installs packages into the image's environment and writes caches and editor state outside the home folder",
+)];
+
+/// The policies an object's security profile relaxes: the notebook profile for a notebook's
+/// Notebook or StatefulSet that mlship renders, which shows it in its annotation; none for
+/// anything else (an extra manifest, or a patch that adds the annotation, cannot opt in).
+pub fn relaxed(env: &EnvPlan, obj: &Object) -> &'static [(Policy, &'static str)] {
+    let profile = obj.value["metadata"]["annotations"][crate::plan::PROFILE_ANNOTATION].as_str();
+    let notebook =
+        matches!(obj.kind(), "Notebook" | "StatefulSet") && env.notebooks.iter().any(|n| n.full_name == obj.name());
+    match (obj.origin, profile) {
+        (Origin::Generated, Some("notebook")) if notebook => NOTEBOOK_PROFILE,
+        _ => &[],
+    }
+}
+
+fn policies(plan: &Plan, env: &EnvPlan, objects: &[Object], used: &mut BTreeSet<usize>, diags: &mut Vec<Diagnostic>) {
     for obj in objects {
+        let relaxed = relaxed(env, obj);
         let id = format!("{}/{}", obj.kind(), obj.name());
         let stable = format!("{}/{}", obj.kind(), names::stable_name(obj.kind(), obj.name()));
         let found = super::pod_specs(&obj.value)
             .into_iter()
             .flat_map(|(_, pod)| violations(pod, super::pod_defaults(&obj.value)));
         for (policy, what) in found {
+            if relaxed.iter().any(|(p, _)| *p == policy) {
+                continue;
+            }
             if let Some(w) = plan
                 .waivers
                 .iter()

@@ -182,6 +182,7 @@ pub(super) fn images(
         };
         out.push(ImagePlan {
             name: name.clone(),
+            notebook: None,
             stack_name: img.stack.clone(),
             python,
             cuda: img.cuda.clone(),
@@ -203,6 +204,37 @@ pub(super) fn images(
         });
     }
     out
+}
+
+/// The notebook variant of an image, `<image>-jupyterlab`: the same stack, dependencies, code
+/// and templates, with the server installed above the dependencies and the notebook user.
+pub(super) fn variant(base: &ImagePlan) -> ImagePlan {
+    let server = &stdlib::notebook_servers()["jupyterlab"];
+    let name = variant_name(&base.name);
+    let tags = base
+        .tags
+        .iter()
+        .map(|t| match t.rsplit_once(':') {
+            Some((repo, tag)) => format!("{}/{name}:{tag}", repo.rsplit_once('/').map_or("", |(r, _)| r)),
+            None => t.clone(),
+        })
+        .collect();
+    ImagePlan {
+        name: name.clone(),
+        notebook: Some(crate::plan::NotebookServer {
+            base: base.name.clone(),
+            packages: server.packages.clone(),
+            command: server.command.clone(),
+        }),
+        serves: Vec::new(),
+        tags,
+        ..base.clone()
+    }
+}
+
+/// The name of an image's notebook variant.
+pub fn variant_name(image: &str) -> String {
+    format!("{image}-jupyterlab")
 }
 
 /// The framework install for an image: `Some(None)` when the stack has no framework,
