@@ -18,7 +18,7 @@ pub use images::variant_name;
 use crate::diag::{Code, Diagnostic};
 use crate::load::Loaded;
 use crate::names;
-use crate::plan::{ClaimPlan, ConfigPlan, EnvPlan, GitopsPlan, PipelinePlan, Plan, SecretPlan, SecretSource};
+use crate::plan::{ClaimPlan, Cluster, ConfigPlan, EnvPlan, GitopsPlan, PipelinePlan, Plan, SecretPlan, SecretSource};
 use crate::project::Project;
 use crate::source::Path;
 use crate::spec::{AccessMode, Engine, Gitops, PipelineEngine, SecretProvider, StoreKind};
@@ -186,10 +186,40 @@ pub fn lower(loaded: &Loaded, project: &dyn Project) -> Result<Plan, Vec<Diagnos
             .collect();
         let (steps, level_timeouts) = cx.steps();
         let notebooks = here.iter().map(|name| cx.notebook(name, &namespace)).collect();
+        let cluster = s.cluster.as_ref().map(|c| match c.starts_with("https://") {
+            true => Cluster::Server(c.clone()),
+            false => Cluster::Name(c.clone()),
+        });
+        let at_cluster = match loaded.spec.environments.get(&env.name) {
+            Some(e) if e.cluster.is_some() => at_env.key("cluster"),
+            _ => Path::of(&["cluster"]),
+        };
+        match (&cluster, engine) {
+            (Some(Cluster::Server(url)), Some(Engine::Flux)) => diags.push(
+                Diagnostic::error(
+                    Code::BadValue,
+                    format!("Flux reaches another cluster through a kubeconfig Secret, not the URL `{url}`"),
+                )
+                .at(at_cluster)
+                .help("name the cluster, such as cluster: prod-eu, and create the Secret `prod-eu-kubeconfig` (key `value`) in the Flux namespace"),
+            ),
+            (Some(Cluster::Name(n)), Some(Engine::Flux)) if !names::is_dns_label(n) => diags.push(
+                Diagnostic::error(Code::InvalidName, format!("cluster name `{n}` is not a DNS label"))
+                    .at(at_cluster)
+                    .help(format!("Flux reads its kubeconfig from the Secret `<cluster>-kubeconfig`; use a name such as {}", names::suggest(n))),
+            ),
+            (Some(Cluster::Name(n)), _) if n.trim().is_empty() => diags.push(
+                Diagnostic::error(Code::BadValue, "the cluster name is empty".to_string())
+                    .at(at_cluster)
+                    .help("name the cluster as Argo CD knows it, or give its API server URL (https://...)"),
+            ),
+            _ => {}
+        }
         envs.push(EnvPlan {
             name: env.name.clone(),
             project: s.project.clone(),
             namespace,
+            cluster,
             config,
             secrets: secrets.into_values().collect(),
             claims,
@@ -201,10 +231,13 @@ pub fn lower(loaded: &Loaded, project: &dyn Project) -> Result<Plan, Vec<Diagnos
             notebooks,
         });
     }
-    // Two environments in one namespace would deploy the same objects through two GitOps
-    // applications, which then fight over them.
+    // Two environments in one namespace of one cluster would deploy the same objects through
+    // two GitOps applications, which then fight over them.
     for (i, a) in envs.iter().enumerate() {
-        if let Some(b) = envs[..i].iter().find(|b| b.namespace == a.namespace) {
+        if let Some(b) = envs[..i]
+            .iter()
+            .find(|b| b.namespace == a.namespace && b.cluster == a.cluster)
+        {
             let at = Path::of(&["environments", &a.name]);
             let set = loaded
                 .spec
@@ -221,7 +254,7 @@ pub fn lower(loaded: &Loaded, project: &dyn Project) -> Result<Plan, Vec<Diagnos
                 )
                 .at(if set { at.key("namespace") } else { at })
                 .help(format!(
-                    "give `{}` a namespace of its own, such as namespace: {}-{}",
+                    "give `{}` a namespace of its own, such as namespace: {}-{}, or, if it deploys to another cluster, name it with `cluster:`",
                     a.name, a.namespace, a.name
                 )),
             );
@@ -456,6 +489,29 @@ mod tests {
         );
         lower_yaml("namespace: shop\nenvironments:\n  prod: {}\n  staging: {namespace: shop-staging}\n")
             .expect("own namespaces");
+    }
+
+    #[test]
+    fn environments_on_different_clusters_may_share_a_namespace() {
+        let gitops = |engine: &str| format!("gitops: {{engine: {engine}, repo: https://git.example.com/p.git}}\n");
+        let envs = "namespace: shop\nenvironments:\n  prod: {}\n  prod-eu: {cluster: eu-west}\n";
+        let plan = lower_yaml(&format!("{envs}{}", gitops("argocd"))).expect("two clusters");
+        assert_eq!(plan.envs[1].cluster, Some(Cluster::Name("eu-west".into())));
+        lower_yaml(&format!("{envs}{}", gitops("flux"))).expect("a named cluster with Flux");
+        let url = "namespace: shop\nenvironments:\n  prod: {}\n  prod-eu: {cluster: \"https://eu.example.com:6443\"}\n";
+        let plan = lower_yaml(&format!("{url}{}", gitops("argocd"))).expect("a server URL with Argo CD");
+        assert_eq!(
+            plan.envs[1].cluster,
+            Some(Cluster::Server("https://eu.example.com:6443".into()))
+        );
+        let diags = lower_yaml(&format!("{url}{}", gitops("flux"))).expect_err("Flux needs a name");
+        assert_eq!(
+            diags[0].path.as_ref().map(ToString::to_string).as_deref(),
+            Some("environments.prod-eu.cluster")
+        );
+        let same = "namespace: shop\nenvironments:\n  prod: {cluster: eu-west}\n  staging: {cluster: eu-west}\n";
+        let diags = lower_yaml(same).expect_err("one namespace of one cluster");
+        assert_eq!(diags[0].code, Code::Conflict, "{diags:?}");
     }
 
     #[test]

@@ -105,6 +105,8 @@ pub struct EnvPlan {
     pub name: String,
     pub project: String,
     pub namespace: String,
+    /// The cluster the environment deploys to, when not the GitOps engine's own.
+    pub cluster: Option<Cluster>,
     pub config: Option<ConfigPlan>,
     pub secrets: Vec<SecretPlan>,
     pub claims: Vec<ClaimPlan>,
@@ -157,6 +159,16 @@ pub fn labels(project: &str, env: &str, workload: Option<&str>, component: Optio
         l.insert("app.kubernetes.io/component".into(), c.to_string());
     }
     l
+}
+
+/// Where an environment's objects go, when not to the GitOps engine's own cluster.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cluster {
+    /// An API server URL (Argo CD's `destination.server`).
+    Server(String),
+    /// A cluster name: Argo CD's `destination.name`; for Flux, the name of its kubeconfig
+    /// Secret's prefix.
+    Name(String),
 }
 
 /// The environment's config as one immutable ConfigMap, named by its content.

@@ -20,6 +20,12 @@ pub struct Spec {
     /// Kubernetes namespace. Default: the project name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
+    /// The cluster to deploy to, usually set per environment: with Argo CD, a cluster name it
+    /// knows or an API server URL (https://...); with Flux, a name, whose kubeconfig is the
+    /// Secret `<cluster>-kubeconfig` in the Flux namespace. Environments on different clusters
+    /// may share a namespace. Default: the cluster the GitOps engine runs in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
     /// Image registry and repository prefix; an image is `<registry>/<image>:<tag>`.
     pub registry: String,
     /// Image tag. Environments usually override it. Never `latest`.
@@ -679,6 +685,9 @@ pub struct Workspace {
 pub struct Environment {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
+    /// The environment's cluster (see the top-level `cluster`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registry: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -7,7 +7,7 @@
 //! for a GPU must not hold back the waves of pipelines, nor a failed pipeline the notebook.
 
 use super::{Emit, Kind, Target};
-use crate::plan::{EnvPlan, GitopsPlan, Plan};
+use crate::plan::{Cluster, EnvPlan, GitopsPlan, Plan};
 use crate::spec::Engine;
 use serde_json::{Value, json};
 
@@ -17,6 +17,18 @@ pub const TARGET: Target = Target {
     emit: Emit::Gitops(Engine::Argocd, objects),
     rename: None,
 };
+
+/// The environment's cluster (Argo CD's own when the spec names none) and namespace.
+fn destination(env: &EnvPlan) -> Value {
+    match &env.cluster {
+        None => json!({ "server": IN_CLUSTER, "namespace": env.namespace }),
+        Some(Cluster::Server(url)) => json!({ "server": url, "namespace": env.namespace }),
+        Some(Cluster::Name(name)) => json!({ "name": name, "namespace": env.namespace }),
+    }
+}
+
+/// The API server of the cluster Argo CD runs in.
+const IN_CLUSTER: &str = "https://kubernetes.default.svc";
 
 fn objects(plan: &Plan, env: &EnvPlan, g: &GitopsPlan) -> Vec<Value> {
     let mut apps = vec![application(plan, env, g, "")];
@@ -48,7 +60,7 @@ fn application(plan: &Plan, env: &EnvPlan, g: &GitopsPlan, folder: &str) -> Valu
         "spec": {
             "project": "default",
             "source": { "repoURL": g.repo, "targetRevision": g.revision, "path": path },
-            "destination": { "server": "https://kubernetes.default.svc", "namespace": env.namespace },
+            "destination": destination(env),
             "syncPolicy": {
                 "automated": { "prune": true, "selfHeal": true },
                 "syncOptions": ["PruneLast=true"],

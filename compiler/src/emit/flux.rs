@@ -10,7 +10,7 @@
 //! notebook waiting for a GPU holds back no pipeline.
 
 use super::{Emit, Kind, Target};
-use crate::plan::{EnvPlan, GitopsPlan, Plan};
+use crate::plan::{Cluster, EnvPlan, GitopsPlan, Plan};
 use crate::spec::Engine;
 use serde_json::{Value, json};
 
@@ -99,6 +99,12 @@ fn objects(plan: &Plan, env: &EnvPlan, g: &GitopsPlan) -> Vec<Value> {
                 "dependsOn": [{ "name": name }], "sourceRef": source,
             },
         }));
+    }
+    // A remote cluster: every Kustomization applies there, with its kubeconfig Secret.
+    if let Some(Cluster::Name(cluster)) = &env.cluster {
+        for doc in docs.iter_mut().filter(|d| d["kind"] == "Kustomization") {
+            doc["spec"]["kubeConfig"] = json!({ "secretRef": { "name": format!("{cluster}-kubeconfig") } });
+        }
     }
     docs
 }

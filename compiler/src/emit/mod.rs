@@ -226,6 +226,32 @@ mod tests {
     use super::*;
 
     #[test]
+    fn an_environment_on_another_cluster_is_applied_there() {
+        let gitops_of = |engine: &str, cluster: &str| {
+            let yaml = format!(
+                "apiVersion: mlship/v1\nproject: p\nregistry: r.io/p\ntag: \"1\"\nnamespace: shop\n\
+                 environments:\n  prod: {{}}\n  prod-eu: {{cluster: \"{cluster}\"}}\n\
+                 gitops: {{engine: {engine}, repo: https://git.example.com/p.git}}\n"
+            );
+            let c = crate::compile("mlship.yaml", yaml.as_bytes(), &crate::project::MemProject::default());
+            let out = c.output.unwrap_or_else(|| panic!("{:?}", c.diagnostics));
+            let text = |env: &str| String::from_utf8_lossy(&out.files[&format!("gitops/{env}.yaml")]).into_owned();
+            (text("prod"), text("prod-eu"))
+        };
+        let (home, eu) = gitops_of("argocd", "eu-west");
+        assert!(home.contains("server: https://kubernetes.default.svc"), "{home}");
+        assert!(eu.contains("name: eu-west") && !eu.contains("server:"), "{eu}");
+        let (_, eu) = gitops_of("argocd", "https://eu.example.com:6443");
+        assert!(eu.contains("server: https://eu.example.com:6443"), "{eu}");
+        let (home, eu) = gitops_of("flux", "eu-west");
+        assert!(!home.contains("kubeConfig"), "{home}");
+        assert!(
+            eu.contains("  kubeConfig:\n    secretRef:\n      name: eu-west-kubeconfig"),
+            "{eu}"
+        );
+    }
+
+    #[test]
     fn every_registered_kind_has_a_schema_and_a_scope() {
         for version in crate::validate::SUPPORTED {
             let schemas = crate::validate::schemas(version).expect("bundled");
