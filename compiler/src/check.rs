@@ -568,6 +568,39 @@ impl Checker<'_> {
         if let Some(m) = &r.memory {
             self.quantity(&at.key("memory"), &m.text(), false);
         }
+        if let Some(lim) = &r.memory_limit {
+            self.quantity(&at.key("memory_limit"), &lim.text(), false);
+            let req = r.memory.as_ref().and_then(|m| Quantity::parse(&m.text()).ok());
+            if let (Some(req), Ok(l)) = (req, Quantity::parse(&lim.text()))
+                && l.milli < req.milli
+            {
+                self.err(
+                    Code::Conflict,
+                    at.key("memory_limit"),
+                    "`memory_limit` is lower than `memory`".into(),
+                    "the limit must be at least the request",
+                );
+            }
+        }
+        if let Some(e) = &r.ephemeral_storage {
+            self.quantity(&at.key("ephemeral_storage"), &e.text(), false);
+        }
+        if let Some(crate::spec::Shm::Size(size)) = &r.shm {
+            self.quantity(&at.key("shm"), &size.text(), false);
+        }
+        for (path, scratch) in &r.scratch {
+            let sat = at.key("scratch").key(path);
+            self.abs_path(&sat, path);
+            self.quantity(&sat.key("size"), &scratch.size.text(), false);
+            if path == "/tmp" || path == "/dev/shm" {
+                self.err(
+                    Code::Conflict,
+                    sat,
+                    format!("`{path}` is already a scratch folder of every pod"),
+                    "choose another path, such as /cache; size /dev/shm with `shm`",
+                );
+            }
+        }
         if r.gpu.is_some_and(|g| g > 0)
             && let Some(img) = s.images.get(image)
             && img.cuda.is_none()

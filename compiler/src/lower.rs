@@ -515,6 +515,56 @@ mod tests {
     }
 
     #[test]
+    fn gpu_workloads_get_a_memory_backed_shm_and_scratch_folders_their_size() {
+        let yaml = "apiVersion: mlship/v1\nproject: p\nregistry: r.io/p\ntag: \"1\"\n\
+             images:\n  gpu: {stack: pytorch, cuda: \"12.4\"}\n  app: {stack: fastapi}\n\
+             services:\n  web: {image: app, port: 8080, memory: 1Gi, memory_limit: 3Gi, ephemeral_storage: 10Gi,\n\
+             \x20   scratch: {/cache: {size: 5Gi}, /fast: {size: 512Mi, memory: true}}}\n\
+             \x20 llm: {image: gpu, port: 8000, gpu: 1, memory: 24Gi}\n\
+             \x20 lean: {image: gpu, port: 8000, gpu: 1, shm: false}\n\
+             \x20 sized: {image: app, port: 8080, shm: 2Gi}\n";
+        let (_, loaded, diags) = crate::load::load("mlship.yaml", yaml.as_bytes());
+        let plan = lower(&loaded.unwrap_or_else(|| panic!("{diags:?}")), &MemProject::default()).expect("lowers");
+        let svc = |n: &str| {
+            plan.envs[0]
+                .services
+                .iter()
+                .find(|s| s.name == n)
+                .unwrap()
+                .template
+                .pod
+                .clone()
+        };
+        let shm = |pod: &crate::plan::PodPlan| pod.volumes.iter().find(|v| v.name == "shm").map(|v| v.source.clone());
+        let mem = |size: &str| {
+            Some(crate::plan::VolumeSource::EmptyDir {
+                memory: true,
+                size: Some(size.into()),
+            })
+        };
+        assert_eq!(shm(&svc("llm")), mem("12Gi"), "half the memory limit");
+        assert!(svc("llm").containers[0].mounts.iter().any(|m| m.path == "/dev/shm"));
+        assert_eq!(shm(&svc("lean")), None);
+        assert_eq!(shm(&svc("sized")), mem("2Gi"));
+        let web = svc("web");
+        assert_eq!(shm(&web), None, "no GPU, no shm");
+        let c = &web.containers[0];
+        assert_eq!(
+            (c.requests["memory"].as_str(), c.limits["memory"].as_str()),
+            ("1Gi", "3Gi")
+        );
+        assert_eq!(c.requests["ephemeral-storage"], "10Gi");
+        let scratch: Vec<_> = web.volumes.iter().filter(|v| v.name.starts_with("scratch-")).collect();
+        assert_eq!(scratch.len(), 2);
+        assert!(scratch.iter().any(|v| v.source
+            == crate::plan::VolumeSource::EmptyDir {
+                memory: false,
+                size: Some("5Gi".into())
+            }));
+        assert!(c.mounts.iter().any(|m| m.path == "/fast"));
+    }
+
+    #[test]
     fn lowering_applies_every_service_default() {
         let plan = lower_yaml("services:\n  web: {image: app, port: 8080}\n").expect("lowers");
         let svc = &plan.envs[0].services[0];

@@ -433,7 +433,11 @@ pub struct VolumePlan {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum VolumeSource {
-    EmptyDir,
+    /// A scratch folder: in memory or on the node's disk, with its size limit.
+    EmptyDir {
+        memory: bool,
+        size: Option<String>,
+    },
     Claim(String),
     Secret(String),
 }

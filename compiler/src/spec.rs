@@ -316,6 +316,22 @@ pub struct Resources {
     /// Memory request and limit, such as 8Gi.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory: Option<Quantity>,
+    /// Memory limit above the request, such as 12Gi. Default: the request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_limit: Option<Quantity>,
+    /// Local disk the pod may use (container logs and layers, disk-backed scratch), as
+    /// request and limit, such as 20Gi. Default: none set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ephemeral_storage: Option<Quantity>,
+    /// A memory-backed `/dev/shm` (PyTorch DataLoader workers and NCCL need more than the
+    /// 64 MB default): a size such as 8Gi, `true` for the default size, `false` for none.
+    /// Default: on for workloads with GPUs, sized at half the memory limit; off otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shm: Option<Shm>,
+    /// Extra writable folders (the root filesystem is read-only), by absolute path: an
+    /// emptyDir on disk, or in memory with `memory: true`, each with its size limit.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub scratch: BTreeMap<String, Scratch>,
     /// Number of NVIDIA GPUs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gpu: Option<u32>,
@@ -325,6 +341,25 @@ pub struct Resources {
     /// Taints the pod tolerates.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tolerations: Vec<Toleration>,
+}
+
+/// The size of `/dev/shm`, or whether to have one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Shm {
+    On(bool),
+    Size(Quantity),
+}
+
+/// One extra writable folder.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Scratch {
+    /// Size limit, such as 20Gi.
+    pub size: Quantity,
+    /// Keep it in memory (counted against the memory limit) instead of on the node's disk.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub memory: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -119,7 +119,12 @@ pub fn pod(p: &PodPlan) -> PodSpec {
                 ..Default::default()
             };
             match &v.source {
-                VolumeSource::EmptyDir => vol.empty_dir = Some(EmptyDirVolumeSource::default()),
+                VolumeSource::EmptyDir { memory, size } => {
+                    vol.empty_dir = Some(EmptyDirVolumeSource {
+                        medium: memory.then(|| "Memory".to_string()),
+                        size_limit: size.clone().map(Quantity),
+                    });
+                }
                 VolumeSource::Claim(claim) => {
                     vol.persistent_volume_claim = Some(PersistentVolumeClaimVolumeSource {
                         claim_name: claim.clone(),

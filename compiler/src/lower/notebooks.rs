@@ -86,7 +86,7 @@ impl Cx<'_> {
             sub_path: None,
         });
         let workspace_name = format!("{full_name}-workspace");
-        let mut volumes = self.volumes(&nb.mounts, &nb.secrets);
+        let mut volumes = self.volumes(&nb.mounts, &nb.secrets, &nb.resources, NOTEBOOK_MEMORY);
         volumes.push(VolumePlan {
             name: "workspace".into(),
             source: VolumeSource::Claim(workspace_name.clone()),

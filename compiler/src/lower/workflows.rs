@@ -62,7 +62,7 @@ impl Cx<'_> {
                 &step.secrets,
                 &step.mounts,
             );
-            let mut volumes = self.volumes(&step.mounts, &step.secrets);
+            let mut volumes = self.volumes(&step.mounts, &step.secrets, &step.resources, STEP_MEMORY);
             let files = |kind: Option<ValueType>| kind == Some(ValueType::File);
             let (mut artifacts, mut inputs) = (Vec::new(), Vec::new());
             match &pipe.artifact_volume {

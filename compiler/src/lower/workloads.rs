@@ -14,7 +14,7 @@ use crate::plan::{
     ProbePlan, SecretPlan, ServicePlan, StepPlan, TemplatePlan, TolerationPlan, VolumePlan, VolumeSource,
 };
 use crate::source::Path;
-use crate::spec::{Engine, PipelineEngine, Resources, Spec, Step, TolerationOperator};
+use crate::spec::{Engine, PipelineEngine, Resources, Shm, Spec, Step, TolerationOperator};
 use crate::units::{Quantity, parse_duration};
 use std::collections::BTreeMap;
 
@@ -134,7 +134,7 @@ impl Cx<'_> {
             // The ConfigMap's name carries its hash; naming it here rolls the pods on change.
             annotations.insert("mlship.dev/config".to_string(), cm.name.clone());
         }
-        let volumes = self.volumes(&svc.mounts, &svc.secrets);
+        let volumes = self.volumes(&svc.mounts, &svc.secrets, &svc.resources, SERVICE_MEMORY);
         ServicePlan {
             name: name.to_string(),
             full_name,
@@ -247,7 +247,7 @@ impl Cx<'_> {
                 &step.secrets,
                 &step.mounts,
             ));
-            for vol in self.volumes(&step.mounts, &step.secrets) {
+            for vol in self.volumes(&step.mounts, &step.secrets, &step.resources, STEP_MEMORY) {
                 if !volumes.iter().any(|x| x.name == vol.name) {
                     volumes.push(vol);
                 }
@@ -306,8 +306,17 @@ impl Cx<'_> {
             .as_ref()
             .map_or_else(|| cpu.clone(), |q| canon(Some(q), cpu_default));
         let memory = canon(r.memory.as_ref(), memory_default);
-        let mut requests = BTreeMap::from([("cpu".to_string(), cpu), ("memory".to_string(), memory.clone())]);
-        let mut limits = BTreeMap::from([("cpu".to_string(), cpu_limit), ("memory".to_string(), memory)]);
+        let memory_limit = r
+            .memory_limit
+            .as_ref()
+            .map_or_else(|| memory.clone(), |q| canon(Some(q), memory_default));
+        let mut requests = BTreeMap::from([("cpu".to_string(), cpu), ("memory".to_string(), memory)]);
+        let mut limits = BTreeMap::from([("cpu".to_string(), cpu_limit), ("memory".to_string(), memory_limit)]);
+        if let Some(disk) = &r.ephemeral_storage {
+            let disk = canon(Some(disk), "0");
+            requests.insert("ephemeral-storage".into(), disk.clone());
+            limits.insert("ephemeral-storage".into(), disk);
+        }
         if let Some(g) = r.gpu.filter(|g| *g > 0) {
             requests.insert("nvidia.com/gpu".into(), g.to_string());
             limits.insert("nvidia.com/gpu".into(), g.to_string());
@@ -325,6 +334,16 @@ impl Cx<'_> {
             read_only: false,
             sub_path: None,
         }];
+        vms.extend(
+            scratch_for(r, memory_default)
+                .into_iter()
+                .map(|(volume, path, _, _)| MountPlan {
+                    volume,
+                    path,
+                    read_only: false,
+                    sub_path: None,
+                }),
+        );
         vms.extend(mounts.iter().map(|(vol, path)| MountPlan {
             volume: format!("vol-{vol}"),
             path: path.clone(),
@@ -357,11 +376,29 @@ impl Cx<'_> {
     }
 
     /// Volumes: /tmp scratch, persistent volumes, secrets mounted as files.
-    pub(super) fn volumes(&self, mounts: &BTreeMap<String, String>, secrets: &[String]) -> Vec<VolumePlan> {
+    pub(super) fn volumes(
+        &self,
+        mounts: &BTreeMap<String, String>,
+        secrets: &[String],
+        r: &Resources,
+        memory_default: &str,
+    ) -> Vec<VolumePlan> {
         let mut vols = vec![VolumePlan {
             name: "tmp".into(),
-            source: VolumeSource::EmptyDir,
+            source: VolumeSource::EmptyDir {
+                memory: false,
+                size: None,
+            },
         }];
+        for (name, _, memory, size) in scratch_for(r, memory_default) {
+            vols.push(VolumePlan {
+                name,
+                source: VolumeSource::EmptyDir {
+                    memory,
+                    size: Some(size),
+                },
+            });
+        }
         vols.extend(mounts.keys().map(|vol| VolumePlan {
             name: format!("vol-{vol}"),
             source: VolumeSource::Claim(names::workload(self.project(), vol)),
@@ -412,4 +449,48 @@ impl Cx<'_> {
                 .collect(),
         }
     }
+}
+
+/// The scratch folders besides /tmp: `/dev/shm` (by default for workloads with GPUs, half
+/// the memory limit) and the spec's `scratch`. Each as (volume, path, in memory, size).
+fn scratch_for(r: &Resources, memory_default: &str) -> Vec<(String, String, bool, String)> {
+    let canon = |q: &crate::spec::Quantity| {
+        let text = q.text();
+        Quantity::parse(&text).map_or(text, |q| q.canonical())
+    };
+    let mut out = Vec::new();
+    let gpu = r.gpu.is_some_and(|g| g > 0);
+    let shm = match &r.shm {
+        Some(Shm::Size(size)) => Some(canon(size)),
+        Some(Shm::On(false)) => None,
+        Some(Shm::On(true)) => Some(half_memory(r, memory_default)),
+        None if gpu => Some(half_memory(r, memory_default)),
+        None => None,
+    };
+    if let Some(size) = shm {
+        out.push(("shm".to_string(), "/dev/shm".to_string(), true, size));
+    }
+    for (path, s) in &r.scratch {
+        // Named by the path, so that steps sharing a pod (a CronJob) keep their folders apart.
+        let name = format!("scratch-{}", names::short_hash(path.as_bytes()));
+        out.push((name, path.clone(), s.memory, canon(&s.size)));
+    }
+    out
+}
+
+/// Half the memory limit, in whole bytes: the default size of `/dev/shm`, which counts
+/// against that limit.
+fn half_memory(r: &Resources, memory_default: &str) -> String {
+    let limit = r
+        .memory_limit
+        .as_ref()
+        .or(r.memory.as_ref())
+        .map_or_else(|| memory_default.to_string(), crate::spec::Quantity::text);
+    Quantity::parse(&limit).map_or(limit, |q| {
+        Quantity {
+            milli: q.milli / 2000 * 1000,
+            binary: q.binary,
+        }
+        .canonical()
+    })
 }
