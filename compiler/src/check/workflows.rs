@@ -21,6 +21,11 @@ impl Checker<'_> {
         let engine_help = format!(
             "run it on Argo Workflows: `engine: argo-workflows` on pipeline `{pname}`, or `pipeline_engine: argo-workflows` for the project"
         );
+        if argo && pipe.schedule.is_none() {
+            // The run-once Workflow: its name labels its pods, so 63 characters at most.
+            let run = format!("{}-00000000", crate::names::workload(&s.project, pname));
+            self.object_name(&at, &run, 63);
+        }
         if !argo && pipe.timeout.is_some() {
             self.err(
                 Code::Conflict,
