@@ -71,6 +71,11 @@ pub fn parse(file: &SourceFile) -> Result<Node, Vec<Diagnostic>> {
 }
 
 fn check_tree(file: &SourceFile, tree: &Node) -> (Option<Loaded>, Vec<Diagnostic>) {
+    // Before anything is checked or merged: what all environments ask for together.
+    let over = crate::work::check(tree);
+    if !over.is_empty() {
+        return (None, over);
+    }
     let (base, mut diags) = typed(tree);
     let Some(base) = base else {
         return (None, diags);
