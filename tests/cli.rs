@@ -145,6 +145,36 @@ fn hostile_inputs_fail_cleanly_and_fast() {
     s.snapshot("cli/hostile-inputs");
 }
 
+/// Issue 14: a spec that is a symlink to /dev/zero, under a folder that `check` searches, was
+/// left out of the search (it is not a regular file), so `check` passed without it; read, it
+/// would have been read without bound. A named pipe would have made `check` wait forever.
+/// Each is found, read at most to the limit or not opened, and reported by name, fast.
+#[test]
+fn check_finds_a_spec_symlinked_to_dev_zero_and_fails_fast() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_example("minimal", &dir.path().join("ok"));
+    std::fs::remove_file(dir.path().join("ok/mlship.kdl")).unwrap();
+    std::fs::create_dir_all(dir.path().join("zero")).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", dir.path().join("zero/mlship.yaml")).unwrap();
+    let mut s = Session::new(dir.path());
+    s.note("copy examples/minimal to ok/, without mlship.kdl; zero/mlship.yaml is a symlink to /dev/zero");
+    s.run_in("ok", &["build"]);
+    let start = Instant::now();
+    s.run(&["check"]);
+    assert!(start.elapsed().as_secs() < 5, "check took {:?}", start.elapsed());
+    std::fs::remove_file(dir.path().join("zero/mlship.yaml")).unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(dir.path().join("zero/mlship.yaml"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    s.note("zero/mlship.yaml is a named pipe");
+    let start = Instant::now();
+    s.run(&["check"]);
+    assert!(start.elapsed().as_secs() < 5, "check took {:?}", start.elapsed());
+    s.snapshot("cli/check-dev-zero");
+}
+
 /// Issue 14: the limits multiplied. 20,000 services and 100 environments are each within their
 /// limit, but every environment repeats the spec: such a spec (1.5 MB) took 377 s and 17.7 GB to
 /// validate. The total is bounded, counted before any environment is merged, and refused at
