@@ -420,6 +420,12 @@ fn cases() -> Vec<Case> {
             Refused("metadata.annotations.build looks like a credential", "secrets.db.file"),
         ),
         case(
+            "plain_secret_is_never_waived",
+            &[IMAGES, API, EXTRA, "waivers:\n  - {policy: no-plaintext-secrets, object: Secret/leak, reason: test}\n"],
+            extra("apiVersion: v1\nkind: Secret\nmetadata: {name: leak}\nstringData: {API_URL: \"https://x.example.com\"}\n".into()),
+            Refused("plain Secret", "manifests[0]"),
+        ),
+        case(
             "waiver_key_for_another_policy",
             &[IMAGES, API, "waivers:\n  - {policy: seccomp, object: Deployment/demo-api, key: X, reason: test}\n"],
             vec![],
