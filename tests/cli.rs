@@ -145,6 +145,70 @@ fn hostile_inputs_fail_cleanly_and_fast() {
     s.snapshot("cli/hostile-inputs");
 }
 
+/// Issue 14: a spec that is a symlink to /dev/zero, under a folder that `check` searches, was
+/// left out of the search (it is not a regular file), so `check` passed without it; read, it
+/// would have been read without bound. A named pipe would have made `check` wait forever.
+/// Each is found, read at most to the limit or not opened, and reported by name, fast.
+#[test]
+fn check_finds_a_spec_symlinked_to_dev_zero_and_fails_fast() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_example("minimal", &dir.path().join("ok"));
+    std::fs::remove_file(dir.path().join("ok/mlship.kdl")).unwrap();
+    std::fs::create_dir_all(dir.path().join("zero")).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", dir.path().join("zero/mlship.yaml")).unwrap();
+    let mut s = Session::new(dir.path());
+    s.note("copy examples/minimal to ok/, without mlship.kdl; zero/mlship.yaml is a symlink to /dev/zero");
+    s.run_in("ok", &["build"]);
+    let start = Instant::now();
+    s.run(&["check"]);
+    assert!(start.elapsed().as_secs() < 5, "check took {:?}", start.elapsed());
+    std::fs::remove_file(dir.path().join("zero/mlship.yaml")).unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(dir.path().join("zero/mlship.yaml"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    s.note("zero/mlship.yaml is a named pipe");
+    let start = Instant::now();
+    s.run(&["check"]);
+    assert!(start.elapsed().as_secs() < 5, "check took {:?}", start.elapsed());
+    s.snapshot("cli/check-dev-zero");
+}
+
+/// Issue 14: the limits multiplied. 20,000 services and 100 environments are each within their
+/// limit, but every environment repeats the spec: such a spec (1.5 MB) took 377 s and 17.7 GB to
+/// validate. The total is bounded, counted before any environment is merged, and refused at
+/// `environments`, in both syntaxes, in well under a second (a debug build).
+#[test]
+fn twenty_thousand_services_in_a_hundred_environments_are_refused_before_any_is_merged() {
+    let dir = tempfile::tempdir().unwrap();
+    let head = "apiVersion: mlship/v1\nproject: big\nregistry: ghcr.io/acme/big\ntag: \"1\"\nimages:\n  app: {stack: fastapi}\n";
+    let mut yaml = format!("{head}services:\n");
+    let mut kdl = String::from(
+        "apiVersion \"mlship/v1\"\nproject \"big\"\nregistry \"ghcr.io/acme/big\"\ntag \"1\"\nimages \"app\" stack=\"fastapi\"\n",
+    );
+    for i in 0..mlship::syntax::MAX_SERVICES {
+        yaml.push_str(&format!("  s{i}: {{image: app, port: 8080}}\n"));
+        kdl.push_str(&format!("services \"s{i}\" image=\"app\" port=8080\n"));
+    }
+    yaml.push_str("environments:\n");
+    for e in 0..mlship::syntax::MAX_ENVIRONMENTS {
+        yaml.push_str(&format!("  e{e}: {{namespace: big-e{e}}}\n"));
+        kdl.push_str(&format!("environments \"e{e}\" namespace=\"big-e{e}\"\n"));
+    }
+    let mut s = Session::new(dir.path());
+    s.write("mlship.yaml", &yaml);
+    s.write("mlship.kdl", &kdl);
+    s.note("mlship.yaml and mlship.kdl: 20,000 services, 100 environments");
+    for spec in ["mlship.yaml", "mlship.kdl"] {
+        let start = Instant::now();
+        s.run(&["validate", spec]);
+        let took = start.elapsed();
+        assert!(took.as_secs() < 10, "{spec} took {took:?}");
+    }
+    s.snapshot("cli/limits-multiply");
+}
+
 #[test]
 fn build_env_rebuilds_one_environment_and_leaves_the_others() {
     let dir = tempfile::tempdir().unwrap();

@@ -246,3 +246,125 @@ fn no_secret_shaped_strings_in_golden_trees() {
         hits.join("\n")
     );
 }
+
+/// docs/security.md, "Pods": every pod of every golden tree runs as UID 10001 with
+/// `runAsNonRoot`, seccomp `RuntimeDefault`, and containers with a read-only root filesystem,
+/// no privilege escalation and every capability dropped; none mounts a service-account token
+/// but Argo Workflows' pods, whose executor reports each step's result through the API; and
+/// every workload has a NetworkPolicy that admits only its service's port, or nothing.
+#[test]
+fn every_golden_pod_runs_with_the_security_baseline() {
+    use serde_json::{Value, json};
+    let mut problems = Vec::new();
+    let mut pods = 0;
+    for name in examples() {
+        let golden = root().join("golden").join(&name);
+        // Per environment folder: the NetworkPolicies by the instance they select, and the
+        // workloads (instance, the ports their containers serve, whether any is a Deployment).
+        let mut policies: std::collections::BTreeMap<(String, String), Value> = Default::default();
+        let mut workloads: Vec<(String, String, String, Vec<Value>)> = Vec::new();
+        for rel in walk(&golden)
+            .into_iter()
+            .filter(|r| r.starts_with("envs/") && r.ends_with(".yaml"))
+        {
+            let env = rel.split('/').nth(1).unwrap_or_default().to_string();
+            let text = std::fs::read_to_string(golden.join(&rel)).unwrap();
+            let tree = mlship::syntax::yaml::parse(&mlship::source::SourceFile::new(rel.as_str(), &text)).unwrap();
+            let obj = tree.to_json();
+            let kind = obj["kind"].as_str().unwrap_or_default().to_string();
+            let instance = obj["metadata"]["labels"]["app.kubernetes.io/instance"]
+                .as_str()
+                .unwrap_or_default();
+            if kind == "NetworkPolicy" {
+                let selected = obj["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/instance"].clone();
+                policies.insert(
+                    (env.clone(), selected.as_str().unwrap_or_default().to_string()),
+                    obj.clone(),
+                );
+                continue;
+            }
+            let argo = obj["apiVersion"]
+                .as_str()
+                .is_some_and(|v| v.starts_with("argoproj.io/"));
+            // Notebooks run under their own profile (docs/security.md, "The notebook profile"):
+            // UID 1000 and a writable root filesystem; a plain notebook is reached only by
+            // `kubectl port-forward`, so its NetworkPolicy admits nothing.
+            let notebook = obj["metadata"]["annotations"][mlship::plan::PROFILE_ANNOTATION] == "notebook";
+            let uid = if notebook {
+                json!(mlship::plan::NOTEBOOK_UID)
+            } else {
+                json!(10001)
+            };
+            let plain_notebook = notebook && kind == "StatefulSet";
+            let mut ports = Vec::new();
+            let found = mlship::emit::pod_specs(&obj);
+            for (at, pod) in &found {
+                let containers: Vec<&Value> = ["initContainers", "containers"]
+                    .iter()
+                    .flat_map(|k| pod[*k].as_array().into_iter().flatten())
+                    .chain(pod["container"].is_object().then(|| &pod["container"]))
+                    .collect();
+                if containers.is_empty() {
+                    continue; // an Argo DAG template: it runs no pod
+                }
+                pods += 1;
+                let here = format!("{name}/{rel}: {at}");
+                let psc = match mlship::emit::pod_defaults(&obj) {
+                    Some(shared) if pod["securityContext"].is_null() => shared,
+                    _ => &pod["securityContext"],
+                };
+                for (key, want) in [
+                    ("runAsUser", uid.clone()),
+                    ("runAsNonRoot", json!(true)),
+                    ("seccompProfile", json!({"type": "RuntimeDefault"})),
+                ] {
+                    if psc[key] != want {
+                        problems.push(format!("{here}: securityContext.{key} is {}", psc[key]));
+                    }
+                }
+                if !argo && pod["automountServiceAccountToken"] != json!(false) {
+                    problems.push(format!("{here}: mounts a service-account token"));
+                }
+                for c in containers {
+                    let sc = &c["securityContext"];
+                    for (key, want) in [
+                        ("runAsUser", uid.clone()),
+                        ("readOnlyRootFilesystem", json!(!notebook)),
+                        ("allowPrivilegeEscalation", json!(false)),
+                        ("privileged", json!(false)),
+                        ("capabilities", json!({"drop": ["ALL"]})),
+                    ] {
+                        if sc[key] != want {
+                            problems.push(format!("{here}: container {}: {key} is {}", c["name"], sc[key]));
+                        }
+                    }
+                    for p in c["ports"].as_array().into_iter().flatten().filter(|_| !plain_notebook) {
+                        ports.push(json!({"port": p["containerPort"], "protocol": p["protocol"]}));
+                    }
+                }
+            }
+            if !found.is_empty() {
+                workloads.push((env, instance.to_string(), format!("{name}/{rel}"), ports));
+            }
+        }
+        for (env, instance, file, ports) in workloads {
+            let Some(policy) = policies.get(&(env, instance.clone())) else {
+                problems.push(format!("{file}: no NetworkPolicy selects {instance}"));
+                continue;
+            };
+            let want = if ports.is_empty() {
+                json!([])
+            } else {
+                json!([{"ports": ports}])
+            };
+            if policy["spec"]["ingress"] != want || policy["spec"]["policyTypes"] != json!(["Ingress"]) {
+                problems.push(format!(
+                    "{file}: the NetworkPolicy of {instance} admits {}",
+                    policy["spec"]
+                ));
+            }
+        }
+    }
+    assert!(pods > 20, "checked only {pods} pods");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

@@ -20,7 +20,7 @@ const LAYERS: &[&[&str]] = &[
     &["source", "names", "units", "secrets", "spec", "project"],
     &["diag", "tree", "condition"],
     &["syntax", "schema_common"],
-    &["yamlout", "validate"],
+    &["yamlout", "validate", "work"],
     &["schema", "check"],
     &["load", "inputs"],
     &["stdlib"],

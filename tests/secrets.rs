@@ -388,6 +388,43 @@ fn cases() -> Vec<Case> {
             vec![],
             Refused("GitHub token", "config.GITHUB_TOKEN"),
         ),
+        // docs/security.md, "Waivers": what a waiver never covers.
+        case(
+            "private_key_in_config_is_never_waived",
+            &[IMAGES, API, "config: {SSH_IDENTITY: \"-----BEGIN OPENSSH PRIVATE KEY----- b3BlbnNzaC1rZXktdjEAAAAA -----END OPENSSH PRIVATE KEY-----\"}\n", "waivers:\n  - {policy: no-plaintext-secrets, object: ConfigMap/demo-config, key: SSH_IDENTITY, reason: test}\n"],
+            vec![],
+            Refused("private key", "config.SSH_IDENTITY"),
+        ),
+        case(
+            "url_password_in_config_is_never_waived",
+            &[IMAGES, API, "config: {DATABASE_URL: \"postgres://app:hunter2@db:5432/app\"}\n", "waivers:\n  - {policy: no-plaintext-secrets, object: ConfigMap/demo-config, key: DATABASE_URL, reason: test}\n"],
+            vec![],
+            Refused("password", "config.DATABASE_URL"),
+        ),
+        case(
+            "image_env_value_is_never_waived",
+            &["images:\n  server: {stack: fastapi, env: {BUILD_ID: q8Zr2LmT9vXk4WbN7cYp3JdF6hGs1QaE}}\n", API, "waivers:\n  - {policy: no-plaintext-secrets, object: Deployment/demo-api, key: BUILD_ID, reason: test}\n"],
+            vec![],
+            Refused("`BUILD_ID` looks like a credential", "images.server.env.BUILD_ID"),
+        ),
+        case(
+            "sops_file_plaintext_is_never_waived",
+            &[IMAGES, API, SOPS_SECRET, FLUX, "waivers:\n  - {policy: no-plaintext-secrets, object: Secret/demo-db, reason: test}\n"],
+            vec![(
+                "db.sops.yaml",
+                format!(
+                    "apiVersion: v1\nkind: Secret\nmetadata:\n  name: demo-db\n  namespace: demo\n  annotations: {{build: q8Zr2LmT9vXk4WbN7cYp3JdF6hGs1QaE}}\ntype: Opaque\ndata:\n  DB_PASSWORD: {ENC}\n{}",
+                    sops_meta(true, true)
+                ),
+            )],
+            Refused("metadata.annotations.build looks like a credential", "secrets.db.file"),
+        ),
+        case(
+            "plain_secret_is_never_waived",
+            &[IMAGES, API, EXTRA, "waivers:\n  - {policy: no-plaintext-secrets, object: Secret/leak, reason: test}\n"],
+            extra("apiVersion: v1\nkind: Secret\nmetadata: {name: leak}\nstringData: {API_URL: \"https://x.example.com\"}\n".into()),
+            Refused("plain Secret", "manifests[0]"),
+        ),
         case(
             "waiver_key_for_another_policy",
             &[IMAGES, API, "waivers:\n  - {policy: seccomp, object: Deployment/demo-api, key: X, reason: test}\n"],

@@ -40,12 +40,19 @@ pub fn spec_dir(path: &Path) -> PathBuf {
 }
 
 /// A spec file's bytes, at most one byte past the input limit: the read itself is bounded,
-/// not the length the file claims (a symlink to `/dev/zero`, a pipe or a file in `/proc`
-/// claims none), so the loader sees a file past the limit and words the error.
+/// not the length the file claims (a symlink to `/dev/zero` or a file in `/proc` claims
+/// none), so the loader sees a file past the limit and words the error. A named pipe or a
+/// socket is refused before it is opened: opening a pipe waits for a writer, maybe forever.
 pub fn read_spec(path: &Path) -> Result<Vec<u8>, String> {
     use std::io::Read;
+    use std::os::unix::fs::FileTypeExt;
     let max = crate::syntax::LIMITS.max_bytes as u64;
     let cannot = |e: std::io::Error| format!("cannot read {}: {e}", path.display());
+    let kind = std::fs::metadata(path).map_err(cannot)?.file_type();
+    if kind.is_fifo() || kind.is_socket() {
+        let what = if kind.is_fifo() { "a named pipe" } else { "a socket" };
+        return Err(format!("cannot read {}: it is {what}, not a file", path.display()));
+    }
     let file = std::fs::File::open(path).map_err(cannot)?;
     let mut bytes = Vec::new();
     file.take(max + 1).read_to_end(&mut bytes).map_err(cannot)?;
@@ -74,7 +81,9 @@ fn is_loop(e: &ignore::Error) -> bool {
 }
 
 /// Every spec file under `root` that git does not ignore, as paths relative to `root`, sorted.
-/// Symlinked folders are not followed (git does not follow them either).
+/// Symlinked folders are not followed (git does not follow them either). Anything named as a
+/// spec but a folder is one, so that a spec that cannot be read (a symlink to `/dev/zero`, a
+/// dangling symlink, a pipe) is reported by name, never silently left out.
 pub fn discover(root: &Path) -> Result<Vec<PathBuf>, String> {
     let mut found = Vec::new();
     for entry in walker(root, false).build() {
@@ -84,7 +93,7 @@ pub fn discover(root: &Path) -> Result<Vec<PathBuf>, String> {
             Err(e) => return Err(e.to_string()),
         };
         let path = entry.path();
-        if is_spec(path) && path.is_file() {
+        if is_spec(path) && !path.is_dir() {
             found.push(path.strip_prefix(root).unwrap_or(path).to_path_buf());
         }
     }

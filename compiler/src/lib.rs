@@ -44,6 +44,7 @@ pub mod syntax;
 pub mod tree;
 pub mod units;
 pub mod validate;
+pub mod work;
 pub mod writer;
 pub mod yamlout;
 

@@ -71,6 +71,11 @@ pub fn parse(file: &SourceFile) -> Result<Node, Vec<Diagnostic>> {
 }
 
 fn check_tree(file: &SourceFile, tree: &Node) -> (Option<Loaded>, Vec<Diagnostic>) {
+    // Before anything is checked or merged: what all environments ask for together.
+    let over = crate::work::check(tree);
+    if !over.is_empty() {
+        return (None, over);
+    }
     let (base, mut diags) = typed(tree);
     let Some(base) = base else {
         return (None, diags);
@@ -119,6 +124,9 @@ fn drop_unknown_overrides(base: &Node, env: &str, over: &mut Node) -> Vec<Diagno
             .get(section)
             .map(|s| s.entries().iter().map(|e| e.key.as_str()).collect())
             .unwrap_or_default();
+        // Found in a set: a scan per override was quadratic (100,000 config keys, set again
+        // by an environment, took minutes).
+        let known: std::collections::HashSet<&str> = declared.iter().copied().collect();
         let Some(Node {
             value: Value::Map(entries),
             ..
@@ -128,7 +136,7 @@ fn drop_unknown_overrides(base: &Node, env: &str, over: &mut Node) -> Vec<Diagno
         };
         entries.retain(|e| {
             let adds_config = section == "config" && !matches!(e.value.value, Value::Null);
-            if declared.contains(&e.key.as_str()) || adds_config {
+            if adds_config || known.contains(e.key.as_str()) {
                 return true;
             }
             let what = section.trim_end_matches('s');
@@ -239,5 +247,24 @@ mod tests {
                 "{name}"
             );
         }
+    }
+
+    /// Issue 14: an environment's overrides were merged, and checked against what the base
+    /// declares, by a scan per key: two environments that set each of 100,000 config keys
+    /// (within every limit) took minutes to load.
+    #[test]
+    fn overriding_100000_config_keys_takes_linear_time() {
+        let keys: String = (0..100_000).map(|i| format!("  K{i}: a\n")).collect();
+        let over: String = (0..100_000).map(|i| format!("      K{i}: b\n")).collect();
+        let yaml = format!(
+            "apiVersion: mlship/v1\nproject: p\nregistry: r.io/p\ntag: \"1\"\nconfig:\n{keys}\
+             environments:\n  dev:\n    config:\n{over}  prod:\n    config:\n{over}"
+        );
+        let start = std::time::Instant::now();
+        let (_, loaded, diags) = load("mlship.yaml", yaml.as_bytes());
+        let took = start.elapsed();
+        let loaded = loaded.unwrap_or_else(|| panic!("{:?}", diags.first()));
+        assert_eq!(loaded.envs[1].spec.config["K99999"], "b");
+        assert!(took.as_secs() < 30, "loading took {took:?}");
     }
 }

@@ -127,12 +127,44 @@ pub fn instance_path<'a>(segs: impl IntoIterator<Item = LocationSegment<'a>>, is
 /// Kubernetes objects, unresolved references, overrides, patches, stacks) uses this one.
 pub const SIMILAR: f64 = 0.5;
 
+/// The longest name, in characters, that [`closest`] compares (Kubernetes names have 253 at most).
+pub const SUGGEST_LEN: usize = 253;
+
+/// How many known names, at most, [`closest`] compares a name with.
+pub const SUGGEST_AMONG: usize = 1_000;
+
+/// The most work of one [`closest`], in cells of the comparisons' tables: 1,000 names of 16
+/// characters, or 4 of 253.
+pub const SUGGEST_CELLS: usize = 256_000;
+
 /// The known name closest to `name`, if any is close enough to suggest (see [`SIMILAR`]);
 /// of several equally close, the last.
+///
+/// Bounded, since one spec may ask thousands of times (an unknown name per workload) and a
+/// comparison takes time quadratic in the names' lengths: names longer than [`SUGGEST_LEN`]
+/// characters are not compared, and of the known names whose lengths allow a match (a
+/// distance is at least the difference of the lengths), only the first [`SUGGEST_AMONG`],
+/// and only while the comparisons' cells (the product of two names' lengths) stay within
+/// [`SUGGEST_CELLS`].
 pub fn closest<'a>(name: &str, known: impl Iterator<Item = &'a str>) -> Option<&'a str> {
     let name = name.to_lowercase();
+    let len = name.chars().count();
+    if len > SUGGEST_LEN {
+        return None;
+    }
+    let mut cells = 0;
     known
-        .map(|k| (strsim::normalized_damerau_levenshtein(&name, &k.to_lowercase()), k))
+        .filter(|k| k.len() <= 4 * SUGGEST_LEN)
+        .filter_map(|k| {
+            let other = k.chars().flat_map(char::to_lowercase).count();
+            (other <= SUGGEST_LEN && 2 * len.abs_diff(other) <= len.max(other)).then_some((k, other))
+        })
+        .take(SUGGEST_AMONG)
+        .take_while(|(_, other)| {
+            cells += len.max(1) * other.max(&1);
+            cells <= SUGGEST_CELLS
+        })
+        .map(|(k, _)| (strsim::normalized_damerau_levenshtein(&name, &k.to_lowercase()), k))
         .filter(|(score, _)| *score >= SIMILAR)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, k)| k)
@@ -215,5 +247,32 @@ mod tests {
             Some("db-credentials")
         );
         assert_eq!(closest("db", ["web"].into_iter()), None);
+    }
+
+    /// Issue 14: "did you mean" compared every unknown name with every known one, each
+    /// comparison quadratic in the lengths: 5,000 patches naming none of 5,000 Deployments
+    /// took 131 s to check (release build). Its work per question is now bounded, and the
+    /// lengths filter drops no suggestion.
+    #[test]
+    fn did_you_mean_does_bounded_work() {
+        let known: Vec<String> = (0..20_000).map(|i| format!("svc{i}")).collect();
+        let long = "x".repeat(64 << 10);
+        let start = std::time::Instant::now();
+        for _ in 0..1_000 {
+            assert_eq!(closest("zzzzzz", known.iter().map(String::as_str)), None);
+            assert_eq!(closest(&long, known.iter().map(String::as_str)), None);
+            assert_eq!(closest("svc", [long.as_str()].into_iter()), None);
+        }
+        let took = start.elapsed();
+        assert!(took.as_secs() < 20, "1,000 questions among 20,000 names took {took:?}");
+        assert_eq!(closest("svc12", known.iter().map(String::as_str)), Some("svc12"));
+        let long_names: Vec<String> = (0..1_000).map(|i| format!("{i:0>253}")).collect();
+        for _ in 0..10 {
+            assert_eq!(closest(&"z".repeat(253), long_names.iter().map(String::as_str)), None);
+        }
+        // Lengths that cannot match are skipped before the bound counts them.
+        let mut many: Vec<&str> = vec!["a-very-long-name-that-cannot-match"; 5_000];
+        many.push("replicas");
+        assert_eq!(closest("replica", many.into_iter()), Some("replicas"));
     }
 }

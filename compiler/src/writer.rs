@@ -1346,4 +1346,33 @@ mod tests {
             "{e}"
         );
     }
+
+    /// docs/security.md: after a power loss a file may be empty; `check` reports it as stale
+    /// and the next build rewrites it.
+    #[test]
+    fn a_file_emptied_by_a_power_loss_is_stale_and_the_next_build_repairs_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("deploy");
+        let tree = built(&[("a.yaml", "1"), ("b.yaml", "1")]);
+        write(&out, &tree).unwrap();
+        fs::write(out.join("a.yaml"), "").unwrap();
+        assert_eq!(stale(&out, &tree), [("a.yaml".to_string(), "changed")]);
+        write(&out, &tree).unwrap();
+        assert_eq!(fs::read_to_string(out.join("a.yaml")).unwrap(), "1");
+        assert!(stale(&out, &tree).is_empty());
+    }
+
+    /// docs/security.md: a journal that is not one mlship wrote (it does not parse) is dropped
+    /// with its staging, and moves nothing.
+    #[test]
+    fn a_journal_that_does_not_parse_is_dropped_with_its_staging() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path();
+        fs::write(out.join("old.yaml"), "old").unwrap();
+        write_files(&out.join(STAGING), &out.join(STAGING), [("old.yaml", &b"attacker"[..])]).unwrap();
+        fs::write(out.join(JOURNAL), b"{\"moves\": [\"old.yaml\"], this is not JSON").unwrap();
+        drop(lock(out).unwrap());
+        assert_eq!(fs::read_to_string(out.join("old.yaml")).unwrap(), "old");
+        assert!(!out.join(JOURNAL).exists() && !out.join(STAGING).exists());
+    }
 }

@@ -90,6 +90,26 @@ pub fn process(
 }
 
 fn apply_patches(plan: &Plan, env: &EnvPlan, objects: &mut [Object], diags: &mut Vec<Diagnostic>) {
+    // The objects by kind and name, rendered and stable (a Job's without its hash), in their
+    // order: a patch finds its objects without a scan of every object (patches times objects
+    // was quadratic). A patch that changes an object's identity is refused below.
+    let mut by_name: std::collections::HashMap<(String, String), Vec<usize>> = std::collections::HashMap::new();
+    // For the help of a patch that matches nothing: the stable names of each kind.
+    let mut of_kind: std::collections::HashMap<String, Vec<String>> = std::collections::HashMap::new();
+    for (i, o) in objects.iter().enumerate() {
+        let stable = names::stable_name(o.kind(), o.name());
+        if stable != o.name() {
+            by_name
+                .entry((o.kind().to_string(), o.name().to_string()))
+                .or_default()
+                .push(i);
+        }
+        by_name
+            .entry((o.kind().to_string(), stable.clone()))
+            .or_default()
+            .push(i);
+        of_kind.entry(o.kind().to_string()).or_default().push(stable);
+    }
     for (i, p) in plan.patches.iter().enumerate() {
         let at = Path::of(&["patches"]).index(i);
         if !p.environments.is_empty() && !p.environments.contains(&env.name) {
@@ -117,10 +137,8 @@ fn apply_patches(plan: &Plan, env: &EnvPlan, objects: &mut [Object], diags: &mut
             continue;
         }
         let mut matched = false;
-        for obj in objects
-            .iter_mut()
-            .filter(|o| o.kind() == p.kind && (o.name() == p.name || names::stable_name(&p.kind, o.name()) == p.name))
-        {
+        for &o in by_name.get(&(p.kind.clone(), p.name.clone())).into_iter().flatten() {
+            let obj = &mut objects[o];
             matched = true;
             let identity = |v: &Value| {
                 (
@@ -160,14 +178,17 @@ fn apply_patches(plan: &Plan, env: &EnvPlan, objects: &mut [Object], diags: &mut
             obj.patched_by = Some(i);
         }
         if !matched {
-            let known: Vec<String> = objects
-                .iter()
-                .filter(|o| o.kind() == p.kind)
-                .map(|o| names::stable_name(&p.kind, o.name()))
-                .collect();
+            let known = of_kind.get(&p.kind).map_or(&[][..], Vec::as_slice);
             let help = match crate::check::closest(&p.name, known.iter().map(String::as_str)) {
                 Some(n) => format!("did you mean `{n}`?"),
                 None if known.is_empty() => format!("environment `{}` renders no {}", env.name, p.kind),
+                // At most ten: the help of every such patch would otherwise list them all.
+                None if known.len() > 10 => format!(
+                    "{} objects here: {}, and {} more",
+                    p.kind,
+                    known[..10].join(", "),
+                    known.len() - 10
+                ),
                 None => format!("{} objects here: {}", p.kind, known.join(", ")),
             };
             diags.push(
@@ -714,5 +735,44 @@ mod tests {
         ] {
             assert!(found.contains(&p), "{p:?} not found");
         }
+    }
+
+    /// Issue 14: each patch scanned every object for its own, and a patch that matched none
+    /// scanned them again for its help, which listed them all: 5,000 patches and 5,000
+    /// services took 23 s to check, and 5,000 patches naming none of them 131 s (release
+    /// builds). Indexed, 10,000 patches of 10,000 objects and 1,000 that match none take
+    /// seconds in a debug build.
+    #[test]
+    fn patches_find_their_objects_in_linear_time() {
+        let yaml = "apiVersion: mlship/v1\nproject: p\nregistry: r.io/p\ntag: \"1\"\nimages:\n  app: {stack: python}\n\
+                    services:\n  s: {image: app, port: 8080}\n";
+        let (_, loaded, diags) = crate::load::load("mlship.yaml", yaml.as_bytes());
+        let loaded = loaded.unwrap_or_else(|| panic!("{diags:?}"));
+        let mut plan = crate::lower::lower(&loaded, &crate::project::MemProject::default()).unwrap();
+        let n = 10_000;
+        let deployment =
+            |name: String| json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name}});
+        let mut objects: Vec<Object> = (0..n)
+            .map(|i| Object::generated("", deployment(format!("d{i}"))))
+            .collect();
+        let patch = |name: String| {
+            serde_json::from_value(
+                json!({"kind": "Deployment", "name": name, "patch": {"metadata": {"labels": {"a": "b"}}}}),
+            )
+            .unwrap()
+        };
+        plan.patches = (0..n).map(|i| patch(format!("d{i}"))).collect();
+        plan.patches
+            .extend((0..1_000).map(|i| patch(format!("unknown-zzzz-{i}"))));
+        let env = plan.envs[0].clone();
+        let mut diags = Vec::new();
+        let start = std::time::Instant::now();
+        apply_patches(&plan, &env, &mut objects, &mut diags);
+        let took = start.elapsed();
+        assert!(objects.iter().all(|o| o.value["metadata"]["labels"]["a"] == "b"));
+        assert_eq!(diags.len(), 1_000, "{:?}", diags.first());
+        let help = diags[0].help.as_deref().unwrap_or_default();
+        assert!(help.ends_with(", and 9990 more"), "{help}");
+        assert!(took.as_secs() < 20, "{n} patches of {n} objects took {took:?}");
     }
 }
