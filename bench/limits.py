@@ -105,9 +105,9 @@ def kdl_config(n, width):
 CASES = [
     # (what, file name, text)
     ('16 MiB of YAML (250 strings of 64 KiB)', 'mlship.yaml', spec(head(), services(1), config(250, 64 * 1024 - 16))),
-    ('16 MiB of KDL (250 strings of 64 KiB)', 'mlship.kdl', kdl_config(250, 64 * 1024 - 16)),
+    ('1 MiB of KDL, its limit (15 strings of 64 KiB)', 'mlship.kdl', kdl_config(15, 64 * 1024 - 16)),
     ('1,000,000 values (YAML: a command of 999,900 arguments)', 'mlship.yaml', spec(head(), command(999_900))),
-    ('1,000,000 values (KDL: a command of 999,900 arguments)', 'mlship.kdl', kdl_command(999_900)),
+    ('1 MiB of KDL values (a command of 260,000 arguments)', 'mlship.kdl', kdl_command(260_000)),
     ('1,000 images', 'mlship.yaml', spec(head(1000), services(1))),
     ('20,000 services', 'mlship.yaml', spec(head(), services(20_000))),
     ('20,000 steps', 'mlship.yaml', spec(head(), steps(20_000))),

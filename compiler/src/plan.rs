@@ -276,11 +276,11 @@ pub struct WorkflowPlan {
     pub pipeline: String,
     /// The WorkflowTemplate's (and CronWorkflow's) name, `<project>-<pipeline>`.
     pub name: String,
-    /// The pods' ServiceAccount (no token is mounted into the steps' containers).
+    /// The pods' ServiceAccount. Its token is mounted: Argo's executor, in each step's pod,
+    /// reports the step's results (`workflowtaskresults`) with it.
     pub service_account: String,
-    /// The executor's ServiceAccount: Argo mounts its token into its own init and wait
-    /// containers only, which report step results (`workflowtaskresults`).
-    pub executor_account: String,
+    /// The Role and RoleBinding that allow those writes, and nothing else.
+    pub executor_role: String,
     /// Parameters and their default values.
     pub parameters: Vec<(String, String)>,
     /// Steps in dependency order.

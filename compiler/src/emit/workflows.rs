@@ -45,7 +45,7 @@ fn objects(_: &Plan, env: &EnvPlan) -> Vec<Object> {
             json!({
                 "apiVersion": "rbac.authorization.k8s.io/v1",
                 "kind": "Role",
-                "metadata": meta(&w.executor_role()),
+                "metadata": meta(&w.executor_role),
                 "rules": [{
                     "apiGroups": ["argoproj.io"],
                     "resources": ["workflowtaskresults"],
@@ -58,8 +58,8 @@ fn objects(_: &Plan, env: &EnvPlan) -> Vec<Object> {
             json!({
                 "apiVersion": "rbac.authorization.k8s.io/v1",
                 "kind": "RoleBinding",
-                "metadata": meta(&w.executor_role()),
-                "roleRef": { "apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": w.executor_role() },
+                "metadata": meta(&w.executor_role),
+                "roleRef": { "apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": w.executor_role },
                 "subjects": [{ "kind": "ServiceAccount", "name": w.service_account, "namespace": env.namespace }],
             }),
         ));
@@ -121,12 +121,6 @@ fn objects(_: &Plan, env: &EnvPlan) -> Vec<Object> {
     }
     name_workflows(env, &mut out);
     out
-}
-
-impl WorkflowPlan {
-    fn executor_role(&self) -> String {
-        format!("{}-executor", self.name)
-    }
 }
 
 /// The spec of a pipeline's WorkflowTemplate.

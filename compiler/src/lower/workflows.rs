@@ -175,7 +175,7 @@ impl Cx<'_> {
         let name = names::workload(&spec.project, pipeline);
         WorkflowPlan {
             pipeline: pipeline.to_string(),
-            executor_account: format!("{name}-executor"),
+            executor_role: format!("{name}-executor"),
             service_account: name.clone(),
             name,
             parameters: pipe.parameters.iter().map(|(k, v)| (k.clone(), v.text())).collect(),
