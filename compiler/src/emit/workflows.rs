@@ -473,16 +473,21 @@ mod tests {
         assert!(check["failed"].as_str().unwrap().contains("'Failed'"));
     }
 
+    /// The messages of a build whose `ml` WorkflowTemplate gets `patch`, which must fail.
+    fn errors_of_patched_template(patch: &str) -> Vec<String> {
+        let yaml = format!(
+            "{HEAD}{}patches:\n  - kind: WorkflowTemplate\n    name: p-ml\n    patch: {patch}\n",
+            pipeline("train")
+        );
+        let compiled = crate::compile("mlship.yaml", yaml.as_bytes(), &MemProject::default());
+        let messages: Vec<String> = compiled.diagnostics.iter().map(|d| d.message.clone()).collect();
+        assert!(compiled.output.is_none(), "{messages:?}");
+        messages
+    }
+
     #[test]
     fn workflow_kinds_are_validated_strictly_after_patches() {
-        let body = pipeline("train");
-        let patched = format!(
-            "{body}patches:\n  - kind: WorkflowTemplate\n    name: p-ml\n    patch: {{spec: {{parallelism: two}}}}\n"
-        );
-        let yaml = format!("{HEAD}{patched}");
-        let compiled = crate::compile("mlship.yaml", yaml.as_bytes(), &MemProject::default());
-        let messages: Vec<&str> = compiled.diagnostics.iter().map(|d| d.message.as_str()).collect();
-        assert!(compiled.output.is_none(), "{messages:?}");
+        let messages = errors_of_patched_template("{spec: {parallelism: two}}");
         assert!(
             messages
                 .iter()
@@ -493,14 +498,7 @@ mod tests {
 
     #[test]
     fn policies_check_workflow_templates_like_pods() {
-        let body = pipeline("train");
-        let patched = format!(
-            "{body}patches:\n  - kind: WorkflowTemplate\n    name: p-ml\n    patch:\n      spec:\n        securityContext: null\n"
-        );
-        let yaml = format!("{HEAD}{patched}");
-        let compiled = crate::compile("mlship.yaml", yaml.as_bytes(), &MemProject::default());
-        let messages: Vec<&str> = compiled.diagnostics.iter().map(|d| d.message.as_str()).collect();
-        assert!(compiled.output.is_none(), "{messages:?}");
+        let messages = errors_of_patched_template("{spec: {securityContext: null}}");
         assert!(
             messages
                 .iter()
