@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 
 /// Kubernetes minor versions mlship targets (and has schemas for).
 mod notebooks;
+mod pods;
 mod workflows;
 pub use notebooks::MAX_NOTEBOOK_NAME;
 pub use workflows::type_of;
@@ -146,6 +147,7 @@ impl Checker<'_> {
         for (name, img) in &s.images {
             let at = p(&["images", name]);
             self.name(&at, name, "image");
+            self.image_source(&at, name, img);
             if let Some(req) = &img.requirements {
                 self.rel_path(&at.key("requirements"), req);
             }
@@ -303,8 +305,17 @@ impl Checker<'_> {
             }
             self.quantity(&at.key("size"), &v.size.text(), false);
         }
+        self.files(s);
         for (pname, pipe) in &s.pipelines {
             self.pipeline(s, pname, pipe);
+            if let Some(a) = &pipe.service_account {
+                let object = format!("ServiceAccount/{}", names::workload(&s.project, pname));
+                self.annotations(
+                    &p(&["pipelines", pname, "service_account", "annotations"]),
+                    &a.annotations,
+                    &object,
+                );
+            }
         }
         for name in s.pipelines.keys().filter(|n| s.services.contains_key(*n)) {
             self.err(
@@ -328,29 +339,8 @@ impl Checker<'_> {
                 self.plain_text(&at.key("command").index(i), arg);
                 self.text_credential(&at.key("command").index(i), arg, Some(&object), None);
             }
-            if let Some(e) = &svc.expose {
-                if let Some(port) = e.port {
-                    self.port(&at.key("expose").key("port"), port);
-                }
-                if let Some(path) = &e.path {
-                    self.url_path(&at.key("expose").key("path"), path);
-                }
-                if e.host.is_none() && (e.path.is_some() || e.tls_secret.is_some() || e.ingress_class.is_some()) {
-                    self.err(
-                        Code::MissingKey,
-                        at.key("expose"),
-                        "an Ingress needs `host`".into(),
-                        "add `host: api.example.com`, or remove path, tls_secret and ingress_class",
-                    );
-                }
-            }
-            if let Some(h) = &svc.health {
-                for (k, v) in [("path", &h.path), ("ready", &h.ready)] {
-                    if let Some(v) = v {
-                        self.url_path(&at.key("health").key(k), v);
-                    }
-                }
-            }
+            self.serving(&at, svc, &object);
+            self.pod_extras(s, &at, &svc.pod, "server", &object);
             if let Some(a) = &svc.autoscale {
                 let aat = at.key("autoscale");
                 if a.min == 0 {
@@ -500,6 +490,8 @@ impl Checker<'_> {
             self.resources(s, &sat, &step.image, &step.resources, &object);
             self.refs(s, &sat, &step.secrets, &step.mounts);
             self.env_values(&sat.key("env"), &step.env, Some(&object));
+            let main = if argo { "main" } else { sname.as_str() };
+            self.pod_extras(s, &sat, &step.pod, main, &object);
             for (i, arg) in step.run.iter().enumerate() {
                 self.plain_text(&sat.key("run").index(i), arg);
                 self.text_credential(&sat.key("run").index(i), arg, Some(&object), None);
@@ -603,6 +595,7 @@ impl Checker<'_> {
         }
         if r.gpu.is_some_and(|g| g > 0)
             && let Some(img) = s.images.get(image)
+            && img.stack.is_some()
             && img.cuda.is_none()
         {
             self.out.push(
@@ -689,6 +682,66 @@ impl Checker<'_> {
                     "give each mount its own path",
                 );
             }
+        }
+    }
+
+    /// Exactly one of `stack` and `prebuilt`; a prebuilt image names one version and has
+    /// nothing to build.
+    fn image_source(&mut self, at: &Path, name: &str, img: &crate::spec::Image) {
+        let Some(reference) = &img.prebuilt else {
+            if img.stack.is_none() {
+                self.err(
+                    Code::MissingKey,
+                    at.clone(),
+                    format!("image `{name}` needs a `stack` or a `prebuilt` reference"),
+                    "build it from a stdlib stack (`stack: fastapi`) or run an upstream image as it is (`prebuilt: vllm/vllm-openai:v0.8.5`)",
+                );
+            }
+            return;
+        };
+        if img.stack.is_some() {
+            self.err(
+                Code::Conflict,
+                at.key("prebuilt"),
+                format!("image `{name}` has both a `stack` and a `prebuilt` reference"),
+                "keep `stack` to build the image, or `prebuilt` to run an upstream image as it is",
+            );
+        }
+        self.prebuilt(&at.key("prebuilt"), reference, "vllm/vllm-openai:v0.8.5");
+        if reference.contains('@') && img.digest.is_some() {
+            self.err(
+                Code::Conflict,
+                at.key("digest"),
+                "the `prebuilt` reference already names a digest".into(),
+                "keep one: the digest in the reference, or `digest` (which environments can set)",
+            );
+        }
+        let build = [
+            ("python", img.python.is_some()),
+            ("cuda", img.cuda.is_some()),
+            ("framework", img.framework.is_some()),
+            ("requirements", img.requirements.is_some()),
+            ("system_packages", !img.system_packages.is_empty()),
+            ("copy", !img.copy.is_empty()),
+            ("command", !img.command.is_empty()),
+            ("index_url", img.index_url.is_some()),
+            ("template", img.template.is_some()),
+            ("env", !img.env.is_empty()),
+            ("base_digest", img.base_digest.is_some()),
+            ("builder_digest", img.builder_digest.is_some()),
+        ];
+        for (key, _) in build.iter().filter(|(_, set)| *set) {
+            let help = match *key {
+                "command" => "give the command in the `command` of the services (or `run` of the steps) that use it",
+                "env" => "set runtime variables in the `env` of the services and steps that use it",
+                _ => "remove it: mlship writes no Dockerfile for a prebuilt image",
+            };
+            self.err(
+                Code::Conflict,
+                at.key(key),
+                format!("image `{name}` is prebuilt; `{key}` applies only to images mlship builds"),
+                help,
+            );
         }
     }
 
@@ -803,6 +856,44 @@ impl Checker<'_> {
                 at.clone(),
                 format!("`{tag}` is not a valid image tag"),
                 "use letters, digits, `_`, `.` and `-`, at most 128 characters",
+            );
+        }
+    }
+
+    /// A prebuilt image (an `images` entry, or a notebook's): `host/path:tag` (not `latest`) or `host/path@sha256:<64 hex>`.
+    fn prebuilt(&mut self, at: &Path, reference: &str, example: &str) {
+        let (repo, version) = match reference.split_once('@') {
+            Some((repo, digest)) => {
+                self.digest(at, digest);
+                (
+                    repo.rsplit_once(':')
+                        .filter(|(_, t)| !t.contains('/'))
+                        .map_or(repo, |(r, _)| r),
+                    None,
+                )
+            }
+            None => match reference.rsplit_once(':').filter(|(_, t)| !t.contains('/')) {
+                Some((repo, tag)) => (repo, Some(tag)),
+                None => {
+                    self.err(
+                        Code::BadValue,
+                        at.clone(),
+                        format!("`{reference}` names no version"),
+                        "add a tag (such as :v1.10.0) or a digest (@sha256:...); GitOps needs a reference that names one build",
+                    );
+                    return;
+                }
+            },
+        };
+        if let Some(tag) = version {
+            self.tag(at, tag);
+        }
+        if !names::is_registry(repo) {
+            self.err(
+                Code::BadValue,
+                at.clone(),
+                format!("`{repo}` is not an image repository"),
+                format!("write host/path in lowercase, such as {example}"),
             );
         }
     }

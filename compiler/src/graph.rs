@@ -46,9 +46,10 @@ pub fn render(loaded: &Loaded, kind: Kind) -> String {
     };
     out.push_str(&open);
     for (name, img) in &s.images {
-        let label = match &img.cuda {
-            Some(c) => format!("image {name}\\n{} · CUDA {c}", img.stack),
-            None => format!("image {name}\\n{}", img.stack),
+        let label = match (&img.prebuilt, &img.stack, &img.cuda) {
+            (Some(r), _, _) => format!("image {name}\\nprebuilt {r}"),
+            (None, stack, Some(c)) => format!("image {name}\\n{} · CUDA {c}", stack.as_deref().unwrap_or_default()),
+            (None, stack, None) => format!("image {name}\\n{}", stack.as_deref().unwrap_or_default()),
         };
         let _ = match kind {
             Kind::Mermaid => writeln!(

@@ -10,6 +10,7 @@
 mod images;
 mod inputs;
 mod notebooks;
+mod pods;
 mod workflows;
 mod workloads;
 
@@ -67,10 +68,14 @@ pub fn lower(loaded: &Loaded, project: &dyn Project) -> Result<Plan, Vec<Diagnos
             .images
             .iter()
             .map(|(name, img)| {
-                let base = format!("{}/{name}", s.registry.trim_end_matches('/'));
+                // A prebuilt image keeps its own version; a built one takes the environment's tag.
+                let base = match &img.prebuilt {
+                    Some(reference) => reference.clone(),
+                    None => format!("{}/{name}:{tag}", s.registry.trim_end_matches('/')),
+                };
                 let r = match &img.digest {
-                    Some(d) => format!("{base}:{tag}@{d}"),
-                    None => format!("{base}:{tag}"),
+                    Some(d) => format!("{base}@{d}"),
+                    None => base,
                 };
                 (name.clone(), r)
             })
@@ -104,6 +109,7 @@ pub fn lower(loaded: &Loaded, project: &dyn Project) -> Result<Plan, Vec<Diagnos
                 data: s.config.clone(),
             }
         });
+        let files = inputs::config_files(s, project, &mut diags);
         let mut secrets = BTreeMap::new();
         for (name, sec) in &s.secrets {
             let at = Path::of(&["secrets", name]);
@@ -161,6 +167,7 @@ pub fn lower(loaded: &Loaded, project: &dyn Project) -> Result<Plan, Vec<Diagnos
             images: &images,
             config: config.as_ref(),
             secrets: &secrets,
+            files: &files,
             engine,
             diags: &mut diags,
         };
@@ -170,6 +177,11 @@ pub fn lower(loaded: &Loaded, project: &dyn Project) -> Result<Plan, Vec<Diagnos
             .iter()
             .map(|(name, p)| PipelinePlan {
                 name: name.clone(),
+                account_annotations: p
+                    .service_account
+                    .as_ref()
+                    .map(|a| a.annotations.clone())
+                    .unwrap_or_default(),
                 cron: p
                     .schedule
                     .as_ref()
@@ -221,6 +233,7 @@ pub fn lower(loaded: &Loaded, project: &dyn Project) -> Result<Plan, Vec<Diagnos
             namespace,
             cluster,
             config,
+            files: files.into_values().collect(),
             secrets: secrets.into_values().collect(),
             claims,
             services,
@@ -260,14 +273,16 @@ pub fn lower(loaded: &Loaded, project: &dyn Project) -> Result<Plan, Vec<Diagnos
             );
         }
     }
-    // Images are built once and promoted: an environment chooses only which build it runs.
+    // Images are built once and promoted: an environment chooses only which build it runs
+    // (for a prebuilt image, which version).
+    let base_prebuilt = |image: &str| loaded.spec.images.get(image).is_some_and(|i| i.prebuilt.is_some());
     for (env, over) in &loaded.spec.environments {
         for (image, fields) in over.images.iter().flatten() {
             for key in fields
                 .as_object()
                 .into_iter()
                 .flat_map(|m| m.keys())
-                .filter(|k| *k != "digest")
+                .filter(|k| *k != "digest" && !(*k == "prebuilt" && base_prebuilt(image)))
             {
                 let help = if key == "env" {
                     "set runtime variables in the `env` of the services and steps that run the image, in this environment's `services` or `pipelines`".to_string()
@@ -574,7 +589,15 @@ mod tests {
         assert!(svc.disruption_budget.is_none() && svc.autoscale.is_none());
         let c = &svc.template.pod.containers[0];
         let live = c.liveness.as_ref().expect("a liveness probe");
-        assert_eq!((live.path.as_str(), live.initial_delay), (workloads::HEALTH_PATH, 10));
+        let http = crate::plan::ProbeCheck::Http {
+            path: pods::HEALTH_PATH.into(),
+            port: "http".into(),
+        };
+        assert_eq!((&live.check, live.initial_delay), (&http, 10));
+        assert!(
+            c.startup.is_none(),
+            "a service without GPUs gets no startup probe by default"
+        );
         assert_eq!(c.requests["cpu"], SERVICE_CPU);
         assert_eq!(c.image, "r.io/p/app:1");
     }

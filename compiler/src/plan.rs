@@ -108,6 +108,8 @@ pub struct EnvPlan {
     /// The cluster the environment deploys to, when not the GitOps engine's own.
     pub cluster: Option<Cluster>,
     pub config: Option<ConfigPlan>,
+    /// The configuration files, each its own immutable ConfigMap.
+    pub files: Vec<FilePlan>,
     pub secrets: Vec<SecretPlan>,
     pub claims: Vec<ClaimPlan>,
     pub services: Vec<ServicePlan>,
@@ -178,6 +180,14 @@ pub struct ConfigPlan {
     pub data: BTreeMap<String, String>,
 }
 
+/// A configuration file: the ConfigMap `name` (with its content's hash) holding it as `key`.
+#[derive(Debug, Clone)]
+pub struct FilePlan {
+    pub name: String,
+    pub key: String,
+    pub text: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct SecretPlan {
     /// Name of the Kubernetes Secret the pods read.
@@ -223,6 +233,15 @@ pub struct ServicePlan {
     pub template: TemplatePlan,
     pub port: i32,
     pub service_port: i32,
+    /// The other named ports (container port = Service port), in name order.
+    pub extra_ports: Vec<PortPlan>,
+    /// ClusterIP, NodePort or LoadBalancer.
+    pub service_type: String,
+    /// `ClientIP` with its timeout in seconds (the API server's default, written so that
+    /// GitOps engines see no drift), or none.
+    pub session_affinity: Option<(String, i32)>,
+    /// Annotations of the ServiceAccount (workload identity).
+    pub account_annotations: BTreeMap<String, String>,
     pub autoscale: Option<AutoscalePlan>,
     /// `maxUnavailable` of the disruption budget, for services that keep two pods or more.
     pub disruption_budget: Option<i32>,
@@ -239,9 +258,11 @@ pub struct AutoscalePlan {
 
 #[derive(Debug, Clone)]
 pub struct IngressPlan {
-    pub host: String,
-    pub path: String,
+    /// One rule per host, each with every path.
+    pub hosts: Vec<String>,
+    pub paths: Vec<String>,
     pub path_type: String,
+    pub annotations: BTreeMap<String, String>,
     pub class: Option<String>,
     pub tls_secret: Option<String>,
 }
@@ -251,6 +272,8 @@ pub struct IngressPlan {
 pub struct PipelinePlan {
     pub name: String,
     pub cron: Option<CronPlan>,
+    /// Annotations of the ServiceAccount (workload identity).
+    pub account_annotations: BTreeMap<String, String>,
     /// Whether the pods mount the service account's token: Argo Workflows' executor
     /// reports each step's results through the API with it.
     pub token: bool,
@@ -391,6 +414,9 @@ pub struct ContainerPlan {
     pub ports: Vec<PortPlan>,
     pub liveness: Option<ProbePlan>,
     pub readiness: Option<ProbePlan>,
+    pub startup: Option<ProbePlan>,
+    /// `Always` for a native sidecar (an init container that keeps running).
+    pub restart_policy: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -405,15 +431,35 @@ pub struct PortPlan {
     pub port: i32,
 }
 
-/// An HTTP GET probe on a named port.
+/// A probe: its check and its timing.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProbePlan {
-    pub path: String,
-    pub port: String,
+    pub check: ProbeCheck,
     pub initial_delay: i32,
     pub period: i32,
     pub timeout: i32,
     pub failure_threshold: i32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProbeCheck {
+    /// An HTTP GET of a path on a named port.
+    Http {
+        path: String,
+        port: String,
+    },
+    /// A TCP connection to a named port.
+    Tcp {
+        port: String,
+    },
+    /// The gRPC health protocol on a port number (the API takes no name there).
+    Grpc {
+        port: i32,
+        service: Option<String>,
+    },
+    Exec {
+        command: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -440,6 +486,8 @@ pub enum VolumeSource {
     },
     Claim(String),
     Secret(String),
+    /// One key of a ConfigMap (a configuration file), mounted with `subPath`.
+    ConfigMap(String),
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -40,6 +40,11 @@ pub struct Spec {
     /// Plain configuration, given to every workload as environment variables.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub config: BTreeMap<String, String>,
+    /// Configuration files, by name: each an immutable ConfigMap named by its content, mounted
+    /// read-only at its `path` in the services and steps that list it in their `files`. A
+    /// change rolls those pods and re-runs those steps, and nothing else.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub files: BTreeMap<String, ConfigFile>,
     /// Secret references, by name. Values never appear in the spec or the output.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub secrets: BTreeMap<String, Secret>,
@@ -167,12 +172,20 @@ pub enum ApiVersion {
     V1,
 }
 
-/// A container image built from a stdlib stack.
+/// A container image: built from a stdlib stack, or a prebuilt upstream image (vLLM, Triton,
+/// TGI, tensorflow/serving...) that mlship runs as it is. Exactly one of `stack` and `prebuilt`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Image {
     /// Stdlib stack: python, pytorch, tensorflow, sklearn, xgboost, huggingface or fastapi.
-    pub stack: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stack: Option<String>,
+    /// A prebuilt image, such as `vllm/vllm-openai:v0.8.5`: a tag other than `latest`, or a
+    /// digest (`@sha256:...`). No Dockerfile is written for it and the bake file leaves it
+    /// out; `digest` pins it (usually per environment), and an environment may choose another
+    /// version of it. Build fields (python, cuda, requirements...) do not apply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prebuilt: Option<String>,
     /// Python version, such as "3.11". Default: the stack's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub python: Option<String>,
@@ -215,6 +228,20 @@ pub struct Image {
     /// Pin the deployed image by digest (`sha256:...`); usually set per environment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub digest: Option<String>,
+}
+
+/// A configuration file: a training YAML, `config.properties`, `log4j2.xml`, prompts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// Where workloads see it: an absolute file path, such as /etc/train/config.yaml.
+    pub path: String,
+    /// The file's text (multi-line allowed). Exactly one of `content` and `from`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+    /// A project file to read it from, relative to the spec's folder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
 }
 
 /// Where a secret's values come from. The spec holds references only.
@@ -415,6 +442,9 @@ pub struct Pipeline {
     /// over the dependency levels, of each level's longest step timeout (1h without one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<String>,
+    /// The ServiceAccount its steps run as, such as its annotations for workload identity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_account: Option<ServiceAccount>,
     /// Steps by name.
     pub steps: BTreeMap<String, Step>,
 }
@@ -543,6 +573,8 @@ pub struct Step {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub secrets: Vec<String>,
     #[serde(flatten)]
+    pub pod: PodExtras,
+    #[serde(flatten)]
     pub resources: Resources,
 }
 
@@ -552,12 +584,17 @@ pub struct Step {
 pub struct Service {
     /// Image name from `images`.
     pub image: String,
-    /// Container port the server listens on.
+    /// Container port the server listens on, named `http`.
     pub port: u32,
+    /// More ports the server listens on, by name, such as `grpc: 8081` and `metrics: 8002`.
+    /// Each is a container port, a Service port and allowed by the NetworkPolicy.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub ports: BTreeMap<String, u32>,
     /// Command and arguments. Default: the image's.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub command: Vec<String>,
-    /// HTTP health checks. Default: path `/healthz` on `port`.
+    /// Health checks. Default: HTTP GET `/healthz` on `port`, and, for services with GPUs, a
+    /// startup probe that allows 30 minutes to load a model (docs/kubernetes.md, "Probes").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health: Option<Health>,
     /// Fixed replica count. Ignored (and left out of the Deployment) when `autoscale` is set.
@@ -579,21 +616,138 @@ pub struct Service {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub secrets: Vec<String>,
     #[serde(flatten)]
+    pub pod: PodExtras,
+    /// The service's ServiceAccount, such as its annotations for workload identity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_account: Option<ServiceAccount>,
+    #[serde(flatten)]
     pub resources: Resources,
 }
 
+/// What services and steps add to their pods besides the main container.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+pub struct PodExtras {
+    /// Configuration files from `files` to mount, by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<String>,
+    /// Containers that run to completion before the main one starts, in name order, such as
+    /// a model download. They share the workload's mounts, config, secrets and environment.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub init_containers: BTreeMap<String, Helper>,
+    /// Containers that run beside the main one for the pod's life, such as a log shipper
+    /// (native sidecars: init containers that keep running, so a step's Job still ends).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sidecars: BTreeMap<String, Helper>,
+    /// Annotations on the pods, such as `prometheus.io/scrape: "true"` or
+    /// `gke-gcsfuse/volumes: "true"`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub pod_annotations: BTreeMap<String, String>,
+    /// Labels on the pods, besides mlship's own (`app.kubernetes.io/*`, `mlship.dev/*`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub pod_labels: BTreeMap<String, String>,
+}
+
+/// A container beside a workload's main one: an init container or a sidecar.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+pub struct Helper {
+    /// Image name from `images`.
+    pub image: String,
+    /// Command and arguments. Default: the image's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub command: Vec<String>,
+    /// Extra environment variables (besides the workload's).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, String>,
+    /// CPU request and limit. Default: 100m.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<Quantity>,
+    /// Memory request and limit. Default: 256Mi.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<Quantity>,
+}
+
+/// A workload's ServiceAccount.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceAccount {
+    /// Annotations, such as `eks.amazonaws.com/role-arn` (IRSA) or
+    /// `iam.gke.io/gcp-service-account` (GKE Workload Identity); usually set per environment.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Health {
-    /// Liveness path. Default: /healthz.
+    /// How to check: http, tcp, grpc, exec, or none (no probes at all). Default: http.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check: Option<CheckKind>,
+    /// http: liveness path. Default: /healthz.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
-    /// Readiness path. Default: the liveness path.
+    /// http: readiness path. Default: the liveness path.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ready: Option<String>,
-    /// Seconds to wait before the first liveness check. Default: 10.
+    /// The port to check, by name: `http` or one of `ports`. Default: http, or `grpc` for
+    /// a grpc check when the service has a port of that name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<String>,
+    /// exec: the command to run in the container; exit 0 is healthy.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub command: Vec<String>,
+    /// grpc: the service name of the gRPC health protocol. Default: the server's overall health.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grpc_service: Option<String>,
+    /// Seconds to wait before the first liveness check. Default: 10, or 0 with a startup probe.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub initial_delay: Option<u32>,
+    /// Seconds between liveness and readiness checks. Default: 10.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period: Option<u32>,
+    /// Seconds a check may take. Default: 2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<u32>,
+    /// Failed liveness checks in a row before a restart. Default: 3.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failures: Option<u32>,
+    /// A startup probe, which holds the other checks back while the server starts (loads a
+    /// model): it allows `period` × `failures` seconds. Default, for services with GPUs:
+    /// every 10 s, 180 times (30 minutes); none otherwise. `failures: 0` turns it off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub startup: Option<Startup>,
+}
+
+/// How a probe checks a server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckKind {
+    /// An HTTP GET; 2xx and 3xx are healthy.
+    Http,
+    /// A TCP connection.
+    Tcp,
+    /// The gRPC health checking protocol.
+    Grpc,
+    /// A command in the container.
+    Exec,
+    /// No probes.
+    None,
+}
+
+/// A startup probe's budget.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Startup {
+    /// Seconds between checks. Default: 10.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period: Option<u32>,
+    /// Seconds a check may take. Default: 2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<u32>,
+    /// Checks before the server counts as failed to start (and is restarted); 0 for no
+    /// startup probe. Default: 180 for services with GPUs, else 30.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failures: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -612,21 +766,49 @@ pub struct Autoscale {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Expose {
-    /// Service port. Default: the container port.
+    /// The Service's type: ClusterIP, NodePort or LoadBalancer. Default: ClusterIP.
+    #[serde(default, skip_serializing_if = "Option::is_none", rename = "type")]
+    pub kind: Option<ServiceType>,
+    /// Service port of `http`. Default: the container port. The other ports keep theirs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub port: Option<u32>,
-    /// Ingress host name; absent means no Ingress.
+    /// ClientIP keeps a client on one pod (for servers that hold sessions). Default: None.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_affinity: Option<SessionAffinity>,
+    /// Ingress host name; absent means no Ingress (unless `hosts` is set).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
+    /// More Ingress host names, served like `host`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hosts: Vec<String>,
     /// Ingress path. Default: /.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
+    /// More Ingress paths (prefixes), each routed to the `http` port.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub paths: Vec<String>,
+    /// Ingress annotations, such as the controller's body-size or timeout settings.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
     /// Ingress class name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ingress_class: Option<String>,
     /// TLS certificate Secret name for the host.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls_secret: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum ServiceType {
+    ClusterIP,
+    NodePort,
+    LoadBalancer,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum SessionAffinity {
+    None,
+    ClientIP,
 }
 
 /// An interactive notebook server: the project's image with the server added, or a prebuilt
@@ -733,6 +915,9 @@ pub struct Environment {
     /// Partial image overrides by name (typically `digest`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub images: Option<BTreeMap<String, serde_json::Value>>,
+    /// Partial configuration file overrides by name (another `content` or `from` here).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub files: Option<BTreeMap<String, serde_json::Value>>,
     /// Partial secret overrides by name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secrets: Option<BTreeMap<String, serde_json::Value>>,

@@ -55,6 +55,14 @@ impl Checker<'_> {
             ),
             (Some(image), None) => {
                 self.image_ref(s, &at.key("image"), image);
+                if let Some(reference) = s.images.get(image).and_then(|i| i.prebuilt.as_ref()) {
+                    self.err(
+                        Code::Conflict,
+                        at.key("image"),
+                        format!("image `{image}` is prebuilt; a notebook's `image` is built with the notebook server added"),
+                        format!("run a prebuilt notebook image with `prebuilt:` on the notebook, or name an image mlship builds (not `{reference}`)"),
+                    );
+                }
                 if kind != NotebookKind::Jupyterlab {
                     let server = if kind == NotebookKind::CodeServer {
                         "code-server is a Node.js application"
@@ -69,7 +77,11 @@ impl Checker<'_> {
                     );
                 }
             }
-            (None, Some(reference)) => self.prebuilt(&at.key("prebuilt"), reference),
+            (None, Some(reference)) => self.prebuilt(
+                &at.key("prebuilt"),
+                reference,
+                "ghcr.io/kubeflow/kubeflow/notebook-servers/jupyter-scipy:v1.10.0",
+            ),
         }
         let image = nb.image.as_deref().unwrap_or_default();
         self.resources(s, &at, image, &nb.resources, &object);
@@ -113,44 +125,6 @@ impl Checker<'_> {
                     "storage class names are lowercase DNS names, such as fast-nfs",
                 );
             }
-        }
-    }
-
-    /// A prebuilt image: `host/path:tag` (not `latest`) or `host/path@sha256:<64 hex>`.
-    fn prebuilt(&mut self, at: &crate::source::Path, reference: &str) {
-        let (repo, version) = match reference.split_once('@') {
-            Some((repo, digest)) => {
-                self.digest(at, digest);
-                (
-                    repo.rsplit_once(':')
-                        .filter(|(_, t)| !t.contains('/'))
-                        .map_or(repo, |(r, _)| r),
-                    None,
-                )
-            }
-            None => match reference.rsplit_once(':').filter(|(_, t)| !t.contains('/')) {
-                Some((repo, tag)) => (repo, Some(tag)),
-                None => {
-                    self.err(
-                        Code::BadValue,
-                        at.clone(),
-                        format!("`{reference}` names no version"),
-                        "add a tag (such as :v1.10.0) or a digest (@sha256:...); GitOps needs a reference that names one build",
-                    );
-                    return;
-                }
-            },
-        };
-        if let Some(tag) = version {
-            self.tag(at, tag);
-        }
-        if !names::is_registry(repo) {
-            self.err(
-                Code::BadValue,
-                at.clone(),
-                format!("`{repo}` is not an image repository"),
-                "write host/path in lowercase, such as ghcr.io/kubeflow/kubeflow/notebook-servers/jupyter-scipy:v1.10.0",
-            );
         }
     }
 }

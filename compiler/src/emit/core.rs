@@ -14,8 +14,8 @@ use k8s_openapi::api::autoscaling::v2::{
     ResourceMetricSource,
 };
 use k8s_openapi::api::core::v1::{
-    ConfigMap, Namespace, PersistentVolumeClaim, PersistentVolumeClaimSpec, Service, ServiceAccount, ServicePort,
-    ServiceSpec, VolumeResourceRequirements,
+    ClientIPConfig, ConfigMap, Namespace, PersistentVolumeClaim, PersistentVolumeClaimSpec, Service, ServiceAccount,
+    ServicePort, ServiceSpec, SessionAffinityConfig, VolumeResourceRequirements,
 };
 use k8s_openapi::api::networking::v1::{
     HTTPIngressPath, HTTPIngressRuleValue, Ingress, IngressBackend, IngressRule, IngressServiceBackend, IngressSpec,
@@ -98,9 +98,17 @@ fn objects(_: &Plan, env: &EnvPlan) -> Vec<Object> {
     for svc in &env.services {
         out.extend(cx.service(svc));
     }
+    for f in &env.files {
+        out.push(to_value(&ConfigMap {
+            metadata: cx.meta(&f.name, None, Some("config")),
+            data: Some(BTreeMap::from([(f.key.clone(), f.text.clone())])),
+            immutable: Some(true),
+            ..Default::default()
+        }));
+    }
     for p in &env.pipelines {
-        out.push(cx.service_account(&p.name, "pipeline", p.token));
-        out.push(cx.network_policy(&p.name, "pipeline", None));
+        out.push(cx.service_account(&p.name, "pipeline", p.token, &p.account_annotations));
+        out.push(cx.network_policy(&p.name, "pipeline", &[]));
     }
     out.into_iter().map(|v| Object::generated("", v)).collect()
 }
@@ -148,27 +156,40 @@ impl Cx<'_> {
         }
     }
 
-    fn service_account(&self, workload: &str, component: &str, token: bool) -> Value {
+    fn service_account(
+        &self,
+        workload: &str,
+        component: &str,
+        token: bool,
+        annotations: &BTreeMap<String, String>,
+    ) -> Value {
+        let mut metadata = self.meta(
+            &crate::names::workload(&self.env.project, workload),
+            Some(workload),
+            Some(component),
+        );
+        metadata.annotations = (!annotations.is_empty()).then(|| annotations.clone());
         to_value(&ServiceAccount {
-            metadata: self.meta(
-                &crate::names::workload(&self.env.project, workload),
-                Some(workload),
-                Some(component),
-            ),
+            metadata,
             automount_service_account_token: Some(token),
             ..Default::default()
         })
     }
 
-    /// Only the service's own port may be reached; pipeline pods accept no traffic.
-    fn network_policy(&self, workload: &str, component: &str, port: Option<i32>) -> Value {
-        let ingress = port.map(|p| {
+    /// Only the service's own ports may be reached; pipeline pods accept no traffic.
+    fn network_policy(&self, workload: &str, component: &str, ports: &[i32]) -> Value {
+        let ingress = (!ports.is_empty()).then(|| {
             vec![NetworkPolicyIngressRule {
-                ports: Some(vec![NetworkPolicyPort {
-                    port: Some(IntOrString::Int(p)),
-                    protocol: Some("TCP".into()),
-                    ..Default::default()
-                }]),
+                ports: Some(
+                    ports
+                        .iter()
+                        .map(|p| NetworkPolicyPort {
+                            port: Some(IntOrString::Int(*p)),
+                            protocol: Some("TCP".into()),
+                            ..Default::default()
+                        })
+                        .collect(),
+                ),
                 ..Default::default()
             }]
         });
@@ -198,7 +219,7 @@ impl Cx<'_> {
             match_labels: Some(self.env.selector(name)),
             ..Default::default()
         };
-        let mut out = vec![self.service_account(name, "serving", false)];
+        let mut out = vec![self.service_account(name, "serving", false, &svc.account_annotations)];
         out.push(to_value(&Deployment {
             metadata: meta(),
             spec: Some(DeploymentSpec {
@@ -220,15 +241,26 @@ impl Cx<'_> {
         out.push(to_value(&Service {
             metadata: meta(),
             spec: Some(ServiceSpec {
-                type_: Some("ClusterIP".into()),
+                type_: Some(svc.service_type.clone()),
                 selector: Some(self.env.selector(name)),
-                ports: Some(vec![ServicePort {
-                    name: Some("http".into()),
-                    port: svc.service_port,
-                    target_port: Some(IntOrString::String("http".into())),
-                    protocol: Some("TCP".into()),
-                    ..Default::default()
-                }]),
+                ports: Some(
+                    std::iter::once(("http", svc.service_port))
+                        .chain(svc.extra_ports.iter().map(|p| (p.name.as_str(), p.port)))
+                        .map(|(port_name, port)| ServicePort {
+                            name: Some(port_name.into()),
+                            port,
+                            target_port: Some(IntOrString::String(port_name.into())),
+                            protocol: Some("TCP".into()),
+                            ..Default::default()
+                        })
+                        .collect(),
+                ),
+                session_affinity: svc.session_affinity.as_ref().map(|(a, _)| a.clone()),
+                session_affinity_config: svc.session_affinity.as_ref().map(|(_, timeout)| SessionAffinityConfig {
+                    client_ip: Some(ClientIPConfig {
+                        timeout_seconds: Some(*timeout),
+                    }),
+                }),
                 ..Default::default()
             }),
             ..Default::default()
@@ -277,34 +309,44 @@ impl Cx<'_> {
                 ..Default::default()
             }));
         }
-        out.push(self.network_policy(name, "serving", Some(svc.port)));
+        let ports: Vec<i32> = std::iter::once(svc.port)
+            .chain(svc.extra_ports.iter().map(|p| p.port))
+            .collect();
+        out.push(self.network_policy(name, "serving", &ports));
         if let Some(i) = &svc.ingress {
+            let mut metadata = meta();
+            metadata.annotations = (!i.annotations.is_empty()).then(|| i.annotations.clone());
+            let rule = |host: &String| IngressRule {
+                host: Some(host.clone()),
+                http: Some(HTTPIngressRuleValue {
+                    paths: i
+                        .paths
+                        .iter()
+                        .map(|path| HTTPIngressPath {
+                            path: Some(path.clone()),
+                            path_type: i.path_type.clone(),
+                            backend: IngressBackend {
+                                service: Some(IngressServiceBackend {
+                                    name: full.clone(),
+                                    port: Some(ServiceBackendPort {
+                                        name: Some("http".into()),
+                                        number: None,
+                                    }),
+                                }),
+                                ..Default::default()
+                            },
+                        })
+                        .collect(),
+                }),
+            };
             out.push(to_value(&Ingress {
-                metadata: meta(),
+                metadata,
                 spec: Some(IngressSpec {
                     ingress_class_name: i.class.clone(),
-                    rules: Some(vec![IngressRule {
-                        host: Some(i.host.clone()),
-                        http: Some(HTTPIngressRuleValue {
-                            paths: vec![HTTPIngressPath {
-                                path: Some(i.path.clone()),
-                                path_type: i.path_type.clone(),
-                                backend: IngressBackend {
-                                    service: Some(IngressServiceBackend {
-                                        name: full.clone(),
-                                        port: Some(ServiceBackendPort {
-                                            name: Some("http".into()),
-                                            number: None,
-                                        }),
-                                    }),
-                                    ..Default::default()
-                                },
-                            }],
-                        }),
-                    }]),
+                    rules: Some(i.hosts.iter().map(rule).collect()),
                     tls: i.tls_secret.as_ref().map(|t| {
                         vec![IngressTLS {
-                            hosts: Some(vec![i.host.clone()]),
+                            hosts: Some(i.hosts.clone()),
                             secret_name: Some(t.clone()),
                         }]
                     }),

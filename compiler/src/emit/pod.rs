@@ -8,13 +8,14 @@
 //! training node) gets its pod from here, so the baseline cannot differ between targets.
 
 use crate::plan::{
-    ContainerPlan, EnvFrom, NOTEBOOK_GID, NOTEBOOK_UID, PodPlan, ProbePlan, RUN_AS, TemplatePlan, VolumeSource,
+    ContainerPlan, EnvFrom, NOTEBOOK_GID, NOTEBOOK_UID, PodPlan, ProbeCheck, ProbePlan, RUN_AS, TemplatePlan,
+    VolumeSource,
 };
 use k8s_openapi::api::core::v1::{
-    Capabilities, ConfigMapEnvSource, Container, ContainerPort, EmptyDirVolumeSource, EnvFromSource, EnvVar,
-    HTTPGetAction, PersistentVolumeClaimVolumeSource, PodSecurityContext, PodSpec, PodTemplateSpec, Probe,
-    ResourceRequirements, SeccompProfile, SecretEnvSource, SecretVolumeSource, SecurityContext, Toleration, Volume,
-    VolumeMount,
+    Capabilities, ConfigMapEnvSource, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource,
+    EnvFromSource, EnvVar, ExecAction, GRPCAction, HTTPGetAction, PersistentVolumeClaimVolumeSource,
+    PodSecurityContext, PodSpec, PodTemplateSpec, Probe, ResourceRequirements, SeccompProfile, SecretEnvSource,
+    SecretVolumeSource, SecurityContext, TCPSocketAction, Toleration, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -131,6 +132,12 @@ pub fn pod(p: &PodPlan) -> PodSpec {
                         read_only: None,
                     });
                 }
+                VolumeSource::ConfigMap(name) => {
+                    vol.config_map = Some(ConfigMapVolumeSource {
+                        name: name.clone(),
+                        ..Default::default()
+                    });
+                }
                 VolumeSource::Secret(secret) => {
                     vol.secret = Some(SecretVolumeSource {
                         secret_name: Some(secret.clone()),
@@ -160,17 +167,39 @@ fn quantities(m: &BTreeMap<String, String>) -> BTreeMap<String, Quantity> {
 }
 
 fn probe(p: &ProbePlan) -> Probe {
+    let mut probe = Probe::default();
+    match &p.check {
+        ProbeCheck::Http { path, port } => {
+            probe.http_get = Some(HTTPGetAction {
+                path: Some(path.clone()),
+                port: IntOrString::String(port.clone()),
+                ..Default::default()
+            });
+        }
+        ProbeCheck::Tcp { port } => {
+            probe.tcp_socket = Some(TCPSocketAction {
+                port: IntOrString::String(port.clone()),
+                ..Default::default()
+            });
+        }
+        ProbeCheck::Grpc { port, service } => {
+            probe.grpc = Some(GRPCAction {
+                port: *port,
+                service: service.clone(),
+            });
+        }
+        ProbeCheck::Exec { command } => {
+            probe.exec = Some(ExecAction {
+                command: Some(command.clone()),
+            });
+        }
+    }
     Probe {
-        http_get: Some(HTTPGetAction {
-            path: Some(p.path.clone()),
-            port: IntOrString::String(p.port.clone()),
-            ..Default::default()
-        }),
         initial_delay_seconds: Some(p.initial_delay),
         period_seconds: Some(p.period),
         timeout_seconds: Some(p.timeout),
         failure_threshold: Some(p.failure_threshold),
-        ..Default::default()
+        ..probe
     }
 }
 
@@ -224,6 +253,8 @@ pub fn container(c: &ContainerPlan) -> Container {
         ports: (!ports.is_empty()).then_some(ports),
         liveness_probe: c.liveness.as_ref().map(probe),
         readiness_probe: c.readiness.as_ref().map(probe),
+        startup_probe: c.startup.as_ref().map(probe),
+        restart_policy: c.restart_policy.clone(),
         resources: Some(ResourceRequirements {
             requests: Some(quantities(&c.requests)),
             limits: Some(quantities(&c.limits)),

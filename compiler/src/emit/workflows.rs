@@ -176,6 +176,19 @@ fn workflow_spec(w: &WorkflowPlan) -> Value {
 /// A step's container template: the pod [`pod`] builds, in the fields Argo takes.
 fn template(t: &TaskPlan) -> Value {
     let p = pod::pod(&t.template.pod);
+    // Argo runs a template's sidecars itself (and stops them when the main container ends):
+    // what Kubernetes calls a native sidecar is an Argo `sidecars` entry.
+    let (mut sidecars, init): (Vec<_>, Vec<_>) = p
+        .init_containers
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .partition(|c| c.restart_policy.as_deref() == Some("Always"));
+    sidecars.iter_mut().for_each(|c| c.restart_policy = None);
+    let mut metadata = json!({ "labels": t.template.labels });
+    if !t.template.annotations.is_empty() {
+        metadata["annotations"] = json!(t.template.annotations);
+    }
     let inputs: Vec<Value> = t
         .inputs
         .iter()
@@ -184,8 +197,10 @@ fn template(t: &TaskPlan) -> Value {
     let mut v = json!({
         "name": t.name,
         "inputs": (!inputs.is_empty()).then(|| json!({ "artifacts": inputs })),
-        "metadata": { "labels": t.template.labels },
+        "metadata": metadata,
         "container": to_value(&p.containers[0]),
+        "initContainers": (!init.is_empty()).then(|| to_value(&init)),
+        "sidecars": (!sidecars.is_empty()).then(|| to_value(&sidecars)),
         "volumes": to_value(&p.volumes),
         "nodeSelector": to_value(&p.node_selector),
         "tolerations": to_value(&p.tolerations),

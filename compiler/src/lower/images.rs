@@ -24,6 +24,8 @@ pub(super) fn images(
     let m = stdlib::matrix();
     let mut out = Vec::new();
     for (name, img) in &s.images {
+        // A prebuilt image is run as it is (its reference is checked with the spec).
+        let Some(stack_name) = &img.stack else { continue };
         let at = Path::of(&["images", name]);
         let paths = img
             .requirements
@@ -49,15 +51,15 @@ pub(super) fn images(
         }
         let mut fail =
             |path: Path, msg: String, help: String| diags.push(Diagnostic::error(Code::Stack, msg).at(path).help(help));
-        let stack = match stdlib::stack(&img.stack, s.stdlib.as_deref(), project) {
+        let stack = match stdlib::stack(stack_name, s.stdlib.as_deref(), project) {
             Ok(st) => st,
             Err(e) => {
                 let names = stdlib::stack_names().join(", ");
-                let help = match crate::check::closest(&img.stack, stdlib::stack_names().into_iter()) {
+                let help = match crate::check::closest(stack_name, stdlib::stack_names().into_iter()) {
                     Some(n) => format!("did you mean `{n}`? The stacks are {names}"),
                     None => format!(
                         "use one of {names}, or add stacks/{}.yaml to the project's `stdlib` folder",
-                        img.stack
+                        stack_name
                     ),
                 };
                 fail(at.key("stack"), e, help);
@@ -69,7 +71,7 @@ pub(super) fn images(
             let help = format!("use one of {}", stack.python.supported.join(", "));
             fail(
                 at.key("python"),
-                format!("stack `{}` does not support Python {python}", img.stack),
+                format!("stack `{stack_name}` does not support Python {python}"),
                 help,
             );
             continue;
@@ -154,7 +156,7 @@ pub(super) fn images(
                     svc.health
                         .as_ref()
                         .and_then(|h| h.path.clone())
-                        .unwrap_or_else(|| super::workloads::HEALTH_PATH.into()),
+                        .unwrap_or_else(|| super::pods::HEALTH_PATH.into()),
                 )
             })
             .collect();
@@ -183,7 +185,7 @@ pub(super) fn images(
         out.push(ImagePlan {
             name: name.clone(),
             notebook: None,
-            stack_name: img.stack.clone(),
+            stack_name: stack_name.clone(),
             python,
             cuda: img.cuda.clone(),
             framework,
@@ -251,7 +253,10 @@ fn resolve_framework(
         if img.framework.is_some() {
             fail(
                 at.key("framework"),
-                format!("stack `{}` has no framework to pin", img.stack),
+                format!(
+                    "stack `{}` has no framework to pin",
+                    img.stack.as_deref().unwrap_or_default()
+                ),
                 "remove `framework`".into(),
             );
             return None;
@@ -264,7 +269,8 @@ fn resolve_framework(
             at.key("stack"),
             format!(
                 "stack `{}` names framework `{}`, which the stdlib matrix does not have",
-                img.stack, f.name
+                img.stack.as_deref().unwrap_or_default(),
+                f.name
             ),
             format!(
                 "use one of {} in the stack's `framework`",

@@ -181,3 +181,65 @@ fn str_at(tree: &Node, keys: &[&str]) -> Option<String> {
         _ => None,
     }
 }
+
+/// The most text one configuration file may hold: a ConfigMap holds at most 1 MiB.
+pub const MAX_FILE_BYTES: usize = 1 << 20;
+
+/// The configuration files, each read (from the spec or the project) into its own ConfigMap,
+/// named by the project, the file's name and a hash of its key and text.
+pub(super) fn config_files(
+    s: &Spec,
+    project: &dyn Project,
+    diags: &mut Vec<Diagnostic>,
+) -> std::collections::BTreeMap<String, crate::plan::FilePlan> {
+    let mut out = std::collections::BTreeMap::new();
+    for (name, f) in &s.files {
+        let at = Path::of(&["files", name]);
+        let text = match (&f.content, &f.from) {
+            (Some(text), _) => text.clone(),
+            (None, Some(rel)) => match project.read(rel).map(String::from_utf8) {
+                Ok(Ok(text)) => text,
+                Ok(Err(_)) => {
+                    diags.push(
+                        Diagnostic::error(Code::Io, format!("`{rel}` is not UTF-8 text"))
+                            .at(at.key("from"))
+                            .help("a ConfigMap's data is text; convert the file, or ship binary files in the image"),
+                    );
+                    continue;
+                }
+                Err(e) => {
+                    diags.push(
+                        Diagnostic::error(Code::Io, format!("cannot read `{rel}`: {e}"))
+                            .at(at.key("from"))
+                            .help("paths are relative to the spec's folder"),
+                    );
+                    continue;
+                }
+            },
+            // Neither was given: the checks reported it.
+            (None, None) => continue,
+        };
+        if text.len() > MAX_FILE_BYTES {
+            let key = if f.content.is_some() { "content" } else { "from" };
+            diags.push(
+                Diagnostic::error(Code::Range, format!("file `{name}` holds {} bytes", text.len()))
+                    .at(at.key(key))
+                    .help("a ConfigMap holds at most 1 MiB; mount larger files from a volume"),
+            );
+            continue;
+        }
+        let key = f.path.rsplit('/').next().unwrap_or_default().to_string();
+        let mut body = key.clone().into_bytes();
+        body.push(0);
+        body.extend_from_slice(text.as_bytes());
+        out.insert(
+            name.clone(),
+            crate::plan::FilePlan {
+                name: format!("{}-file-{name}-{}", s.project, crate::names::short_hash(&body)),
+                key,
+                text,
+            },
+        );
+    }
+    out
+}

@@ -11,8 +11,8 @@ use super::workloads::Cx;
 use super::{NOTEBOOK_CPU, NOTEBOOK_MEMORY, NOTEBOOK_WORKSPACE};
 use crate::names;
 use crate::plan::{
-    ClaimPlan, EnvFrom, MountPlan, NOTEBOOK_HOME, NOTEBOOK_PORT, NotebookPlan, PROFILE_ANNOTATION, PortPlan, ProbePlan,
-    TemplatePlan, VolumePlan, VolumeSource,
+    ClaimPlan, EnvFrom, MountPlan, NOTEBOOK_HOME, NOTEBOOK_PORT, NotebookPlan, PROFILE_ANNOTATION, PortPlan,
+    ProbeCheck, ProbePlan, TemplatePlan, VolumePlan, VolumeSource,
 };
 use crate::spec::{Engine, NotebookKind, NotebookPlatform};
 use std::collections::BTreeMap;
@@ -66,8 +66,10 @@ impl Cx<'_> {
             NotebookKind::Rstudio => "/".to_string(),
         };
         let probe = |initial_delay, period, timeout, failure_threshold| ProbePlan {
-            path: health.clone(),
-            port: "notebook-port".into(),
+            check: ProbeCheck::Http {
+                path: health.clone(),
+                port: "notebook-port".into(),
+            },
             initial_delay,
             period,
             timeout,

@@ -18,7 +18,6 @@ use crate::plan::{
 use crate::source::Path;
 use crate::spec::{Engine, RetryPolicy, ValueType};
 use crate::units::parse_duration;
-use std::collections::BTreeMap;
 
 /// The wait before a step's first retry, when the spec names none.
 pub const RETRY_BACKOFF: u64 = 30;
@@ -62,7 +61,9 @@ impl Cx<'_> {
                 &step.secrets,
                 &step.mounts,
             );
+            container.mounts.extend(self.file_mounts(&step.pod.files));
             let mut volumes = self.volumes(&step.mounts, &step.secrets, &step.resources, STEP_MEMORY);
+            volumes.extend(self.file_volumes(&step.pod.files));
             let files = |kind: Option<ValueType>| kind == Some(ValueType::File);
             let (mut artifacts, mut inputs) = (Vec::new(), Vec::new());
             match &pipe.artifact_volume {
@@ -116,7 +117,8 @@ impl Cx<'_> {
                         .collect();
                 }
             }
-            let mut labels = self.labels(pipeline, "pipeline");
+            let mut labels = step.pod.pod_labels.clone();
+            labels.extend(self.labels(pipeline, "pipeline"));
             labels.insert("mlship.dev/step".into(), name.clone());
             let retries = step.retries.unwrap_or(0);
             let retry = (retries > 0).then(|| {
@@ -154,8 +156,15 @@ impl Cx<'_> {
                 inputs,
                 template: TemplatePlan {
                     labels,
-                    annotations: BTreeMap::new(),
-                    pod: self.pod(pipeline, None, vec![container], vec![], volumes, &step.resources),
+                    annotations: step.pod.pod_annotations.clone(),
+                    pod: self.pod(
+                        pipeline,
+                        None,
+                        vec![container.clone()],
+                        self.helpers(&step.pod.init_containers, &step.pod.sidecars, &container),
+                        volumes,
+                        &step.resources,
+                    ),
                 },
             });
         }

@@ -10,20 +10,18 @@ use super::{LEVEL_TIMEOUT, SERVICE_CPU, SERVICE_MEMORY, STEP_CPU, STEP_MEMORY};
 use crate::diag::{Code, Diagnostic};
 use crate::names;
 use crate::plan::{
-    AutoscalePlan, ConfigPlan, ContainerPlan, CronPlan, EnvFrom, IngressPlan, JobPlan, MountPlan, PodPlan, PortPlan,
-    ProbePlan, SecretPlan, ServicePlan, StepPlan, TemplatePlan, TolerationPlan, VolumePlan, VolumeSource,
+    AutoscalePlan, ConfigPlan, ContainerPlan, CronPlan, EnvFrom, FilePlan, IngressPlan, JobPlan, MountPlan, PodPlan,
+    PortPlan, SecretPlan, ServicePlan, StepPlan, TemplatePlan, TolerationPlan, VolumePlan, VolumeSource,
 };
 use crate::source::Path;
-use crate::spec::{Engine, PipelineEngine, Resources, Shm, Spec, Step, TolerationOperator};
+use crate::spec::{
+    Engine, PipelineEngine, Resources, ServiceType, SessionAffinity, Shm, Spec, Step, TolerationOperator,
+};
 use crate::units::{Quantity, parse_duration};
 use std::collections::BTreeMap;
 
-/// Probe defaults for services (docs/kubernetes.md).
-pub const HEALTH_PATH: &str = "/healthz";
-pub const LIVENESS_DELAY: u32 = 10;
-pub const PROBE_PERIOD: i32 = 10;
-pub const PROBE_TIMEOUT: i32 = 2;
-pub const PROBE_FAILURES: i32 = 3;
+/// The API server's default `sessionAffinityConfig.clientIP.timeoutSeconds` (3 hours).
+pub const SESSION_TIMEOUT: i32 = 10800;
 /// The autoscaler's CPU target when the spec names no metric.
 pub const AUTOSCALE_CPU: u32 = 80;
 
@@ -34,6 +32,7 @@ pub(super) struct Cx<'a> {
     pub images: &'a BTreeMap<String, String>,
     pub config: Option<&'a ConfigPlan>,
     pub secrets: &'a BTreeMap<String, SecretPlan>,
+    pub files: &'a BTreeMap<String, FilePlan>,
     pub engine: Option<Engine>,
     pub diags: &'a mut Vec<Diagnostic>,
 }
@@ -74,27 +73,22 @@ impl Cx<'_> {
             &svc.mounts,
         );
         let port = self.int(at.key("port"), svc.port.into());
-        container.ports = vec![PortPlan {
+        let mut extra_ports = Vec::new();
+        for (pname, p) in &svc.ports {
+            let port = self.int(at.key("ports").key(pname), (*p).into());
+            extra_ports.push(PortPlan {
+                name: pname.clone(),
+                port,
+            });
+        }
+        container.ports = std::iter::once(PortPlan {
             name: "http".into(),
             port,
-        }];
-        let health = svc.health.as_ref();
-        let live = health
-            .and_then(|h| h.path.clone())
-            .unwrap_or_else(|| HEALTH_PATH.into());
-        let ready = health.and_then(|h| h.ready.clone()).unwrap_or_else(|| live.clone());
-        let delay = health.and_then(|h| h.initial_delay).unwrap_or(LIVENESS_DELAY);
-        let delay = self.int(at.key("health").key("initial_delay"), delay.into());
-        let probe = |path: String, initial_delay: i32| ProbePlan {
-            path,
-            port: "http".into(),
-            initial_delay,
-            period: PROBE_PERIOD,
-            timeout: PROBE_TIMEOUT,
-            failure_threshold: PROBE_FAILURES,
-        };
-        container.liveness = Some(probe(live, delay));
-        container.readiness = Some(probe(ready, 0));
+        })
+        .chain(extra_ports.iter().cloned())
+        .collect();
+        (container.liveness, container.readiness, container.startup) =
+            self.probes(&at.key("health"), svc, &container.ports);
         let replicas = match svc.autoscale {
             Some(_) => None,
             None => Some(self.int(at.key("replicas"), svc.replicas.unwrap_or(1).into())),
@@ -121,20 +115,31 @@ impl Cx<'_> {
             None => port,
         };
         let ingress = svc.expose.as_ref().and_then(|e| {
-            e.host.as_ref().map(|host| IngressPlan {
-                host: host.clone(),
-                path: e.path.clone().unwrap_or_else(|| "/".into()),
+            let hosts: Vec<String> = e.host.iter().chain(&e.hosts).cloned().collect();
+            let mut paths: Vec<String> = e.path.iter().chain(&e.paths).cloned().collect();
+            if paths.is_empty() {
+                paths.push("/".into());
+            }
+            (!hosts.is_empty()).then(|| IngressPlan {
+                hosts,
+                paths,
                 path_type: "Prefix".into(),
+                annotations: e.annotations.clone(),
                 class: e.ingress_class.clone(),
                 tls_secret: e.tls_secret.clone(),
             })
         });
-        let mut annotations = BTreeMap::new();
+        let mut annotations = svc.pod.pod_annotations.clone();
         if let Some(cm) = self.config {
             // The ConfigMap's name carries its hash; naming it here rolls the pods on change.
             annotations.insert("mlship.dev/config".to_string(), cm.name.clone());
         }
-        let volumes = self.volumes(&svc.mounts, &svc.secrets, &svc.resources, SERVICE_MEMORY);
+        let mut volumes = self.volumes(&svc.mounts, &svc.secrets, &svc.resources, SERVICE_MEMORY);
+        volumes.extend(self.file_volumes(&svc.pod.files));
+        container.mounts.extend(self.file_mounts(&svc.pod.files));
+        let init = self.helpers(&svc.pod.init_containers, &svc.pod.sidecars, &container);
+        let mut labels = svc.pod.pod_labels.clone();
+        labels.extend(self.labels(name, "serving"));
         ServicePlan {
             name: name.to_string(),
             full_name,
@@ -143,12 +148,31 @@ impl Cx<'_> {
             max_surge: "25%".into(),
             max_unavailable: 0,
             template: TemplatePlan {
-                labels: self.labels(name, "serving"),
+                labels,
                 annotations,
-                pod: self.pod(name, None, vec![container], vec![], volumes, &svc.resources),
+                pod: self.pod(name, None, vec![container], init, volumes, &svc.resources),
             },
             port,
             service_port,
+            extra_ports,
+            service_type: format!(
+                "{:?}",
+                svc.expose
+                    .as_ref()
+                    .and_then(|e| e.kind)
+                    .unwrap_or(ServiceType::ClusterIP)
+            ),
+            session_affinity: svc
+                .expose
+                .as_ref()
+                .and_then(|e| e.session_affinity)
+                .filter(|a| *a == SessionAffinity::ClientIP)
+                .map(|_| ("ClientIP".to_string(), SESSION_TIMEOUT)),
+            account_annotations: svc
+                .service_account
+                .as_ref()
+                .map(|a| a.annotations.clone())
+                .unwrap_or_default(),
             autoscale,
             disruption_budget: (min_pods > 1).then_some(1),
             ingress,
@@ -228,6 +252,8 @@ impl Cx<'_> {
         let mut containers = Vec::new();
         let mut volumes: Vec<VolumePlan> = Vec::new();
         let mut merged = Resources::default();
+        let mut labels = BTreeMap::new();
+        let mut annotations = BTreeMap::new();
         let parameters = &self.spec.pipelines[pipeline].parameters;
         for (name, step) in steps {
             let mut env = step.env.clone();
@@ -237,7 +263,7 @@ impl Cx<'_> {
             env.entry("MLSHIP_PIPELINE".into())
                 .or_insert_with(|| pipeline.to_string());
             env.entry("MLSHIP_STEP".into()).or_insert_with(|| name.to_string());
-            containers.push(self.container(
+            let mut container = self.container(
                 name,
                 &step.image,
                 &step.run,
@@ -246,8 +272,35 @@ impl Cx<'_> {
                 &env,
                 &step.secrets,
                 &step.mounts,
-            ));
-            for vol in self.volumes(&step.mounts, &step.secrets, &step.resources, STEP_MEMORY) {
+            );
+            container.mounts.extend(self.file_mounts(&step.pod.files));
+            for helper in self.helpers(&step.pod.init_containers, &step.pod.sidecars, &container) {
+                if containers.iter().any(|c: &ContainerPlan| c.name == helper.name)
+                    || steps.iter().any(|(s, _)| *s == helper.name)
+                {
+                    let key = if step.pod.sidecars.contains_key(&helper.name) {
+                        "sidecars"
+                    } else {
+                        "init_containers"
+                    };
+                    self.diags.push(
+                        Diagnostic::error(
+                            Code::Conflict,
+                            format!("`{}` names two containers of the scheduled pipeline's pod", helper.name),
+                        )
+                        .at(Path::of(&["pipelines", pipeline, "steps", name, key]).key(&helper.name))
+                        .help("a scheduled pipeline runs every step in one pod; give each step's helpers names of their own"),
+                    );
+                    continue;
+                }
+                containers.push(helper);
+            }
+            containers.push(container);
+            labels.extend(step.pod.pod_labels.clone());
+            annotations.extend(step.pod.pod_annotations.clone());
+            let mut vols = self.volumes(&step.mounts, &step.secrets, &step.resources, STEP_MEMORY);
+            vols.extend(self.file_volumes(&step.pod.files));
+            for vol in vols {
                 if !volumes.iter().any(|x| x.name == vol.name) {
                     volumes.push(vol);
                 }
@@ -273,12 +326,13 @@ impl Cx<'_> {
             })
         });
         let main = containers.pop().expect("a job has at least one step");
+        labels.extend(self.labels(pipeline, "pipeline"));
         JobPlan {
             backoff_limit,
             active_deadline,
             template: TemplatePlan {
-                labels: self.labels(pipeline, "pipeline"),
-                annotations: BTreeMap::new(),
+                labels,
+                annotations,
                 pod: self.pod(pipeline, Some("Never"), vec![main], containers, volumes, &merged),
             },
         }
@@ -372,6 +426,8 @@ impl Cx<'_> {
             ports: Vec::new(),
             liveness: None,
             readiness: None,
+            startup: None,
+            restart_policy: None,
         }
     }
 
