@@ -204,7 +204,9 @@ fn twenty_thousand_services_in_a_hundred_environments_are_refused_before_any_is_
         let start = Instant::now();
         s.run(&["validate", spec]);
         let took = start.elapsed();
-        assert!(took.as_secs() < 10, "{spec} took {took:?}");
+        // A guard against a hang or a quadratic walk, not a speed claim: bench/limits.py
+        // measures the time (on a loaded machine a debug build takes several seconds).
+        assert!(took.as_secs() < 60, "{spec} took {took:?}");
     }
     s.snapshot("cli/limits-multiply");
 }
