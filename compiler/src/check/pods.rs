@@ -299,3 +299,137 @@ impl Checker<'_> {
         self.annotations(&at.key("annotations"), &e.annotations, object);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::diag::Code;
+
+    /// The codes and paths of the diagnostics of a spec with `body` after its images.
+    fn check(body: &str) -> Vec<(Code, String)> {
+        let yaml = format!(
+            "apiVersion: mlship/v1\nproject: p\nregistry: r.io/p\ntag: \"1\"\nimages:\n  app: {{stack: fastapi}}\n  \
+             vllm: {{prebuilt: \"vllm/vllm-openai:v0.8.5\"}}\n{body}"
+        );
+        let (_, _, diags) = crate::load::load("mlship.yaml", yaml.as_bytes());
+        diags
+            .iter()
+            .map(|d| (d.code, d.path.as_ref().map(ToString::to_string).unwrap_or_default()))
+            .collect()
+    }
+
+    fn service(fields: &str) -> Vec<(Code, String)> {
+        check(&format!("services:\n  web: {{image: app, port: 8080, {fields}}}\n"))
+    }
+
+    #[test]
+    fn a_prebuilt_image_names_one_version_and_has_nothing_to_build() {
+        assert!(check("").is_empty(), "{:?}", check(""));
+        for (image, at) in [
+            ("{prebuilt: \"vllm/vllm-openai:latest\"}", "images.x.prebuilt"),
+            ("{prebuilt: vllm/vllm-openai}", "images.x.prebuilt"),
+            (
+                "{prebuilt: \"vllm/vllm-openai:v1\", python: \"3.11\"}",
+                "images.x.python",
+            ),
+            (
+                "{prebuilt: \"vllm/vllm-openai:v1\", requirements: r.txt}",
+                "images.x.requirements",
+            ),
+            (
+                "{prebuilt: \"vllm/vllm-openai:v1\", command: [serve]}",
+                "images.x.command",
+            ),
+            (
+                "{prebuilt: \"vllm/vllm-openai:v1\", stack: fastapi}",
+                "images.x.prebuilt",
+            ),
+            ("{python: \"3.11\"}", "images.x"),
+        ] {
+            let found = check(&format!("  x: {image}\n"));
+            assert!(found.iter().any(|(_, p)| p == at), "{image}: {found:?}");
+        }
+        let pinned = format!(
+            "{{prebuilt: \"r.io/x@sha256:{}\", digest: \"sha256:{}\"}}",
+            "a".repeat(64),
+            "b".repeat(64)
+        );
+        assert_eq!(
+            check(&format!("  x: {pinned}\n")),
+            [(Code::Conflict, "images.x.digest".into())]
+        );
+    }
+
+    #[test]
+    fn a_notebook_cannot_build_its_variant_from_a_prebuilt_image() {
+        let found = check("notebooks:\n  lab: {image: vllm, environments: [default]}\n");
+        assert_eq!(found, [(Code::Conflict, "notebooks.lab.image".into())]);
+    }
+
+    #[test]
+    fn probes_name_known_ports_and_only_their_own_fields() {
+        assert!(service("ports: {grpc: 8081}, health: {check: grpc}").is_empty());
+        for (fields, at) in [
+            ("health: {port: grpc}", "services.web.health.port"),
+            ("health: {check: exec}", "services.web.health.check"),
+            ("health: {check: tcp, path: /x}", "services.web.health.path"),
+            ("health: {command: [\"true\"]}", "services.web.health.command"),
+            ("health: {grpc_service: x}", "services.web.health.grpc_service"),
+            ("health: {period: 0}", "services.web.health.period"),
+            ("health: {startup: {timeout: 0}}", "services.web.health.startup.timeout"),
+            ("ports: {http: 9000}", "services.web.ports.http"),
+            ("ports: {metrics: 8080}", "services.web.ports.metrics"),
+            ("ports: {Metrics_Port: 9000}", "services.web.ports.Metrics_Port"),
+        ] {
+            let found = service(fields);
+            assert!(found.iter().any(|(_, p)| p == at), "{fields}: {found:?}");
+        }
+    }
+
+    #[test]
+    fn exposure_labels_and_annotations_are_checked_where_they_are_written() {
+        for (fields, at) in [
+            ("expose: {annotations: {a: b}}", "services.web.expose"),
+            (
+                "expose: {host: a.example.com, hosts: [a.example.com]}",
+                "services.web.expose.hosts[0]",
+            ),
+            (
+                "expose: {host: a.example.com, paths: [v1]}",
+                "services.web.expose.paths[0]",
+            ),
+            (
+                "pod_labels: {app.kubernetes.io/name: x}",
+                "services.web.pod_labels.app.kubernetes.io/name",
+            ),
+            ("pod_labels: {team: \"not ok\"}", "services.web.pod_labels.team"),
+            (
+                "pod_annotations: {\"bad key!\": x}",
+                "services.web.pod_annotations.bad key!",
+            ),
+            ("files: [nope]", "services.web.files[0]"),
+            ("sidecars: {server: {image: app}}", "services.web.sidecars.server"),
+            (
+                "init_containers: {fetch: {image: nope}}",
+                "services.web.init_containers.fetch.image",
+            ),
+        ] {
+            let found = service(fields);
+            assert!(found.iter().any(|(_, p)| p == at), "{fields}: {found:?}");
+        }
+    }
+
+    #[test]
+    fn a_configuration_file_has_one_source_and_a_path_that_names_a_key() {
+        assert!(check("files:\n  f: {path: /etc/a/f.yaml, content: \"a: 1\\n\"}\n").is_empty());
+        for (file, at) in [
+            ("{path: /etc/a/f.yaml}", "files.f"),
+            ("{path: /etc/a/f.yaml, content: x, from: f.yaml}", "files.f.from"),
+            ("{path: etc/f.yaml, content: x}", "files.f.path"),
+            ("{path: \"/etc/a/f b\", content: x}", "files.f.path"),
+            ("{path: /etc/f, from: ../f}", "files.f.from"),
+        ] {
+            let found = check(&format!("files:\n  f: {file}\n"));
+            assert!(found.iter().any(|(_, p)| p == at), "{file}: {found:?}");
+        }
+    }
+}

@@ -86,7 +86,7 @@ impl Cx<'_> {
             timeout,
             failure_threshold,
         };
-        let readiness = probe(check(&ready), 0, PROBE_FAILURES as i32);
+        let readiness = probe(check(&ready), 0, PROBE_FAILURES.cast_signed());
         (Some(probe(check(&live), delay, failures)), Some(readiness), startup)
     }
 
