@@ -74,6 +74,39 @@ fn cuda_matrix_picks_base_images_and_wheel_indexes() {
 }
 
 #[test]
+fn a_framework_version_outside_the_matrix_builds_with_a_warning_naming_what_is_unverified() {
+    let image = "    stack: pytorch\n    python: \"3.11\"\n    framework: \"2.1.0\"\n    cuda: \"12.1\"";
+    let c = build(image);
+    let out = c.output.as_ref().unwrap_or_else(|| panic!("{:?}", c.diagnostics));
+    let gpu = String::from_utf8(out.files["images/app/Dockerfile"].clone()).unwrap();
+    // Installed as the newest matrix release with CUDA 12.1 (torch 2.5.1) is, at 2.1.0.
+    assert!(
+        gpu.contains("--index-url https://download.pytorch.org/whl/cu121 'torch==2.1.0'"),
+        "{gpu}"
+    );
+    assert!(
+        gpu.contains("FROM nvidia/cuda:12.1.1-cudnn8-devel-ubuntu22.04 AS builder"),
+        "{gpu}"
+    );
+    let warnings: Vec<String> = c
+        .diagnostics
+        .iter()
+        .map(|d| mlship::diag::render(d, &c.file, false))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].starts_with("warning[E035]: torch 2.1.0 is not in the stdlib matrix: its wheels for Python 3.11 and CUDA 12.1 are not verified"),
+        "{warnings:?}"
+    );
+    assert!(
+        warnings[0].contains("mlship.yaml:9:16"),
+        "located at the version: {warnings:?}"
+    );
+    let cpu = dockerfile("    stack: xgboost\n    framework: \"1.7.6\"");
+    assert!(cpu.contains("'xgboost==1.7.6'"), "{cpu}");
+}
+
+#[test]
 fn base_images_can_be_pinned_by_digest() {
     let d = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
     let gpu = dockerfile(&format!(
@@ -103,14 +136,21 @@ fn cuda_conflicts_list_what_would_work() {
         "{e}"
     );
     assert!(
-        e.contains("torch 2.5.1 supports CUDA 11.8, 12.1, 12.4; CUDA 12.6 works with torch 2.6.0, torch 2.7.1"),
+        e.contains("torch 2.5.1 supports CUDA 11.8, 12.1, 12.4; CUDA 12.6 works with torch 2.6.0, torch 2.7.1, torch 2.8.0, torch 2.9.1, torch 2.10.0"),
         "{e}"
     );
     let e = error("    stack: tensorflow\n    python: \"3.13\"");
     assert!(e.contains("stack `tensorflow` does not support Python 3.13"), "{e}");
-    let e = error("    stack: pytorch\n    framework: \"1.13.0\"");
+    // A release outside the matrix is refused unless the image pins it as a version.
+    let e = error("    stack: pytorch\n    framework: \"2.1\\n\"");
     assert!(
-        e.contains("torch 1.13.0 is not in the stdlib matrix") && e.contains("2.5.1, 2.6.0, 2.7.1"),
+        e.contains("is not in the stdlib matrix") && e.contains("2.5.1, 2.6.0, 2.7.1, 2.8.0, 2.9.1, 2.10.0"),
+        "{e}"
+    );
+    let e = error("    stack: pytorch\n    framework: \"2.1.0\"\n    cuda: \"12.5\"");
+    assert!(
+        e.contains("torch 2.1.0 is not in the stdlib matrix")
+            && e.contains("no torch release of the matrix has CUDA 12.5"),
         "{e}"
     );
     let e = error("    stack: pytroch");

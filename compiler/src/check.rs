@@ -10,13 +10,14 @@ use crate::names;
 /// The crate's one "did you mean", here for the callers that knew it as `check::closest`.
 pub use crate::schema_common::closest;
 use crate::source::{Path, Seg};
-use crate::spec::{Engine, PipelineEngine, Policy, Resources, SecretProvider, Spec, Waiver};
+use crate::spec::{PipelineEngine, Policy, Resources, Spec, Waiver};
 use crate::units::{Quantity, check_cron, parse_duration};
 use std::collections::BTreeMap;
 
 /// Kubernetes minor versions mlship targets (and has schemas for).
 mod notebooks;
 mod pods;
+mod sources;
 mod workflows;
 pub use notebooks::MAX_NOTEBOOK_NAME;
 pub use workflows::type_of;
@@ -39,6 +40,21 @@ struct Checker<'a> {
 
 fn p(keys: &[&str]) -> Path {
     Path::of(keys)
+}
+
+/// Where a workload's container mounts folders: /tmp, its scratch folders (and /dev/shm),
+/// its volumes and the secrets it mounts as files.
+fn mount_paths<'a>(
+    s: &'a Spec,
+    mounts: &'a BTreeMap<String, String>,
+    secrets: &[String],
+    r: &'a Resources,
+) -> Vec<&'a str> {
+    let mut out = vec!["/tmp", "/dev/shm"];
+    out.extend(r.scratch.keys().map(String::as_str));
+    out.extend(mounts.values().map(String::as_str));
+    out.extend(secrets.iter().filter_map(|n| s.secrets.get(n)?.mount.as_deref()));
+    out
 }
 
 impl Checker<'_> {
@@ -205,106 +221,9 @@ impl Checker<'_> {
         }
         let config_map = format!("ConfigMap/{}-config", s.project);
         self.env_values(&p(&["config"]), &s.config, Some(&config_map));
-        for (name, sec) in &s.secrets {
-            let at = p(&["secrets", name]);
-            self.name(&at, name, "secret");
-            self.object_name(&at, &format!("{}-{name}", s.project), 253);
-            // Pods mount it as a volume named `secret-<name>`.
-            if names::is_dns_label(name) {
-                self.object_name(&at, &format!("secret-{name}"), 63);
-            }
-            if sec.provider == SecretProvider::Sops && s.gitops.as_ref().is_some_and(|g| g.engine == Engine::Argocd) {
-                self.err(
-                    Code::Conflict,
-                    at.key("provider"),
-                    format!("Argo CD does not decrypt SOPS files: secret `{name}` would reach the cluster still encrypted"),
-                    "use external-secrets or sealed-secrets; or decrypt in Argo CD with KSOPS or a config management plugin and add the file there instead of under `secrets:`",
-                );
-            }
-            match sec.provider {
-                SecretProvider::ExternalSecrets => {
-                    if let Some(store) = sec
-                        .store
-                        .as_ref()
-                        .filter(|st| !names::is_dns_subdomain(st) || st.len() > 253)
-                    {
-                        self.err(
-                            Code::InvalidName,
-                            at.key("store"),
-                            format!("`{store}` is not a valid store name"),
-                            "SecretStore names are lowercase DNS names, such as vault-kv",
-                        );
-                    }
-                    if sec.store.is_none() {
-                        self.err(
-                            Code::MissingKey,
-                            at.clone(),
-                            format!("secret `{name}` needs a `store`"),
-                            "name the SecretStore or ClusterSecretStore that holds the values",
-                        );
-                    }
-                    if sec.keys.is_empty() {
-                        self.err(
-                            Code::MissingKey,
-                            at.clone(),
-                            format!("secret `{name}` needs `keys`"),
-                            "map each variable to its remote reference: `DB_PASSWORD: fraud/db#password`",
-                        );
-                    }
-                    if sec.file.is_some() {
-                        self.err(
-                            Code::Conflict,
-                            at.key("file"),
-                            "`file` is for sealed-secrets and sops secrets".into(),
-                            "remove `file`, or change the provider",
-                        );
-                    }
-                    for (k, r) in &sec.keys {
-                        self.env_name(&at.key("keys").key(k), k);
-                        if r.is_empty() || r.starts_with('#') || r.ends_with('#') {
-                            self.err(
-                                Code::BadValue,
-                                at.key("keys").key(k),
-                                format!("`{r}` is not a remote reference"),
-                                "write `path` or `path#property`",
-                            );
-                        }
-                    }
-                }
-                SecretProvider::SealedSecrets | SecretProvider::Sops => match &sec.file {
-                    None => self.err(
-                        Code::MissingKey,
-                        at.clone(),
-                        format!("secret `{name}` needs a `file`"),
-                        "commit the encrypted manifest and name it here",
-                    ),
-                    Some(f) => {
-                        self.rel_path(&at.key("file"), f);
-                        if !sec.keys.is_empty() || sec.store.is_some() {
-                            self.err(
-                                Code::Conflict,
-                                at.clone(),
-                                "`keys` and `store` are for external-secrets".into(),
-                                "remove them; the encrypted file holds the keys",
-                            );
-                        }
-                    }
-                },
-            }
-            if let Some(m) = &sec.mount {
-                self.abs_path(&at.key("mount"), m);
-            }
-        }
-        for (name, v) in &s.volumes {
-            let at = p(&["volumes", name]);
-            self.name(&at, name, "volume");
-            self.object_name(&at, &format!("{}-{name}", s.project), 253);
-            // Pods mount it as a volume named `vol-<name>`.
-            if names::is_dns_label(name) {
-                self.object_name(&at, &format!("vol-{name}"), 63);
-            }
-            self.quantity(&at.key("size"), &v.size.text(), false);
-        }
+        self.secrets(s);
+        self.volumes(s);
+        self.shared_claims(s);
         self.files(s);
         for (pname, pipe) in &s.pipelines {
             self.pipeline(s, pname, pipe);
@@ -340,7 +259,9 @@ impl Checker<'_> {
                 self.text_credential(&at.key("command").index(i), arg, Some(&object), None);
             }
             self.serving(&at, svc, &object);
-            self.pod_extras(s, &at, &svc.pod, "server", &object);
+            let taken = mount_paths(s, &svc.mounts, &svc.secrets, &svc.resources);
+            self.pod_extras(s, &at, &svc.pod, ("server", &taken), &object);
+            self.env_sources(s, &at, &svc.env, &svc.secrets, &svc.pod.env_from);
             if let Some(a) = &svc.autoscale {
                 let aat = at.key("autoscale");
                 if a.min == 0 {
@@ -491,7 +412,9 @@ impl Checker<'_> {
             self.refs(s, &sat, &step.secrets, &step.mounts);
             self.env_values(&sat.key("env"), &step.env, Some(&object));
             let main = if argo { "main" } else { sname.as_str() };
-            self.pod_extras(s, &sat, &step.pod, main, &object);
+            let taken = mount_paths(s, &step.mounts, &step.secrets, &step.resources);
+            self.pod_extras(s, &sat, &step.pod, (main, &taken), &object);
+            self.env_sources(s, &sat, &step.env, &step.secrets, &step.pod.env_from);
             for (i, arg) in step.run.iter().enumerate() {
                 self.plain_text(&sat.key("run").index(i), arg);
                 self.text_credential(&sat.key("run").index(i), arg, Some(&object), None);
@@ -540,6 +463,27 @@ impl Checker<'_> {
     }
 
     fn resources(&mut self, s: &Spec, at: &Path, image: &str, r: &Resources, object: &str) {
+        for (key, class, kind) in [
+            ("priority_class", &r.priority_class, "PriorityClass"),
+            ("runtime_class", &r.runtime_class, "RuntimeClass"),
+        ] {
+            let Some(class) = class else { continue };
+            if !names::is_dns_subdomain(class) || class.len() > 253 {
+                self.err(
+                    Code::InvalidName,
+                    at.key(key),
+                    format!("`{class}` is not a valid {kind} name"),
+                    "class names are lowercase DNS names, such as serving-high or nvidia",
+                );
+            } else if key == "priority_class" && class.starts_with("system-") {
+                self.err(
+                    Code::Conflict,
+                    at.key(key),
+                    format!("`{class}` is reserved for the cluster's own pods in kube-system"),
+                    "ask the cluster admins for a PriorityClass for workloads, such as serving-high",
+                );
+            }
+        }
         if let Some(cpu) = &r.cpu {
             self.quantity(&at.key("cpu"), &cpu.text(), true);
         }

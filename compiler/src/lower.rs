@@ -114,6 +114,10 @@ pub fn lower(loaded: &Loaded, project: &dyn Project) -> Result<Plan, Vec<Diagnos
         for (name, sec) in &s.secrets {
             let at = Path::of(&["secrets", name]);
             let plan = match (sec.provider, &sec.file) {
+                (SecretProvider::Existing, _) => SecretPlan {
+                    secret_name: sec.name.clone().unwrap_or_default(),
+                    source: SecretSource::Existing,
+                },
                 (SecretProvider::ExternalSecrets, _) | (_, None) => SecretPlan {
                     secret_name: names::workload(&s.project, name),
                     source: SecretSource::External {
@@ -148,15 +152,18 @@ pub fn lower(loaded: &Loaded, project: &dyn Project) -> Result<Plan, Vec<Diagnos
             };
             secrets.insert(name.clone(), plan);
         }
+        // Only the shared claims are objects; the others are volumes of the pods.
         let claims = s
             .volumes
             .iter()
-            .map(|(name, vol)| ClaimPlan {
-                name: names::workload(&s.project, name),
-                access_mode: format!("{:?}", vol.access.unwrap_or(AccessMode::ReadWriteOnce)),
-                size: crate::units::Quantity::parse(&vol.size.text())
-                    .map_or_else(|_| vol.size.text(), |q| q.canonical()),
-                storage_class: vol.storage_class.clone(),
+            .filter(|(_, vol)| vol.claim.is_none() && vol.csi.is_none() && !vol.per_pod)
+            .filter_map(|(name, vol)| {
+                Some(ClaimPlan {
+                    name: names::workload(&s.project, name),
+                    access_mode: format!("{:?}", vol.access.unwrap_or(AccessMode::ReadWriteOnce)),
+                    size: workloads::canonical_size(vol.size.as_ref()?),
+                    storage_class: vol.storage_class.clone(),
+                })
             })
             .collect();
         refs.push(images.clone());
@@ -357,7 +364,7 @@ pub fn lower(loaded: &Loaded, project: &dyn Project) -> Result<Plan, Vec<Diagnos
         .clone()
         .unwrap_or_else(|| DEFAULT_KUBERNETES.to_string());
     let manifests = inputs::manifests(&loaded.spec, &kubernetes, project, &mut diags);
-    if !diags.is_empty() {
+    if diags.iter().any(Diagnostic::is_error) {
         return Err(diags);
     }
     Ok(Plan {
@@ -369,6 +376,7 @@ pub fn lower(loaded: &Loaded, project: &dyn Project) -> Result<Plan, Vec<Diagnos
         manifests,
         patches: loaded.spec.patches.clone(),
         waivers: loaded.spec.waivers.clone(),
+        warnings: diags,
     })
 }
 

@@ -27,6 +27,9 @@ pub struct Plan {
     pub manifests: Vec<ExtraObject>,
     pub patches: Vec<Patch>,
     pub waivers: Vec<Waiver>,
+    /// What lowering noticed but did not refuse, such as a framework version outside the
+    /// matrix.
+    pub warnings: Vec<crate::diag::Diagnostic>,
 }
 
 /// How the GitOps engine applies the tree, defaults applied.
@@ -207,6 +210,8 @@ pub enum SecretSource {
     },
     /// A SealedSecret or SOPS-encrypted Secret from the project, as parsed and checked.
     Encrypted { manifest: serde_json::Value, sops: bool },
+    /// A Secret created outside the spec: nothing to emit.
+    Existing,
 }
 
 /// A PersistentVolumeClaim for one declared volume.
@@ -230,6 +235,8 @@ pub struct ServicePlan {
     pub revision_history: i32,
     pub max_surge: String,
     pub max_unavailable: i32,
+    /// Stop the old pod before the new one starts (a rolling update could not succeed).
+    pub recreate: bool,
     pub template: TemplatePlan,
     pub port: i32,
     pub service_port: i32,
@@ -398,6 +405,11 @@ pub struct PodPlan {
     pub volumes: Vec<VolumePlan>,
     pub node_selector: BTreeMap<String, String>,
     pub tolerations: Vec<TolerationPlan>,
+    pub priority_class: Option<String>,
+    pub runtime_class: Option<String>,
+    /// Spread the pods over this topology key (`kubernetes.io/hostname`, or the zone),
+    /// counting the pods with these labels.
+    pub spread: Option<(String, BTreeMap<String, String>)>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -407,6 +419,8 @@ pub struct ContainerPlan {
     pub image: String,
     pub command: Vec<String>,
     pub env: BTreeMap<String, String>,
+    /// Variables whose values the kubelet reads from the pod, a ConfigMap or a Secret.
+    pub env_refs: BTreeMap<String, EnvRef>,
     pub env_from: Vec<EnvFrom>,
     pub requests: BTreeMap<String, String>,
     pub limits: BTreeMap<String, String>,
@@ -417,6 +431,21 @@ pub struct ContainerPlan {
     pub startup: Option<ProbePlan>,
     /// `Always` for a native sidecar (an init container that keeps running).
     pub restart_policy: Option<String>,
+}
+
+/// Where one variable's value comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EnvRef {
+    /// A downward-API field path, such as metadata.name.
+    Field(&'static str),
+    ConfigKey {
+        name: String,
+        key: String,
+    },
+    SecretKey {
+        name: String,
+        key: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -485,6 +514,18 @@ pub enum VolumeSource {
         size: Option<String>,
     },
     Claim(String),
+    /// A claim per pod from a template (a generic ephemeral volume).
+    Ephemeral {
+        access_mode: String,
+        size: String,
+        storage_class: Option<String>,
+    },
+    /// An inline CSI volume.
+    Csi {
+        driver: String,
+        attributes: BTreeMap<String, String>,
+        read_only: bool,
+    },
     Secret(String),
     /// One key of a ConfigMap (a configuration file), mounted with `subPath`.
     ConfigMap(String),

@@ -261,6 +261,15 @@ pub struct Secret {
     /// sealed-secrets and sops: the encrypted manifest file, relative to the spec's folder.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file: Option<String>,
+    /// existing: the name of a Secret in the namespace that is created and managed outside
+    /// mlship (mlship only reads it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Environment variable name to the key of the Secret that holds its value, such as
+    /// `HUGGING_FACE_HUB_TOKEN: token`. With it, workloads get exactly these variables;
+    /// without it, one variable per key, named as the key.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, String>,
     /// Mount the secret's keys as files in this folder instead of environment variables.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mount: Option<String>,
@@ -272,6 +281,9 @@ pub enum SecretProvider {
     ExternalSecrets,
     SealedSecrets,
     Sops,
+    // A Secret created outside the spec, referenced by `name` (a doc comment here would
+    // turn the schema's enum into a oneOf).
+    Existing,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -280,18 +292,58 @@ pub enum StoreKind {
     ClusterSecretStore,
 }
 
-/// A PersistentVolumeClaim shared by the workloads that mount it.
+/// Storage that workloads mount: by default a PersistentVolumeClaim that mlship creates and
+/// the workloads share; or an existing claim, a claim per pod, or an inline CSI volume.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Volume {
-    /// Size, such as 50Gi.
-    pub size: Quantity,
+    /// Size, such as 50Gi: of the shared claim, or of each pod's claim with `per_pod`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<Quantity>,
     /// Access mode. Default: ReadWriteOnce.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access: Option<AccessMode>,
     /// Storage class. Default: the cluster's default class.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub storage_class: Option<String>,
+    /// An existing PersistentVolumeClaim in the namespace, by name: mounted, never created
+    /// or changed. `access` says its mode (default ReadWriteOnce).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim: Option<String>,
+    /// A claim per pod, made from `size`, `access` and `storage_class` when the pod starts
+    /// and deleted with it (a generic ephemeral volume), such as a model cache.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub per_pod: bool,
+    /// An inline CSI volume, such as gcsfuse or an S3 mountpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub csi: Option<Csi>,
+}
+
+impl Volume {
+    /// Whether the pods that share it must run on one node: a claim (created or existing)
+    /// with a ReadWriteOnce mode, not a claim per pod or a CSI volume.
+    pub fn one_node(&self) -> bool {
+        !self.per_pod
+            && self.csi.is_none()
+            && matches!(
+                self.access.unwrap_or(AccessMode::ReadWriteOnce),
+                AccessMode::ReadWriteOnce | AccessMode::ReadWriteOncePod
+            )
+    }
+}
+
+/// An inline CSI volume.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Csi {
+    /// The CSI driver, such as gcsfuse.csi.storage.gke.io or s3.csi.aws.com.
+    pub driver: String,
+    /// The driver's volume attributes, such as `bucketName: my-models`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: BTreeMap<String, String>,
+    /// Mount it read-only.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub read_only: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -368,6 +420,12 @@ pub struct Resources {
     /// Taints the pod tolerates.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tolerations: Vec<Toleration>,
+    /// The pods' PriorityClass, such as one a cluster keeps for serving.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority_class: Option<String>,
+    /// The pods' RuntimeClass, such as nvidia or gvisor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime_class: Option<String>,
 }
 
 /// The size of `/dev/shm`, or whether to have one.
@@ -620,8 +678,30 @@ pub struct Service {
     /// The service's ServiceAccount, such as its annotations for workload identity.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_account: Option<ServiceAccount>,
+    /// How new versions roll out: `rolling` (one new pod at a time) or `recreate` (stop the
+    /// old pods first). Default: recreate for a single pod that holds a ReadWriteOnce
+    /// volume, which a second pod could not mount; rolling otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollout: Option<Rollout>,
+    /// Spread the replicas across nodes or zones, as far as the cluster allows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spread: Option<Spread>,
     #[serde(flatten)]
     pub resources: Resources,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Rollout {
+    Rolling,
+    Recreate,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Spread {
+    Node,
+    Zone,
 }
 
 /// What services and steps add to their pods besides the main container.
@@ -645,6 +725,57 @@ pub struct PodExtras {
     /// Labels on the pods, besides mlship's own (`app.kubernetes.io/*`, `mlship.dev/*`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub pod_labels: BTreeMap<String, String>,
+    /// Environment variables whose values come from the pod (`{pod: name}`), from one key
+    /// of `config` (`{config: LOG_LEVEL}`) or from one key of a secret
+    /// (`{secret: hf, key: token}`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env_from: BTreeMap<String, EnvSource>,
+}
+
+/// Where one environment variable's value comes from.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnvSource {
+    /// A fact about the pod, read when it starts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod: Option<PodField>,
+    /// A key of `config`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<String>,
+    /// A secret from `secrets`, with `key`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+    /// The key of `secret`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+}
+
+/// The pod facts the downward API gives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PodField {
+    Name,
+    Namespace,
+    Uid,
+    Ip,
+    Node,
+    NodeIp,
+    ServiceAccount,
+}
+
+impl PodField {
+    /// The field path the kubelet reads.
+    pub fn path(self) -> &'static str {
+        match self {
+            PodField::Name => "metadata.name",
+            PodField::Namespace => "metadata.namespace",
+            PodField::Uid => "metadata.uid",
+            PodField::Ip => "status.podIP",
+            PodField::Node => "spec.nodeName",
+            PodField::NodeIp => "status.hostIP",
+            PodField::ServiceAccount => "spec.serviceAccountName",
+        }
+    }
 }
 
 /// A container beside a workload's main one: an init container or a sidecar.

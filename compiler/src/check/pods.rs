@@ -57,9 +57,17 @@ impl Checker<'_> {
         }
     }
 
-    /// A service's or step's pod extras; `main` is the main container's name, `mounts` its
-    /// mount paths (a file may not land on one).
-    pub(super) fn pod_extras(&mut self, s: &Spec, at: &Path, x: &PodExtras, main: &str, object: &str) {
+    /// A service's or step's pod extras; `main` is the main container's name, `taken` the
+    /// paths its volumes, scratch folders and secrets mount at (a file may not land on one,
+    /// nor on another file).
+    pub(super) fn pod_extras(
+        &mut self,
+        s: &Spec,
+        at: &Path,
+        x: &PodExtras,
+        (main, taken): (&str, &[&str]),
+        object: &str,
+    ) {
         for (i, f) in x.files.iter().enumerate() {
             let fat = at.key("files").index(i);
             match s.files.get(f) {
@@ -70,7 +78,23 @@ impl Checker<'_> {
                     format!("file `{f}` is listed twice"),
                     format!("remove one; it is mounted at {}", file.path),
                 ),
-                Some(_) => {}
+                Some(file) => {
+                    let earlier = x.files[..i]
+                        .iter()
+                        .filter_map(|g| s.files.get(g))
+                        .any(|g| g.path == file.path);
+                    if earlier || taken.contains(&file.path.as_str()) {
+                        self.err(
+                            Code::Conflict,
+                            fat,
+                            format!(
+                                "file `{f}` would be mounted at `{}`, where something else is",
+                                file.path
+                            ),
+                            "give the file a `path` of its own; it may lie inside a mounted folder",
+                        );
+                    }
+                }
             }
         }
         for (key, helpers) in [("init_containers", &x.init_containers), ("sidecars", &x.sidecars)] {
@@ -145,6 +169,7 @@ impl Checker<'_> {
     }
 
     /// A service's named ports, probes, exposure and ServiceAccount.
+    /// A service's ports, probes, exposure and ServiceAccount; `object` is its Deployment.
     pub(super) fn serving(&mut self, at: &Path, svc: &Service, object: &str) {
         for (name, port) in &svc.ports {
             let pat = at.key("ports").key(name);
@@ -185,11 +210,14 @@ impl Checker<'_> {
         if let Some(h) = &svc.health {
             self.health(&at.key("health"), h, svc);
         }
+        // Waivers name the object a value is written to: the Ingress, the ServiceAccount.
+        let name = object.split_once('/').map_or(object, |(_, n)| n);
         if let Some(e) = &svc.expose {
-            self.expose(&at.key("expose"), e, object);
+            self.expose(&at.key("expose"), e, &format!("Ingress/{name}"));
         }
         if let Some(a) = &svc.service_account {
-            self.annotations(&at.key("service_account").key("annotations"), &a.annotations, object);
+            let account = format!("ServiceAccount/{name}");
+            self.annotations(&at.key("service_account").key("annotations"), &a.annotations, &account);
         }
     }
 
@@ -416,6 +444,28 @@ mod tests {
             let found = service(fields);
             assert!(found.iter().any(|(_, p)| p == at), "{fields}: {found:?}");
         }
+    }
+
+    #[test]
+    fn a_file_is_mounted_at_a_path_of_its_own() {
+        let files = "files:\n  a: {path: /data/a.yaml, content: x}\n  b: {path: /data/a.yaml, content: y}\n  \
+                     c: {path: /cache, content: z}\nvolumes:\n  v: {size: 1Gi}\n";
+        let web = |fields: &str| {
+            check(&format!(
+                "{files}services:\n  web: {{image: app, port: 8080, {fields}}}\n"
+            ))
+        };
+        // Inside a mounted folder is fine.
+        assert!(web("files: [a], mounts: {v: /data}, rollout: recreate").is_empty());
+        assert_eq!(web("files: [a, b]"), [(Code::Conflict, "services.web.files[1]".into())]);
+        assert_eq!(
+            web("files: [c], mounts: {v: /cache}, rollout: recreate"),
+            [(Code::Conflict, "services.web.files[0]".into())]
+        );
+        assert_eq!(
+            web("files: [c], scratch: {/cache: {size: 1Gi}}"),
+            [(Code::Conflict, "services.web.files[0]".into())]
+        );
     }
 
     #[test]

@@ -77,9 +77,7 @@ fn objects(_: &Plan, env: &EnvPlan) -> Vec<Object> {
             ..Default::default()
         }));
     }
-    for sec in &env.secrets {
-        out.push(cx.secret(sec));
-    }
+    out.extend(env.secrets.iter().filter_map(|sec| cx.secret(sec)));
     for claim in &env.claims {
         out.push(to_value(&PersistentVolumeClaim {
             metadata: cx.meta(&claim.name, None, Some("storage")),
@@ -122,8 +120,10 @@ impl Cx<'_> {
         super::meta(self.env, name, workload, component)
     }
 
-    fn secret(&self, sec: &SecretPlan) -> Value {
-        match &sec.source {
+    /// The object that makes a secret's Secret; none for one that exists already.
+    fn secret(&self, sec: &SecretPlan) -> Option<Value> {
+        Some(match &sec.source {
+            SecretSource::Existing => return None,
             SecretSource::Encrypted { manifest, .. } => manifest.clone(),
             SecretSource::External {
                 store,
@@ -153,7 +153,7 @@ impl Cx<'_> {
                     }
                 })
             }
-        }
+        })
     }
 
     fn service_account(
@@ -226,12 +226,19 @@ impl Cx<'_> {
                 replicas: svc.replicas,
                 revision_history_limit: Some(svc.revision_history),
                 selector: selector(),
-                strategy: Some(DeploymentStrategy {
-                    type_: Some("RollingUpdate".into()),
-                    rolling_update: Some(RollingUpdateDeployment {
-                        max_surge: Some(IntOrString::String(svc.max_surge.clone())),
-                        max_unavailable: Some(IntOrString::Int(svc.max_unavailable)),
-                    }),
+                strategy: Some(if svc.recreate {
+                    DeploymentStrategy {
+                        type_: Some("Recreate".into()),
+                        rolling_update: None,
+                    }
+                } else {
+                    DeploymentStrategy {
+                        type_: Some("RollingUpdate".into()),
+                        rolling_update: Some(RollingUpdateDeployment {
+                            max_surge: Some(IntOrString::String(svc.max_surge.clone())),
+                            max_unavailable: Some(IntOrString::Int(svc.max_unavailable)),
+                        }),
+                    }
                 }),
                 template: pod::template(&svc.template),
                 ..Default::default()
@@ -356,5 +363,252 @@ impl Cx<'_> {
             }));
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::diag::Severity;
+    use serde_json::{Value, json};
+    use std::collections::BTreeMap;
+
+    const HEAD: &str = "apiVersion: mlship/v1\nproject: p\nregistry: r.io/p\ntag: \"1\"\nimages:\n  \
+                        app: {stack: python}\n  vllm: {prebuilt: \"vllm/vllm-openai:v0.8.5\"}\n\
+                        config: {LOG_LEVEL: info}\n";
+
+    fn objects(body: &str) -> BTreeMap<String, Value> {
+        super::super::rendered(&format!("{HEAD}{body}"), "default").0
+    }
+
+    /// The pod spec of service `web`.
+    fn pod(service: &str) -> Value {
+        let image = if service.starts_with("image:") {
+            ""
+        } else {
+            "image: app, "
+        };
+        let objects = objects(&format!("services:\n  web: {{{image}port: 8080, {service}}}\n"));
+        objects["deployment-p-web.yaml"]["spec"]["template"]["spec"].clone()
+    }
+
+    #[test]
+    fn a_gpu_server_gets_half_an_hour_to_start_and_liveness_waits_for_it() {
+        let p = pod("image: vllm, gpu: 1, memory: 32Gi");
+        let c = &p["containers"][0];
+        assert_eq!(c["startupProbe"]["failureThreshold"], 180, "{c}");
+        assert_eq!(c["startupProbe"]["periodSeconds"], 10, "{c}");
+        assert_eq!(c["livenessProbe"]["initialDelaySeconds"], 0, "{c}");
+        // Without GPUs no startup probe, and liveness waits 10 s; `failures: 0` turns it off.
+        let c = &pod("")["containers"][0];
+        assert!(
+            c["startupProbe"].is_null() && c["livenessProbe"]["initialDelaySeconds"] == 10,
+            "{c}"
+        );
+        let c = &pod("image: vllm, gpu: 1, health: {startup: {failures: 0}}")["containers"][0];
+        assert!(c["startupProbe"].is_null(), "{c}");
+        let c = &pod("health: {check: none}")["containers"][0];
+        assert!(c["livenessProbe"].is_null() && c["readinessProbe"].is_null(), "{c}");
+    }
+
+    #[test]
+    fn probes_check_by_grpc_tcp_or_exec_on_the_named_port() {
+        let c = &pod("ports: {grpc: 8081}, health: {check: grpc, port: grpc}")["containers"][0];
+        assert_eq!(
+            c["livenessProbe"]["grpc"],
+            json!({ "port": 8081 }),
+            "gRPC takes a number: {c}"
+        );
+        assert_eq!(
+            c["ports"][1],
+            json!({ "name": "grpc", "containerPort": 8081, "protocol": "TCP" })
+        );
+        let c = &pod("health: {check: tcp}")["containers"][0];
+        assert_eq!(c["readinessProbe"]["tcpSocket"], json!({ "port": "http" }), "{c}");
+        let c = &pod("health: {check: exec, command: [cat, /tmp/ready]}")["containers"][0];
+        assert_eq!(
+            c["livenessProbe"]["exec"]["command"],
+            json!(["cat", "/tmp/ready"]),
+            "{c}"
+        );
+    }
+
+    #[test]
+    fn helpers_come_as_native_sidecars_then_init_containers_with_the_baseline() {
+        let p = pod("init_containers: {fetch: {image: app, command: [fetch]}}, \
+             sidecars: {logs: {image: app, command: [ship]}}");
+        let init = p["initContainers"].as_array().expect("init containers");
+        let names: Vec<&Value> = init.iter().map(|c| &c["name"]).collect();
+        assert_eq!(names, ["logs", "fetch"]);
+        assert_eq!(init[0]["restartPolicy"], "Always");
+        assert!(init[1]["restartPolicy"].is_null());
+        for c in init {
+            assert_eq!(c["securityContext"]["readOnlyRootFilesystem"], true, "{c}");
+            assert_eq!(c["resources"]["limits"]["cpu"], "100m", "{c}");
+        }
+    }
+
+    #[test]
+    fn a_configuration_file_is_one_read_only_key_of_a_hashed_configmap() {
+        let objects = objects(
+            "files:\n  prompt: {path: /etc/app/prompt.txt, content: \"hi\\n\"}\n\
+             services:\n  web: {image: app, port: 8080, files: [prompt]}\n",
+        );
+        let (name, cm) = objects
+            .iter()
+            .find(|(k, _)| k.starts_with("configmap-p-file-prompt-"))
+            .expect("a file ConfigMap");
+        assert_eq!(cm["immutable"], true);
+        assert_eq!(cm["data"]["prompt.txt"], "hi\n");
+        let pod = &objects["deployment-p-web.yaml"]["spec"]["template"]["spec"];
+        let mount = pod["containers"][0]["volumeMounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["mountPath"] == "/etc/app/prompt.txt")
+            .expect("mounted")
+            .clone();
+        assert_eq!(mount["subPath"], "prompt.txt");
+        assert_eq!(mount["readOnly"], true);
+        let volume = pod["volumes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["name"] == mount["name"])
+            .unwrap();
+        assert_eq!(
+            format!("configmap-{}.yaml", volume["configMap"]["name"].as_str().unwrap()),
+            *name
+        );
+    }
+
+    #[test]
+    fn an_existing_secret_is_read_by_name_and_its_keys_map_to_variables() {
+        let objects = objects(
+            "secrets:\n  hf: {provider: existing, name: hf-token, env: {HF_TOKEN: token}}\n\
+             services:\n  web: {image: app, port: 8080, secrets: [hf], env: {A: b}, \
+             env_from: {POD: {pod: name}, LVL: {config: LOG_LEVEL}, T2: {secret: hf, key: other}}}\n",
+        );
+        assert!(
+            !objects
+                .keys()
+                .any(|k| k.contains("secret-") && !k.starts_with("service")),
+            "no Secret object for an existing one: {:?}",
+            objects.keys()
+        );
+        let c = &objects["deployment-p-web.yaml"]["spec"]["template"]["spec"]["containers"][0];
+        let env: BTreeMap<&str, &Value> = c["env"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| (v["name"].as_str().unwrap(), v))
+            .collect();
+        assert_eq!(
+            env.keys().copied().collect::<Vec<_>>(),
+            ["A", "HF_TOKEN", "LVL", "POD", "T2"],
+            "in name order"
+        );
+        assert_eq!(
+            env["HF_TOKEN"]["valueFrom"],
+            json!({ "secretKeyRef": { "name": "hf-token", "key": "token" } })
+        );
+        assert_eq!(
+            env["T2"]["valueFrom"],
+            json!({ "secretKeyRef": { "name": "hf-token", "key": "other" } })
+        );
+        // The API server would add `apiVersion: v1`; written here, so that nothing drifts.
+        assert_eq!(
+            env["POD"]["valueFrom"],
+            json!({ "fieldRef": { "apiVersion": "v1", "fieldPath": "metadata.name" } })
+        );
+        let cm = env["LVL"]["valueFrom"]["configMapKeyRef"].clone();
+        assert!(
+            cm["name"].as_str().unwrap().starts_with("p-config-") && cm["key"] == "LOG_LEVEL",
+            "{cm}"
+        );
+        // With a mapping, the secret's keys are not all given as variables.
+        let from = c["envFrom"].as_array().unwrap();
+        assert!(from.iter().all(|f| f["secretRef"].is_null()), "{from:?}");
+    }
+
+    #[test]
+    fn volumes_are_a_shared_claim_an_existing_one_a_claim_per_pod_or_csi() {
+        let objects = objects(
+            "volumes:\n  shared: {size: 1Gi, access: ReadWriteMany}\n  old: {claim: models, access: ReadWriteMany}\n  \
+             cache: {size: 50Gi, per_pod: true, storage_class: ssd}\n  \
+             bucket: {csi: {driver: gcsfuse.csi.storage.gke.io, attributes: {bucketName: m}, read_only: true}}\n\
+             services:\n  web: {image: app, port: 8080, replicas: 2, \
+             mounts: {shared: /s, old: /o, cache: /c, bucket: /b}}\n",
+        );
+        let claims: Vec<&String> = objects
+            .keys()
+            .filter(|k| k.starts_with("persistentvolumeclaim-"))
+            .collect();
+        assert_eq!(claims, ["persistentvolumeclaim-p-shared.yaml"]);
+        let pod = &objects["deployment-p-web.yaml"]["spec"]["template"]["spec"];
+        let vol = |name: &str| {
+            pod["volumes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|v| v["name"] == name)
+                .unwrap()
+                .clone()
+        };
+        assert_eq!(vol("vol-old")["persistentVolumeClaim"]["claimName"], "models");
+        assert_eq!(
+            vol("vol-cache")["ephemeral"]["volumeClaimTemplate"]["spec"],
+            json!({ "accessModes": ["ReadWriteOnce"], "resources": { "requests": { "storage": "50Gi" } }, "storageClassName": "ssd" })
+        );
+        assert_eq!(
+            vol("vol-bucket")["csi"],
+            json!({ "driver": "gcsfuse.csi.storage.gke.io", "readOnly": true, "volumeAttributes": { "bucketName": "m" } })
+        );
+        let mounts = pod["containers"][0]["volumeMounts"].as_array().unwrap();
+        let bucket = mounts.iter().find(|m| m["name"] == "vol-bucket").unwrap();
+        assert_eq!(bucket["readOnly"], true);
+    }
+
+    #[test]
+    fn a_single_pod_holding_a_read_write_once_claim_is_recreated_and_says_so() {
+        let spec = |fields: &str| {
+            format!(
+                "{HEAD}volumes:\n  data: {{size: 1Gi}}\nservices:\n  web: {{image: app, port: 8080, mounts: {{data: /d}}{fields}}}\n"
+            )
+        };
+        let strategy = |fields: &str| {
+            let (objects, diags) = super::super::rendered(&spec(fields), "default");
+            let warnings: Vec<String> = diags
+                .iter()
+                .filter(|d| d.severity == Severity::Warning)
+                .map(|d| d.message.clone())
+                .collect();
+            (objects["deployment-p-web.yaml"]["spec"]["strategy"].clone(), warnings)
+        };
+        let (s, w) = strategy("");
+        assert_eq!(s, json!({ "type": "Recreate" }));
+        assert!(w.len() == 1 && w[0].contains("rolls out with Recreate"), "{w:?}");
+        let (s, w) = strategy(", rollout: recreate");
+        assert_eq!(s, json!({ "type": "Recreate" }));
+        assert!(w.is_empty(), "{w:?}");
+        let (s, w) = strategy(", replicas: 2");
+        assert_eq!(s["type"], "RollingUpdate");
+        assert!(w.len() == 1 && w[0].contains("runs up to 2 pods"), "{w:?}");
+    }
+
+    #[test]
+    fn placement_spreads_replicas_and_names_the_classes() {
+        let p = pod("replicas: 3, spread: zone, priority_class: serving-high, runtime_class: nvidia");
+        assert_eq!(
+            p["topologySpreadConstraints"],
+            json!([{
+                "labelSelector": { "matchLabels": { "app.kubernetes.io/instance": "p-web" } },
+                "maxSkew": 1,
+                "topologyKey": "topology.kubernetes.io/zone",
+                "whenUnsatisfiable": "ScheduleAnyway"
+            }])
+        );
+        assert_eq!(p["priorityClassName"], "serving-high");
+        assert_eq!(p["runtimeClassName"], "nvidia");
+        assert!(pod("")["topologySpreadConstraints"].is_null());
     }
 }

@@ -220,6 +220,23 @@ pub fn objects(plan: &Plan, env: &EnvPlan) -> Vec<Object> {
         .collect()
 }
 
+/// The objects one environment of a spec renders to, by file name, and the warnings; for
+/// the targets' tests.
+#[cfg(test)]
+pub(crate) fn rendered(yaml: &str, env: &str) -> (BTreeMap<String, serde_json::Value>, Vec<Diagnostic>) {
+    let compiled = crate::compile("mlship.yaml", yaml.as_bytes(), &crate::project::MemProject::default());
+    let out = compiled.output.unwrap_or_else(|| panic!("{:?}", compiled.diagnostics));
+    let prefix = format!("envs/{env}/");
+    let objects = out
+        .files
+        .iter()
+        .filter_map(|(k, v)| Some((k.strip_prefix(&prefix)?.to_string(), v)))
+        .filter(|(k, _)| !k.ends_with("kustomization.yaml"))
+        .map(|(k, v)| (k, serde_norway::from_slice(v).expect("YAML")))
+        .collect();
+    (objects, compiled.diagnostics)
+}
+
 #[cfg(test)]
 #[allow(clippy::disallowed_methods, reason = "tests set up their fixtures on disk")]
 mod tests {
@@ -297,7 +314,8 @@ pub fn emit(plan: &Plan, spec_hash: &str) -> Result<(Output, Vec<Diagnostic>), V
             files.extend(f(plan)?);
         }
     }
-    let mut diags = leaks::dockerfiles(plan, &files);
+    let mut diags = plan.warnings.clone();
+    diags.extend(leaks::dockerfiles(plan, &files));
     let head = header(&plan.project);
     let engine = plan.gitops.as_ref().map(|g| g.engine);
     let mut used_waivers = std::collections::BTreeSet::new();

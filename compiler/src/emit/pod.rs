@@ -8,17 +8,19 @@
 //! training node) gets its pod from here, so the baseline cannot differ between targets.
 
 use crate::plan::{
-    ContainerPlan, EnvFrom, NOTEBOOK_GID, NOTEBOOK_UID, PodPlan, ProbeCheck, ProbePlan, RUN_AS, TemplatePlan,
+    ContainerPlan, EnvFrom, EnvRef, NOTEBOOK_GID, NOTEBOOK_UID, PodPlan, ProbeCheck, ProbePlan, RUN_AS, TemplatePlan,
     VolumeSource,
 };
 use k8s_openapi::api::core::v1::{
-    Capabilities, ConfigMapEnvSource, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource,
-    EnvFromSource, EnvVar, ExecAction, GRPCAction, HTTPGetAction, PersistentVolumeClaimVolumeSource,
-    PodSecurityContext, PodSpec, PodTemplateSpec, Probe, ResourceRequirements, SeccompProfile, SecretEnvSource,
-    SecretVolumeSource, SecurityContext, TCPSocketAction, Toleration, Volume, VolumeMount,
+    CSIVolumeSource, Capabilities, ConfigMapEnvSource, ConfigMapKeySelector, ConfigMapVolumeSource, Container,
+    ContainerPort, EmptyDirVolumeSource, EnvFromSource, EnvVar, EnvVarSource, EphemeralVolumeSource, ExecAction,
+    GRPCAction, HTTPGetAction, ObjectFieldSelector, PersistentVolumeClaimSpec, PersistentVolumeClaimTemplate,
+    PersistentVolumeClaimVolumeSource, PodSecurityContext, PodSpec, PodTemplateSpec, Probe, ResourceRequirements,
+    SeccompProfile, SecretEnvSource, SecretKeySelector, SecretVolumeSource, SecurityContext, TCPSocketAction,
+    Toleration, TopologySpreadConstraint, Volume, VolumeMount, VolumeResourceRequirements,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use std::collections::BTreeMap;
 
@@ -132,6 +134,38 @@ pub fn pod(p: &PodPlan) -> PodSpec {
                         read_only: None,
                     });
                 }
+                VolumeSource::Ephemeral {
+                    access_mode,
+                    size,
+                    storage_class,
+                } => {
+                    vol.ephemeral = Some(EphemeralVolumeSource {
+                        volume_claim_template: Some(PersistentVolumeClaimTemplate {
+                            metadata: None,
+                            spec: PersistentVolumeClaimSpec {
+                                access_modes: Some(vec![access_mode.clone()]),
+                                resources: Some(VolumeResourceRequirements {
+                                    requests: Some(BTreeMap::from([("storage".to_string(), Quantity(size.clone()))])),
+                                    ..Default::default()
+                                }),
+                                storage_class_name: storage_class.clone(),
+                                ..Default::default()
+                            },
+                        }),
+                    });
+                }
+                VolumeSource::Csi {
+                    driver,
+                    attributes,
+                    read_only,
+                } => {
+                    vol.csi = Some(CSIVolumeSource {
+                        driver: driver.clone(),
+                        read_only: read_only.then_some(true),
+                        volume_attributes: (!attributes.is_empty()).then(|| attributes.clone()),
+                        ..Default::default()
+                    });
+                }
                 VolumeSource::ConfigMap(name) => {
                     vol.config_map = Some(ConfigMapVolumeSource {
                         name: name.clone(),
@@ -157,6 +191,20 @@ pub fn pod(p: &PodPlan) -> PodSpec {
         init_containers: (!p.init_containers.is_empty()).then(|| p.init_containers.iter().map(container).collect()),
         volumes: Some(volumes),
         node_selector: (!p.node_selector.is_empty()).then(|| p.node_selector.clone()),
+        priority_class_name: p.priority_class.clone(),
+        runtime_class_name: p.runtime_class.clone(),
+        topology_spread_constraints: p.spread.as_ref().map(|(key, labels)| {
+            vec![TopologySpreadConstraint {
+                max_skew: 1,
+                topology_key: key.clone(),
+                when_unsatisfiable: "ScheduleAnyway".into(),
+                label_selector: Some(LabelSelector {
+                    match_labels: Some(labels.clone()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }]
+        }),
         tolerations: (!tolerations.is_empty()).then_some(tolerations),
         ..Default::default()
     }
@@ -224,15 +272,50 @@ pub fn container(c: &ContainerPlan) -> Container {
             },
         })
         .collect();
-    let env: Vec<EnvVar> = c
-        .env
-        .iter()
-        .map(|(k, v)| EnvVar {
+    // One list in name order: the plain values, and those the kubelet reads.
+    let plain = c.env.iter().map(|(k, v)| {
+        let var = EnvVar {
             name: k.clone(),
             value: Some(v.clone()),
             ..Default::default()
-        })
-        .collect();
+        };
+        (k, var)
+    });
+    let refs = c.env_refs.iter().map(|(k, r)| {
+        let source = match r {
+            EnvRef::Field(path) => EnvVarSource {
+                // The API server writes `apiVersion: v1` when it is left out.
+                field_ref: Some(ObjectFieldSelector {
+                    api_version: Some("v1".into()),
+                    field_path: (*path).to_string(),
+                }),
+                ..Default::default()
+            },
+            EnvRef::ConfigKey { name, key } => EnvVarSource {
+                config_map_key_ref: Some(ConfigMapKeySelector {
+                    name: name.clone(),
+                    key: key.clone(),
+                    optional: None,
+                }),
+                ..Default::default()
+            },
+            EnvRef::SecretKey { name, key } => EnvVarSource {
+                secret_key_ref: Some(SecretKeySelector {
+                    name: name.clone(),
+                    key: key.clone(),
+                    optional: None,
+                }),
+                ..Default::default()
+            },
+        };
+        let var = EnvVar {
+            name: k.clone(),
+            value_from: Some(source),
+            ..Default::default()
+        };
+        (k, var)
+    });
+    let env: Vec<EnvVar> = plain.chain(refs).collect::<BTreeMap<_, _>>().into_values().collect();
     let ports: Vec<ContainerPort> = c
         .ports
         .iter()

@@ -204,6 +204,9 @@ fn template(t: &TaskPlan) -> Value {
         "volumes": to_value(&p.volumes),
         "nodeSelector": to_value(&p.node_selector),
         "tolerations": to_value(&p.tolerations),
+        "priorityClassName": p.priority_class_name,
+        // A template has no runtimeClassName of its own; Argo patches it into the pod.
+        "podSpecPatch": p.runtime_class_name.as_ref().map(|r| json!({ "runtimeClassName": r }).to_string()),
         "activeDeadlineSeconds": t.timeout,
     });
     if let Some(r) = &t.retry {
@@ -275,15 +278,7 @@ mod tests {
 
     /// The objects of the `default` environment, by file name.
     fn objects(body: &str) -> BTreeMap<String, Value> {
-        let yaml = format!("{HEAD}{body}");
-        let compiled = crate::compile("mlship.yaml", yaml.as_bytes(), &MemProject::default());
-        let out = compiled.output.unwrap_or_else(|| panic!("{:?}", compiled.diagnostics));
-        out.files
-            .iter()
-            .filter_map(|(k, v)| Some((k.strip_prefix("envs/default/")?.to_string(), v)))
-            .filter(|(k, _)| !k.ends_with("kustomization.yaml"))
-            .map(|(k, v)| (k, serde_norway::from_slice(v).expect("YAML")))
-            .collect()
+        super::super::rendered(&format!("{HEAD}{body}"), "default").0
     }
 
     fn pipeline(train_run: &str) -> String {
@@ -520,5 +515,31 @@ mod tests {
                 .any(|m| m.contains("WorkflowTemplate/p-ml breaks policy `seccomp`")),
             "{messages:?}"
         );
+    }
+
+    #[test]
+    fn a_steps_helpers_and_classes_take_the_fields_argo_has() {
+        let objects = objects(
+            "pipelines:\n  ml:\n    engine: argo-workflows\n    steps:\n      train:\n        image: app\n        \
+             run: [train]\n        priority_class: batch-low\n        runtime_class: nvidia\n        \
+             env_from: {NODE: {pod: node}}\n        init_containers: {fetch: {image: app, command: [fetch]}}\n        \
+             sidecars: {logs: {image: app, command: [ship]}}\n",
+        );
+        let t = &objects["workflowtemplate-p-ml.yaml"]["spec"]["templates"];
+        let train = t
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["name"] == "train")
+            .expect("train template");
+        // Argo starts and stops a template's sidecars itself: no restartPolicy there.
+        assert_eq!(train["sidecars"][0]["name"], "logs");
+        assert!(train["sidecars"][0]["restartPolicy"].is_null(), "{train}");
+        assert_eq!(train["initContainers"][0]["name"], "fetch");
+        assert_eq!(train["priorityClassName"], "batch-low");
+        assert_eq!(train["podSpecPatch"], r#"{"runtimeClassName":"nvidia"}"#);
+        let env = train["container"]["env"].as_array().unwrap();
+        let node = env.iter().find(|e| e["name"] == "NODE").expect("NODE");
+        assert_eq!(node["valueFrom"]["fieldRef"]["fieldPath"], "spec.nodeName");
     }
 }

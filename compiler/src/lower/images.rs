@@ -76,7 +76,8 @@ pub(super) fn images(
             );
             continue;
         }
-        let Some(framework) = resolve_framework(img, &stack, &python, &at, &mut fail) else {
+        let mut unverified = Vec::new();
+        let Some(framework) = resolve_framework(img, &stack, &python, &at, &mut fail, &mut unverified) else {
             continue;
         };
         let (builder, runtime) = match &img.cuda {
@@ -204,6 +205,7 @@ pub(super) fn images(
             tags,
             stack,
         });
+        diags.extend(unverified);
     }
     out
 }
@@ -239,14 +241,31 @@ pub fn variant_name(image: &str) -> String {
     format!("{image}-jupyterlab")
 }
 
+/// A release version's order: its numbers, so that 2.10.0 comes after 2.9.1.
+fn version_key(v: &str) -> Vec<u64> {
+    v.split('.').map(|n| n.parse().unwrap_or(0)).collect()
+}
+
+/// A version to pin outside the matrix: numbers joined by dots, such as 2.1.0 (it is
+/// written into the Dockerfile's install line).
+fn is_version(v: &str) -> bool {
+    v.len() <= 32
+        && v.split('.').count() >= 2
+        && v.split('.')
+            .all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
 /// The framework install for an image: `Some(None)` when the stack has no framework,
-/// `None` after reporting a conflict with the CUDA matrix.
+/// `None` after reporting a conflict with the CUDA matrix. A version the image pins
+/// outside the matrix is installed as its newest release with the same CUDA is, with a
+/// warning in `unverified`.
 fn resolve_framework(
     img: &crate::spec::Image,
     stack: &Stack,
     python: &str,
     at: &Path,
     fail: &mut impl FnMut(Path, String, String),
+    unverified: &mut Vec<Diagnostic>,
 ) -> Option<Option<Install>> {
     let m = stdlib::matrix();
     let Some(f) = &stack.framework else {
@@ -280,13 +299,72 @@ fn resolve_framework(
         return None;
     };
     let Some(rel) = releases.get(&version) else {
-        let known: Vec<&str> = releases.keys().map(String::as_str).collect();
-        fail(
-            at.key("framework"),
-            format!("{} {version} is not in the stdlib matrix", f.name),
-            format!("use one of {}", known.join(", ")),
+        let mut known: Vec<&String> = releases.keys().collect();
+        known.sort_by_key(|v| version_key(v));
+        let known = known.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(", ");
+        // An explicit version outside the matrix is installed as the newest release with
+        // the same CUDA is, unverified; a stack's own default must be in the matrix.
+        let install = img.framework.as_ref().filter(|v| is_version(v)).and_then(|_| {
+            let mut same: Vec<(&String, &stdlib::Release)> = releases
+                .iter()
+                .filter(|(_, r)| img.cuda.as_ref().is_none_or(|c| r.cuda.contains_key(c)))
+                .collect();
+            same.sort_by_key(|(v, _)| version_key(v));
+            let (newest, r) = same.last()?;
+            let install = match &img.cuda {
+                Some(c) => &r.cuda[c],
+                None => &r.cpu,
+            };
+            Some(Install {
+                packages: install
+                    .packages
+                    .iter()
+                    .map(|p| p.replace(&format!("=={newest}"), &format!("=={version}")))
+                    .collect(),
+                index: install.index.clone(),
+            })
+        });
+        let Some(install) = install else {
+            let help = match &img.cuda {
+                Some(c) if img.framework.is_some() && is_version(&version) => format!(
+                    "no {} release of the matrix has CUDA {c}, so mlship cannot tell where its wheels are; use one of {known}",
+                    f.name
+                ),
+                _ => format!("use one of {known}, or pin another version with `framework:` (unverified)"),
+            };
+            fail(
+                at.key("framework"),
+                format!("{} {version} is not in the stdlib matrix", f.name),
+                help,
+            );
+            return None;
+        };
+        let target = img
+            .cuda
+            .as_ref()
+            .map_or_else(|| "CPU".to_string(), |c| format!("CUDA {c}"));
+        let from = install
+            .index
+            .as_ref()
+            .map_or_else(String::new, |i| format!(" from {i}"));
+        unverified.push(
+            Diagnostic {
+                severity: crate::diag::Severity::Warning,
+                ..Diagnostic::error(
+                    Code::Stack,
+                    format!(
+                        "{} {version} is not in the stdlib matrix: its wheels for Python {python} and {target} are not verified",
+                        f.name
+                    ),
+                )
+            }
+            .at(at.key("framework"))
+            .help(format!(
+                "the image installs {}{from}; build it once to see that they exist, or use a verified version: {known}",
+                install.packages.join(" ")
+            )),
         );
-        return None;
+        return Some(Some(install));
     };
     if !rel.python.iter().any(|p| p == python) {
         fail(
@@ -302,11 +380,13 @@ fn resolve_framework(
     if let Some(install) = rel.cuda.get(cuda) {
         return Some(Some(install.clone()));
     }
-    let others: Vec<String> = releases
+    let mut others: Vec<&String> = releases
         .iter()
         .filter(|(v, r)| **v != version && r.cuda.contains_key(cuda) && r.python.iter().any(|p| p == python))
-        .map(|(v, _)| format!("{} {v}", f.name))
+        .map(|(v, _)| v)
         .collect();
+    others.sort_by_key(|v| version_key(v));
+    let others: Vec<String> = others.iter().map(|v| format!("{} {v}", f.name)).collect();
     let mut help = format!(
         "{} {version} supports CUDA {}",
         f.name,

@@ -162,7 +162,9 @@ pub(super) fn read_encrypted(
                 return Err(format!("`{file}` is not a SOPS-encrypted Secret (no `sops:` metadata)"));
             }
         }
-        SecretProvider::ExternalSecrets => unreachable!("external secrets have no file"),
+        SecretProvider::ExternalSecrets | SecretProvider::Existing => {
+            unreachable!("only sealed-secrets and sops secrets have a file")
+        }
     }
     let mut json = tree.to_json();
     if let Some(leak) = crate::secrets::scan(&json).first() {

@@ -145,6 +145,7 @@ impl Cx<'_> {
                     image: self.images[&h.image].clone(),
                     command: h.command.clone(),
                     env,
+                    env_refs: main.env_refs.clone(),
                     env_from: main.env_from.clone(),
                     requests: resources.clone(),
                     limits: resources,

@@ -12,9 +12,7 @@ use super::workloads::Cx;
 use super::{LEVEL_TIMEOUT, STEP_CPU, STEP_MEMORY};
 use crate::condition;
 use crate::names;
-use crate::plan::{
-    CronWorkflowPlan, MountPlan, RetryPlan, TaskPlan, TemplatePlan, VolumePlan, VolumeSource, WorkflowPlan,
-};
+use crate::plan::{CronWorkflowPlan, MountPlan, RetryPlan, TaskPlan, TemplatePlan, VolumePlan, WorkflowPlan};
 use crate::source::Path;
 use crate::spec::{Engine, RetryPolicy, ValueType};
 use crate::units::parse_duration;
@@ -62,6 +60,7 @@ impl Cx<'_> {
                 &step.mounts,
             );
             container.mounts.extend(self.file_mounts(&step.pod.files));
+            container.env_refs.extend(self.env_refs(&step.pod.env_from));
             let mut volumes = self.volumes(&step.mounts, &step.secrets, &step.resources, STEP_MEMORY);
             volumes.extend(self.file_volumes(&step.pod.files));
             let files = |kind: Option<ValueType>| kind == Some(ValueType::File);
@@ -94,7 +93,7 @@ impl Cx<'_> {
                     if !mounts.is_empty() && !volumes.iter().any(|v| v.name == format!("vol-{vol}")) {
                         volumes.push(VolumePlan {
                             name: format!("vol-{vol}"),
-                            source: VolumeSource::Claim(names::workload(&spec.project, vol)),
+                            source: self.volume_source(vol),
                         });
                     }
                     container.mounts.extend(mounts);

@@ -10,12 +10,13 @@ use super::{LEVEL_TIMEOUT, SERVICE_CPU, SERVICE_MEMORY, STEP_CPU, STEP_MEMORY};
 use crate::diag::{Code, Diagnostic};
 use crate::names;
 use crate::plan::{
-    AutoscalePlan, ConfigPlan, ContainerPlan, CronPlan, EnvFrom, FilePlan, IngressPlan, JobPlan, MountPlan, PodPlan,
-    PortPlan, SecretPlan, ServicePlan, StepPlan, TemplatePlan, TolerationPlan, VolumePlan, VolumeSource,
+    AutoscalePlan, ConfigPlan, ContainerPlan, CronPlan, EnvFrom, EnvRef, FilePlan, IngressPlan, JobPlan, MountPlan,
+    PodPlan, PortPlan, SecretPlan, ServicePlan, StepPlan, TemplatePlan, TolerationPlan, VolumePlan, VolumeSource,
 };
 use crate::source::Path;
 use crate::spec::{
-    Engine, PipelineEngine, Resources, ServiceType, SessionAffinity, Shm, Spec, Step, TolerationOperator,
+    AccessMode, Engine, EnvSource, PipelineEngine, Resources, Rollout, ServiceType, SessionAffinity, Shm, Spec, Spread,
+    Step, TolerationOperator,
 };
 use crate::units::{Quantity, parse_duration};
 use std::collections::BTreeMap;
@@ -137,9 +138,19 @@ impl Cx<'_> {
         let mut volumes = self.volumes(&svc.mounts, &svc.secrets, &svc.resources, SERVICE_MEMORY);
         volumes.extend(self.file_volumes(&svc.pod.files));
         container.mounts.extend(self.file_mounts(&svc.pod.files));
+        container.env_refs.extend(self.env_refs(&svc.pod.env_from));
         let init = self.helpers(&svc.pod.init_containers, &svc.pod.sidecars, &container);
         let mut labels = svc.pod.pod_labels.clone();
         labels.extend(self.labels(name, "serving"));
+        let mut pod = self.pod(name, None, vec![container], init, volumes, &svc.resources);
+        pod.spread = svc.spread.map(|s| {
+            let key = match s {
+                Spread::Node => "kubernetes.io/hostname",
+                Spread::Zone => "topology.kubernetes.io/zone",
+            };
+            let selector = BTreeMap::from([("app.kubernetes.io/instance".to_string(), full_name.clone())]);
+            (key.to_string(), selector)
+        });
         ServicePlan {
             name: name.to_string(),
             full_name,
@@ -147,10 +158,11 @@ impl Cx<'_> {
             revision_history: 5,
             max_surge: "25%".into(),
             max_unavailable: 0,
+            recreate: self.recreate(svc),
             template: TemplatePlan {
                 labels,
                 annotations,
-                pod: self.pod(name, None, vec![container], init, volumes, &svc.resources),
+                pod,
             },
             port,
             service_port,
@@ -274,6 +286,7 @@ impl Cx<'_> {
                 &step.mounts,
             );
             container.mounts.extend(self.file_mounts(&step.pod.files));
+            container.env_refs.extend(self.env_refs(&step.pod.env_from));
             for helper in self.helpers(&step.pod.init_containers, &step.pod.sidecars, &container) {
                 if containers.iter().any(|c: &ContainerPlan| c.name == helper.name)
                     || steps.iter().any(|(s, _)| *s == helper.name)
@@ -306,6 +319,8 @@ impl Cx<'_> {
                 }
             }
             merged.node_selector.extend(step.resources.node_selector.clone());
+            merged.priority_class = merged.priority_class.or(step.resources.priority_class.clone());
+            merged.runtime_class = merged.runtime_class.or(step.resources.runtime_class.clone());
             for t in &step.resources.tolerations {
                 if !merged.tolerations.contains(t) {
                     merged.tolerations.push(t.clone());
@@ -376,10 +391,22 @@ impl Cx<'_> {
             limits.insert("nvidia.com/gpu".into(), g.to_string());
         }
         let mut env_from: Vec<EnvFrom> = self.config.iter().map(|c| EnvFrom::ConfigMap(c.name.clone())).collect();
+        let mut env_refs = BTreeMap::new();
         // A secret missing from `self.secrets` failed to read and was reported.
         for (s, plan) in secrets.iter().filter_map(|s| Some((s, self.secrets.get(s)?))) {
-            if self.spec.secrets[s].mount.is_none() {
+            let sec = &self.spec.secrets[s];
+            if sec.mount.is_some() {
+                continue;
+            }
+            if sec.env.is_empty() {
                 env_from.push(EnvFrom::Secret(plan.secret_name.clone()));
+            }
+            for (var, key) in &sec.env {
+                let r = EnvRef::SecretKey {
+                    name: plan.secret_name.clone(),
+                    key: key.clone(),
+                };
+                env_refs.insert(var.clone(), r);
             }
         }
         let mut vms = vec![MountPlan {
@@ -398,11 +425,18 @@ impl Cx<'_> {
                     sub_path: None,
                 }),
         );
-        vms.extend(mounts.iter().map(|(vol, path)| MountPlan {
-            volume: format!("vol-{vol}"),
-            path: path.clone(),
-            read_only: false,
-            sub_path: None,
+        vms.extend(mounts.iter().map(|(vol, path)| {
+            MountPlan {
+                volume: format!("vol-{vol}"),
+                path: path.clone(),
+                read_only: self
+                    .spec
+                    .volumes
+                    .get(vol)
+                    .and_then(|v| v.csi.as_ref())
+                    .is_some_and(|c| c.read_only),
+                sub_path: None,
+            }
         }));
         for s in secrets {
             if let Some(path) = &self.spec.secrets[s].mount {
@@ -419,6 +453,7 @@ impl Cx<'_> {
             image: self.images[image].clone(),
             command: command.to_vec(),
             env: env.clone(),
+            env_refs,
             env_from,
             requests,
             limits,
@@ -457,7 +492,7 @@ impl Cx<'_> {
         }
         vols.extend(mounts.keys().map(|vol| VolumePlan {
             name: format!("vol-{vol}"),
-            source: VolumeSource::Claim(names::workload(self.project(), vol)),
+            source: self.volume_source(vol),
         }));
         for (s, plan) in secrets.iter().filter_map(|s| Some((s, self.secrets.get(s)?))) {
             if self.spec.secrets[s].mount.is_some() {
@@ -468,6 +503,73 @@ impl Cx<'_> {
             }
         }
         vols
+    }
+
+    /// Whether a service's rollout stops the old pod first: as the spec says, or when its one
+    /// pod holds a ReadWriteOnce claim that a surge pod could not mount (check warns).
+    fn recreate(&self, svc: &crate::spec::Service) -> bool {
+        match svc.rollout {
+            Some(r) => r == Rollout::Recreate,
+            None => {
+                let single = svc.autoscale.as_ref().map_or(svc.replicas.unwrap_or(1), |a| a.max) <= 1;
+                single
+                    && svc
+                        .mounts
+                        .keys()
+                        .filter_map(|v| self.spec.volumes.get(v))
+                        .any(crate::spec::Volume::one_node)
+            }
+        }
+    }
+
+    /// How a pod reaches a declared volume: the shared claim, an existing one, its own
+    /// claim, or an inline CSI volume.
+    pub(super) fn volume_source(&self, vol: &str) -> VolumeSource {
+        let Some(v) = self.spec.volumes.get(vol) else {
+            return VolumeSource::Claim(names::workload(self.project(), vol));
+        };
+        let access_mode = format!("{:?}", v.access.unwrap_or(AccessMode::ReadWriteOnce));
+        match (&v.claim, &v.csi, &v.size) {
+            (Some(claim), _, _) => VolumeSource::Claim(claim.clone()),
+            (_, Some(csi), _) => VolumeSource::Csi {
+                driver: csi.driver.clone(),
+                attributes: csi.attributes.clone(),
+                read_only: csi.read_only,
+            },
+            (_, _, Some(size)) if v.per_pod => VolumeSource::Ephemeral {
+                access_mode,
+                size: canonical_size(size),
+                storage_class: v.storage_class.clone(),
+            },
+            _ => VolumeSource::Claim(names::workload(self.project(), vol)),
+        }
+    }
+
+    /// The variables a workload reads one by one (`env_from`).
+    pub(super) fn env_refs(&self, from: &BTreeMap<String, EnvSource>) -> BTreeMap<String, EnvRef> {
+        let mut out = BTreeMap::new();
+        for (var, src) in from {
+            let r = match (src.pod, &src.config, &src.secret, &src.key) {
+                (Some(field), ..) => EnvRef::Field(field.path()),
+                (_, Some(key), ..) => match self.config {
+                    Some(cm) => EnvRef::ConfigKey {
+                        name: cm.name.clone(),
+                        key: key.clone(),
+                    },
+                    None => continue,
+                },
+                (_, _, Some(secret), Some(key)) => match self.secrets.get(secret) {
+                    Some(plan) => EnvRef::SecretKey {
+                        name: plan.secret_name.clone(),
+                        key: key.clone(),
+                    },
+                    None => continue,
+                },
+                _ => continue,
+            };
+            out.insert(var.clone(), r);
+        }
+        out
     }
 
     pub(super) fn pod(
@@ -486,6 +588,9 @@ impl Cx<'_> {
             init_containers,
             volumes,
             node_selector: r.node_selector.clone(),
+            priority_class: r.priority_class.clone(),
+            runtime_class: r.runtime_class.clone(),
+            spread: None,
             tolerations: r
                 .tolerations
                 .iter()
@@ -505,6 +610,12 @@ impl Cx<'_> {
                 .collect(),
         }
     }
+}
+
+/// A size in canonical form (as the API server stores it), or as written when unparsed.
+pub(super) fn canonical_size(q: &crate::spec::Quantity) -> String {
+    let text = q.text();
+    Quantity::parse(&text).map_or(text, |q| q.canonical())
 }
 
 /// The scratch folders besides /tmp: `/dev/shm` (by default for workloads with GPUs, half
