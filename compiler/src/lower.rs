@@ -485,6 +485,29 @@ mod tests {
     }
 
     #[test]
+    fn a_configuration_file_read_from_the_project_is_checked_for_credentials() {
+        let yaml = "apiVersion: mlship/v1\nproject: p\nregistry: r.io/p\ntag: \"1\"\n\
+                    files:\n  app: {path: /etc/app/app.ini, from: app.ini}\n";
+        let (_, loaded, diags) = crate::load::load("mlship.yaml", yaml.as_bytes());
+        let loaded = loaded.unwrap_or_else(|| panic!("{diags:?}"));
+        let with = |text: &str| MemProject([("app.ini".to_string(), text.as_bytes().to_vec())].into());
+        assert!(lower(&loaded, &with("[db]\nhost = db.internal\n")).is_ok());
+        let diags = lower(&loaded, &with("[db]\nurl = postgres://app:s3cr3t-pass@db/app\n")).expect_err("a password");
+        assert_eq!(diags.len(), 1, "{diags:?}");
+        assert_eq!(diags[0].code, Code::Credential);
+        assert_eq!(
+            diags[0].path.as_ref().map(ToString::to_string).as_deref(),
+            Some("files.app.from")
+        );
+        assert!(
+            diags[0]
+                .message
+                .starts_with("`app.ini` looks like it holds a credential"),
+            "{diags:?}"
+        );
+    }
+
+    #[test]
     fn extra_manifest_names_that_would_become_paths_are_refused() {
         for bad in ["a/b", "../../x", "Upper"] {
             let yaml = "apiVersion: mlship/v1\nproject: p\nregistry: r.io/p\ntag: \"1\"\nmanifests: [extra.yaml]\n";

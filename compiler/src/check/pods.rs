@@ -125,6 +125,14 @@ impl Checker<'_> {
         }
         self.labels(&at.key("pod_labels"), &x.pod_labels, true);
         self.annotations(&at.key("pod_annotations"), &x.pod_annotations, object);
+        // mlship writes `mlship.dev/config` on the pods, which rolls them when config changes.
+        for k in x.pod_annotations.keys().filter(|k| k.starts_with("mlship.dev/")) {
+            self.out.push(
+                crate::diag::Diagnostic::error(Code::Conflict, format!("annotation `{k}` is mlship's own"))
+                    .at_key(at.key("pod_annotations").key(k))
+                    .help("choose a key under a prefix of your own, such as acme.com/"),
+            );
+        }
     }
 
     /// Label keys and values; with `ours_reserved`, mlship's own keys are refused.
@@ -433,6 +441,10 @@ mod tests {
             (
                 "pod_annotations: {\"bad key!\": x}",
                 "services.web.pod_annotations.bad key!",
+            ),
+            (
+                "pod_annotations: {mlship.dev/config: x}",
+                "services.web.pod_annotations.mlship.dev/config",
             ),
             ("files: [nope]", "services.web.files[0]"),
             ("sidecars: {server: {image: app}}", "services.web.sidecars.server"),

@@ -230,6 +230,34 @@ pub(super) fn config_files(
             );
             continue;
         }
+        // `content` was judged with the spec; a project file is judged here, by the same rule.
+        if let (None, Some(rel), Some(found)) = (&f.content, &f.from, crate::secrets::in_text(&text)) {
+            let object = format!("ConfigMap/{}-file-{name}", s.project);
+            let waived = found.waivable
+                && s.waivers.iter().any(|w| {
+                    w.policy == crate::spec::Policy::NoPlaintextSecrets && w.object == object && w.key.is_none()
+                });
+            if !waived {
+                let mut help = "keep credentials out of configuration files: declare a secret under `secrets:` and read it as a variable or at `mount`".to_string();
+                if found.waivable {
+                    help.push_str(&format!(
+                        "; if it is not a credential, waive the rule with a reason: waivers: [{{policy: no-plaintext-secrets, object: {object}, reason: \"...\"}}]"
+                    ));
+                }
+                diags.push(
+                    Diagnostic::error(
+                        Code::Credential,
+                        format!(
+                            "`{rel}` looks like it holds a credential ({}); it would be written into the output in plain text",
+                            found.why
+                        ),
+                    )
+                    .at(at.key("from"))
+                    .help(help),
+                );
+                continue;
+            }
+        }
         let key = f.path.rsplit('/').next().unwrap_or_default().to_string();
         let mut body = key.clone().into_bytes();
         body.push(0);
