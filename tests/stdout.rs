@@ -47,3 +47,28 @@ fn another_write_error_exits_2_with_a_message() {
         "error: writing to stdout: No space left on device (os error 28)\n"
     );
 }
+
+/// The same for diagnostics on stderr: a closed pipe keeps the command's exit code (1 for an
+/// invalid spec), a full device exits 2; neither panics (exit 101).
+#[test]
+fn stderr_that_is_closed_or_full_does_not_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("mlship.yaml");
+    std::fs::write(&spec, "apiVersion: mlship/v1\nproject: Bad_Name\n").unwrap();
+    let spec = spec.to_str().unwrap();
+    let run = |stderr: Stdio| {
+        Command::new(env!("CARGO_BIN_EXE_mlship"))
+            .args(["validate", spec])
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::null())
+            .stderr(stderr)
+            .status()
+            .unwrap()
+            .code()
+    };
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    assert_eq!(run(writer.into()), Some(1), "closed stderr");
+    let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+    assert_eq!(run(full.into()), Some(2), "full stderr");
+}

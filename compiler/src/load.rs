@@ -70,6 +70,55 @@ pub fn parse(file: &SourceFile) -> Result<Node, Vec<Diagnostic>> {
     syntax::parse(file, &SpecShape)
 }
 
+/// A patch is applied to Kubernetes objects, whose readers (kubectl, Argo CD, Flux) take
+/// `0440` as YAML 1.1 octal (288), while the spec's YAML 1.2 reader takes it as 440: the
+/// ambiguous form is refused where it is written (extra manifests are read as kubectl reads
+/// them).
+fn octal_in_patches(file: &SourceFile, tree: &Node) -> Vec<Diagnostic> {
+    fn walk(node: &Node, text: &str, at: Path, out: &mut Vec<Diagnostic>) {
+        match &node.value {
+            Value::Map(entries) => entries.iter().for_each(|e| walk(&e.value, text, at.key(&e.key), out)),
+            Value::Seq(items) => items
+                .iter()
+                .enumerate()
+                .for_each(|(i, n)| walk(n, text, at.index(i), out)),
+            Value::Int(n) => {
+                let raw = text.get(node.span.start..node.span.end).unwrap_or_default();
+                if crate::validate::is_octal(raw) {
+                    let digits = raw.trim_start_matches(['+', '-']);
+                    let octal = i64::from_str_radix(digits, 8).unwrap_or_default();
+                    out.push(
+                        Diagnostic::error(
+                            Code::InvalidObject,
+                            format!("`{raw}` is {octal} to kubectl (YAML 1.1 octal) but {n} here (YAML 1.2)"),
+                        )
+                        .span(node.span)
+                        .at(at)
+                        .help(format!("write the number in decimal: {octal} for octal {raw}, or {n}")),
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    if file.name.ends_with(".kdl") {
+        return out;
+    }
+    if let Some(Node {
+        value: Value::Seq(patches),
+        ..
+    }) = tree.get("patches")
+    {
+        for (i, p) in patches.iter().enumerate() {
+            if let Some(body) = p.get("patch") {
+                walk(body, &file.text, Path::of(&["patches"]).index(i).key("patch"), &mut out);
+            }
+        }
+    }
+    out
+}
+
 fn check_tree(file: &SourceFile, tree: &Node) -> (Option<Loaded>, Vec<Diagnostic>) {
     // Before anything is checked or merged: what all environments ask for together.
     let over = crate::work::check(tree);
@@ -77,6 +126,7 @@ fn check_tree(file: &SourceFile, tree: &Node) -> (Option<Loaded>, Vec<Diagnostic
         return (None, over);
     }
     let (base, mut diags) = typed(tree);
+    diags.extend(octal_in_patches(file, tree));
     let Some(base) = base else {
         return (None, diags);
     };
@@ -187,6 +237,16 @@ fn typed(tree: &Node) -> (Option<Spec>, Vec<Diagnostic>) {
 pub fn locate(d: &mut Diagnostic, tree: &Node) {
     if d.span.is_some() {
         return;
+    }
+    // A value of an environment's merged spec that the environment did not set came from
+    // the base spec: point there.
+    if let Some(path) = &mut d.path
+        && let [Seg::Key(section), Seg::Key(_), rest @ ..] = path.0.as_slice()
+        && section == "environments"
+        && !rest.is_empty()
+        && tree.lookup(path).is_none()
+    {
+        *path = Path(rest.to_vec());
     }
     if let Some(path) = &d.path {
         let is_named_entry = tree.lookup(path).is_some_and(|n| matches!(n.value, Value::Map(_)));

@@ -48,7 +48,11 @@ pub fn lower(loaded: &Loaded, project: &dyn Project) -> Result<Plan, Vec<Diagnos
     let mut refs = Vec::new();
     let mut variants = std::collections::BTreeSet::new();
     let engine = loaded.spec.gitops.as_ref().map(|g| g.engine);
+    // Where each environment's diagnostics start: they name spec paths, which may have come
+    // from the environment's override.
+    let mut marks = Vec::new();
     for env in &loaded.envs {
+        marks.push((diags.len(), env.name.as_str()));
         let at_env = Path::of(&["environments", &env.name]);
         let s = &env.spec;
         let namespace = s.namespace.clone().unwrap_or_else(|| s.project.clone());
@@ -256,7 +260,7 @@ pub fn lower(loaded: &Loaded, project: &dyn Project) -> Result<Plan, Vec<Diagnos
     for (i, a) in envs.iter().enumerate() {
         if let Some(b) = envs[..i]
             .iter()
-            .find(|b| b.namespace == a.namespace && b.cluster == a.cluster)
+            .find(|b| b.namespace == a.namespace && cluster_key(&b.cluster) == cluster_key(&a.cluster))
         {
             let at = Path::of(&["environments", &a.name]);
             let set = loaded
@@ -330,6 +334,14 @@ pub fn lower(loaded: &Loaded, project: &dyn Project) -> Result<Plan, Vec<Diagnos
             }
         }
     }
+    if !loaded.spec.environments.is_empty() {
+        marks.push((diags.len(), ""));
+        for w in marks.windows(2) {
+            for d in &mut diags[w[0].0..w[1].0] {
+                in_environment(d, w[0].1);
+            }
+        }
+    }
     for (i, p) in loaded.spec.patches.iter().enumerate() {
         for (j, name) in p.environments.iter().enumerate() {
             if !loaded.envs.iter().any(|e| e.name == *name) {
@@ -378,6 +390,34 @@ pub fn lower(loaded: &Loaded, project: &dyn Project) -> Result<Plan, Vec<Diagnos
         waivers: loaded.spec.waivers.clone(),
         warnings: diags,
     })
+}
+
+/// A cluster as the GitOps engine reaches it: its own cluster however it is spelled (no
+/// `cluster`, the in-cluster API server URL, or Argo CD's name for it, `in-cluster`), an API
+/// server URL without its trailing slash, or a name.
+fn cluster_key(c: &Option<Cluster>) -> Option<String> {
+    match c {
+        None => None,
+        Some(Cluster::Server(url)) => {
+            let url = url.trim_end_matches('/');
+            (url != "https://kubernetes.default.svc").then(|| url.to_ascii_lowercase())
+        }
+        Some(Cluster::Name(n)) => (n != "in-cluster").then(|| format!("name:{n}")),
+    }
+}
+
+/// Marks a diagnostic of an environment's merged spec with the environment, so that it can
+/// be located in that environment's override when the value came from there
+/// ([`crate::load::locate`] falls back to the base spec).
+fn in_environment(d: &mut Diagnostic, env: &str) {
+    if let Some(path) = &mut d.path
+        && d.span.is_none()
+        && !matches!(path.0.first(), Some(crate::source::Seg::Key(k)) if k == "environments")
+    {
+        let mut full = Path::of(&["environments", env]);
+        full.0.append(&mut path.0);
+        *path = full;
+    }
 }
 
 fn gitops(g: &Gitops) -> GitopsPlan {
@@ -482,6 +522,65 @@ mod tests {
             let diags = lower(&loaded, &project).expect_err("outside the matrix");
             assert!(diags.iter().any(|d| d.message.contains(expect)), "{diags:?}");
         }
+    }
+
+    /// Issue 15: `cluster: https://kubernetes.default.svc` is the engine's own cluster, as no
+    /// `cluster` is, so two environments spelled so in one namespace fought over the objects.
+    #[test]
+    fn the_engines_own_cluster_is_one_cluster_however_it_is_spelled() {
+        for staging in [
+            "{cluster: https://kubernetes.default.svc}",
+            "{cluster: \"https://kubernetes.default.svc/\"}",
+            "{cluster: in-cluster}",
+        ] {
+            let envs = format!("environments:\n  staging: {staging}\n  prod: {{namespace: p}}\n");
+            let diags = lower_yaml(&envs).expect_err(staging);
+            assert!(
+                diags.iter().any(|d| d.message.contains("both deploy to namespace `p`")),
+                "{staging}: {diags:?}"
+            );
+        }
+        let other = "environments:\n  staging: {cluster: https://staging.example.com}\n  prod: {namespace: p}\n";
+        assert!(lower_yaml(other).is_ok());
+    }
+
+    /// Issue 15: a number out of range that an environment sets was underlined in the base
+    /// spec (or over the whole service when the base did not set it).
+    #[test]
+    fn a_range_error_of_an_override_points_at_the_override() {
+        let yaml = "apiVersion: mlship/v1\nproject: p\nregistry: r.io/p\ntag: \"1\"\nimages:\n  app: {stack: python}\n\
+                    services:\n  web:\n    image: app\n    port: 8080\n    autoscale: {min: 1, max: 5}\n\
+                    environments:\n  dev: {}\n  prod:\n    namespace: p-prod\n    services:\n      web:\n        \
+                    autoscale: {max: 3000000000}\n        health: {period: 2147483648}\n";
+        let c = crate::compile("mlship.yaml", yaml.as_bytes(), &MemProject::default());
+        assert!(c.output.is_none());
+        let at: Vec<(usize, String)> = c
+            .diagnostics
+            .iter()
+            .map(|d| {
+                let (line, _) = c.file.line_col(d.span.expect("located").start);
+                (line, d.path.as_ref().map(ToString::to_string).unwrap_or_default())
+            })
+            .collect();
+        assert_eq!(
+            at,
+            [
+                (18, "environments.prod.services.web.autoscale.max".to_string()),
+                (19, "environments.prod.services.web.health.period".to_string()),
+            ]
+        );
+        // A bad value of the base spec is reported once, at the base, for every environment.
+        let base = yaml
+            .replace("max: 5}", "max: 4000000000}")
+            .replace("max: 3000000000", "max: 4");
+        let c = crate::compile("mlship.yaml", base.as_bytes(), &MemProject::default());
+        let lines: Vec<usize> = c
+            .diagnostics
+            .iter()
+            .filter(|d| d.message.contains("4000000000"))
+            .map(|d| c.file.line_col(d.span.unwrap().start).0)
+            .collect();
+        assert_eq!(lines, [11], "{:?}", c.diagnostics);
     }
 
     #[test]

@@ -163,18 +163,41 @@ fn main() -> ExitCode {
         color(std::io::stdout().is_terminal()),
     );
     let result = run(Cli::parse().command, &mut t);
+    let mut stderr = Stderr { open: true };
     for (stream, text) in &t.chunks {
         match stream {
             Stream::Stdout => print(text),
-            Stream::Stderr => eprint!("{text}"),
+            Stream::Stderr => stderr.write(text),
         }
     }
     match result {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
         Err(e) => {
-            eprintln!("error: {e}");
+            stderr.write(&format!("error: {e}\n"));
             ExitCode::from(2)
+        }
+    }
+}
+
+/// Writes diagnostics to stderr. A reader that closed the pipe gets no more of them, and the
+/// exit code stays what the command decided; a full device leaves nowhere to report
+/// anything: exit 2.
+struct Stderr {
+    open: bool,
+}
+
+impl Stderr {
+    fn write(&mut self, text: &str) {
+        if !self.open {
+            return;
+        }
+        let mut stderr = std::io::stderr().lock();
+        if let Err(e) = stderr.write_all(text.as_bytes()).and_then(|()| stderr.flush()) {
+            if e.kind() != std::io::ErrorKind::BrokenPipe {
+                std::process::exit(2);
+            }
+            self.open = false;
         }
     }
 }
@@ -187,7 +210,8 @@ fn print(text: &str) {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
             std::process::exit(0);
         }
-        eprintln!("error: writing to stdout: {e}");
+        // Said once if stderr can take it; the exit code says it either way.
+        let _ = writeln!(std::io::stderr(), "error: writing to stdout: {e}");
         std::process::exit(2);
     }
 }

@@ -50,6 +50,7 @@ pub fn process(
                 }),
             }
         }
+        canonical_quantities(&mut value);
         let obj = Object {
             folder: String::new(),
             value,
@@ -83,6 +84,7 @@ pub fn process(
     }
     unregistered(objects, &mut diags);
     pods_present(objects, &mut diags);
+    api_server_rules(plan, objects, &mut diags);
     validate(plan, objects, &mut diags);
     policies(plan, env, objects, used_waivers, &mut diags);
     super::leaks::objects(plan, env, objects, used_waivers, &mut diags);
@@ -206,11 +208,15 @@ fn apply_patches(plan: &Plan, env: &EnvPlan, objects: &mut [Object], diags: &mut
     }
 }
 
-/// Resource quantities in their canonical form, as the API server writes them back, so a
-/// patched `2048Mi` or `1e16` shows no drift (and `1e16` is not written as `1e+16`, which a
-/// YAML 1.1 reader takes for a string). Values that do not parse are left for validation.
+/// Quantities in their canonical form, as the API server writes them back, so a patched
+/// `2048Mi` or `1e16` shows no drift (and `1e16` is not written as `1e+16`, which a YAML 1.1
+/// reader takes for a string). In every kind: the values of `resources.requests` and
+/// `resources.limits` (containers, claims, in pod templates of any kind) and every
+/// `sizeLimit` (emptyDir). In the built-in kinds that hold more: ResourceQuota `spec.hard`,
+/// LimitRange `spec.limits[].{max,min,default,defaultRequest,maxLimitRequestRatio}`,
+/// RuntimeClass `overhead.podFixed`. Values that do not parse are left for validation.
 fn canonical_quantities(v: &mut Value) {
-    let canon = |q: &mut Value| {
+    fn canon(q: &mut Value) {
         let text = match &*q {
             Value::String(s) => s.clone(),
             Value::Number(n) => n.as_u64().map_or_else(|| n.to_string(), |u| u.to_string()),
@@ -219,31 +225,46 @@ fn canonical_quantities(v: &mut Value) {
         if let Ok(parsed) = crate::units::Quantity::parse(&text) {
             *q = json!(parsed.canonical());
         }
-    };
-    let mut resources: Vec<&mut Value> = Vec::new();
-    fn collect<'a>(v: &'a mut Value, out: &mut Vec<&'a mut Value>) {
+    }
+    fn values(m: Option<&mut Value>) {
+        if let Some(Value::Object(m)) = m {
+            m.values_mut().for_each(canon);
+        }
+    }
+    fn walk(v: &mut Value) {
         match v {
             Value::Object(m) => {
                 for (k, child) in m.iter_mut() {
-                    if k == "resources" {
-                        out.push(child);
-                    } else {
-                        collect(child, out);
+                    match k.as_str() {
+                        "resources" if child.is_object() => {
+                            values(child.get_mut("requests"));
+                            values(child.get_mut("limits"));
+                            walk(child);
+                        }
+                        "sizeLimit" => canon(child),
+                        _ => walk(child),
                     }
                 }
             }
-            Value::Array(items) => items.iter_mut().for_each(|i| collect(i, out)),
+            Value::Array(items) => items.iter_mut().for_each(walk),
             _ => {}
         }
     }
-    collect(v, &mut resources);
-    for r in resources {
-        for part in ["requests", "limits"] {
-            if let Some(Value::Object(m)) = r.get_mut(part) {
-                m.values_mut().for_each(canon);
+    match (v["apiVersion"].as_str(), v["kind"].as_str()) {
+        (Some("v1"), Some("ResourceQuota")) => values(v.pointer_mut("/spec/hard")),
+        (Some("v1"), Some("LimitRange")) => {
+            if let Some(Value::Array(limits)) = v.pointer_mut("/spec/limits") {
+                for l in limits {
+                    for k in ["max", "min", "default", "defaultRequest", "maxLimitRequestRatio"] {
+                        values(l.get_mut(k));
+                    }
+                }
             }
         }
+        (Some("node.k8s.io/v1"), Some("RuntimeClass")) => values(v.pointer_mut("/overhead/podFixed")),
+        _ => {}
     }
+    walk(v);
 }
 
 /// A patched object's keys in Kubernetes' own field order (a patch appends the keys it adds),
@@ -363,6 +384,117 @@ fn pods_present(objects: &[Object], diags: &mut Vec<Diagnostic>) {
             )
             .help("patch fields inside spec.template instead of replacing or removing them");
             diags.push(located(obj, d));
+        }
+    }
+}
+
+/// What the API server requires of a patched workload beyond its schema: a selector that
+/// selects the pod template's labels (apps/v1 kinds), a restart policy the kind allows, and
+/// a CronJob schedule the controller can parse. Each is a located error at the patch.
+fn api_server_rules(plan: &Plan, objects: &[Object], diags: &mut Vec<Diagnostic>) {
+    // Without a spec (or a selector) the schema or `pods_present` has said so already.
+    for obj in objects
+        .iter()
+        .filter(|o| o.patched_by.is_some() && o.value["spec"].is_object())
+    {
+        let v = &obj.value;
+        // Each problem with the fields of the patch that may have caused it, most likely first.
+        let mut problems: Vec<(String, &[&str])> = Vec::new();
+        let template = match (v["apiVersion"].as_str(), obj.kind()) {
+            (Some("apps/v1"), "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet") => {
+                let t = &v["spec"]["template"];
+                let labels = &t["metadata"]["labels"];
+                let selector = &v["spec"]["selector"];
+                let match_labels = selector["matchLabels"].as_object().filter(|m| !m.is_empty());
+                let expressions = selector["matchExpressions"].as_array().is_some_and(|e| !e.is_empty());
+                match match_labels {
+                    None if !expressions && selector.is_object() => {
+                        problems.push(("its selector is empty".to_string(), &["/spec/selector"]))
+                    }
+                    Some(m) => {
+                        for (k, want) in m {
+                            if labels.get(k) != Some(want) {
+                                problems.push((
+                                    format!(
+                                        "its selector `{k}: {}` does not select the pod template's labels",
+                                        want.as_str().unwrap_or_default()
+                                    ),
+                                    &[
+                                        "/spec/template/metadata/labels",
+                                        "/spec/template/metadata",
+                                        "/spec/selector",
+                                    ],
+                                ));
+                            }
+                        }
+                    }
+                    None => {}
+                }
+                Some((t, &["Always"][..]))
+            }
+            (Some("batch/v1"), "Job") => Some((&v["spec"]["template"], &["OnFailure", "Never"][..])),
+            (Some("batch/v1"), "CronJob") => {
+                if let Some(schedule) = v["spec"]["schedule"].as_str()
+                    && let Err(e) = crate::units::check_cron(schedule)
+                {
+                    problems.push((
+                        format!("its schedule `{schedule}` is not one the CronJob controller reads: {e}"),
+                        &["/spec/schedule"],
+                    ));
+                }
+                Some((
+                    &v["spec"]["jobTemplate"]["spec"]["template"],
+                    &["OnFailure", "Never"][..],
+                ))
+            }
+            _ => None,
+        };
+        if let Some((t, allowed)) = template {
+            let policy = t["spec"]["restartPolicy"].as_str();
+            // Pods of apps/v1 kinds default to Always; a Job's must be set (mlship sets Never).
+            let ok = match policy {
+                None => allowed.contains(&"Always"),
+                Some(p) => allowed.contains(&p),
+            };
+            if !ok && t["spec"].is_object() {
+                problems.push((
+                    format!(
+                        "its pods' restartPolicy is {}; a {} allows {}",
+                        policy.unwrap_or("not set"),
+                        obj.kind(),
+                        allowed.join(" or ")
+                    ),
+                    &[
+                        "/spec/template/spec/restartPolicy",
+                        "/spec/jobTemplate/spec/template/spec/restartPolicy",
+                    ],
+                ));
+            }
+        }
+        let index = obj.patched_by.unwrap_or_default();
+        let patch = plan.patches.get(index).map(|p| &p.patch);
+        for (problem, fields) in problems {
+            let d = Diagnostic::error(
+                Code::InvalidObject,
+                format!(
+                    "{}/{} after the patch: {problem}; the API server would refuse it",
+                    obj.kind(),
+                    obj.name()
+                ),
+            )
+            .help("patch what mlship leaves open; the selector, restart policy and schedule come from the spec");
+            // At the patched field when the patch has it, else at the patch.
+            let field = fields.iter().find(|f| patch.and_then(|p| p.pointer(f)).is_some());
+            diags.push(match field {
+                Some(f) => {
+                    let mut at = Path::of(&["patches"]).index(index).key("patch");
+                    for k in f.split('/').skip(1) {
+                        at = at.key(k);
+                    }
+                    d.at(at)
+                }
+                None => located(obj, d),
+            });
         }
     }
 }
@@ -693,6 +825,33 @@ mod tests {
             "1e16 was written as 1e+16"
         );
         assert_eq!(r["limits"], json!({"cpu": "1", "memory": "x"}));
+    }
+
+    /// Issue 15: only `resources` were canonical; a patched emptyDir `sizeLimit: 1e16` and a
+    /// ResourceQuota or LimitRange of the extra manifests were written as `1e+16`.
+    #[test]
+    fn every_quantity_field_is_canonical_not_only_resources() {
+        let mut pod = json!({"spec": {"volumes": [{"name": "s", "emptyDir": {"sizeLimit": 1e16}}]}});
+        canonical_quantities(&mut pod);
+        assert_eq!(pod["spec"]["volumes"][0]["emptyDir"]["sizeLimit"], "10P");
+        let mut quota = json!({"apiVersion": "v1", "kind": "ResourceQuota",
+            "spec": {"hard": {"requests.cpu": 1e16, "requests.memory": "2048Mi", "pods": "10"}}});
+        canonical_quantities(&mut quota);
+        assert_eq!(
+            quota["spec"]["hard"],
+            json!({"requests.cpu": "10P", "requests.memory": "2Gi", "pods": "10"})
+        );
+        let mut range = json!({"apiVersion": "v1", "kind": "LimitRange",
+            "spec": {"limits": [{"type": "Container", "max": {"memory": "1024Mi"}, "default": {"cpu": "0.5"}}]}});
+        canonical_quantities(&mut range);
+        assert_eq!(range["spec"]["limits"][0]["max"]["memory"], "1Gi");
+        assert_eq!(range["spec"]["limits"][0]["default"]["cpu"], "500m");
+        // The same keys in a kind mlship does not know hold whatever that kind means.
+        let mut other = json!({"apiVersion": "example.com/v1", "kind": "Widget",
+            "spec": {"hard": {"x": "0.5"}, "limits": [{"default": {"y": "1024Mi"}}]}});
+        let before = other.clone();
+        canonical_quantities(&mut other);
+        assert_eq!(other, before);
     }
 
     #[test]

@@ -3,14 +3,33 @@
 
 use crate::validate::{Document, Outcome, summary};
 
+/// Text for XML attributes and elements. XML 1.0 has no way to write the other control
+/// characters, even as references, so they are shown as `\u{7}`; tabs and line ends are
+/// references, which attribute normalisation would otherwise turn into spaces.
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\t' => out.push_str("&#9;"),
+            '\n' => out.push_str("&#10;"),
+            '\r' => out.push_str("&#13;"),
+            c if c.is_control() && (c < ' ' || c == '\u{7f}' || ('\u{80}'..='\u{9f}').contains(&c)) => {
+                out.push_str(&c.escape_unicode().to_string());
+            }
+            '\u{fffe}' | '\u{ffff}' => out.push_str(&c.escape_unicode().to_string()),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// A JUnit XML report: one test suite, one test case per document.
 pub fn junit(docs: &[Document], version: &str) -> String {
-    let esc = |s: &str| {
-        s.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-            .replace('"', "&quot;")
-    };
+    let esc = escape;
     let s = summary(docs);
     let mut out = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n  <testsuite name=\"mlship validate (Kubernetes {version})\" tests=\"{}\" failures=\"{}\" skipped=\"{}\">\n",
@@ -54,4 +73,17 @@ pub fn junit(docs: &[Document], version: &str) -> String {
     }
     out.push_str("  </testsuite>\n</testsuites>\n");
     out
+}
+
+#[cfg(test)]
+mod tests {
+    /// Issue 15: a control character in a message made the report ill-formed XML.
+    #[test]
+    fn control_characters_are_shown_not_written() {
+        assert_eq!(
+            super::escape("a\u{7}b<\"&>\tc\n"),
+            "a\\u{7}b&lt;&quot;&amp;&gt;&#9;c&#10;"
+        );
+        assert_eq!(super::escape("é ü"), "é ü");
+    }
 }

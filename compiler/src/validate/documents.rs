@@ -400,7 +400,7 @@ pub fn kubernetes_json(tree: &Node, text: &str) -> Json {
 }
 
 /// A YAML 1.1 octal integer: a leading zero and octal digits (`0440`, not `0` or `0o440`).
-fn is_octal(scalar: &str) -> bool {
+pub fn is_octal(scalar: &str) -> bool {
     let d = scalar.trim_start_matches(['+', '-']);
     d.len() > 1 && d.starts_with('0') && d.bytes().all(|b| (b'0'..=b'7').contains(&b))
 }

@@ -40,8 +40,8 @@ mod messages;
 pub use bundle::Schemas;
 pub use crd::custom_resources;
 pub use documents::{
-    Document, ObjectRef, Outcome, Problem, Summary, is_manifest, kubernetes_json, mark_duplicates, split_documents,
-    summary,
+    Document, ObjectRef, Outcome, Problem, Summary, is_manifest, is_octal, kubernetes_json, mark_duplicates,
+    split_documents, summary,
 };
 pub use messages::{Violation, path_string};
 
