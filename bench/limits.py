@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The time and memory of the largest specs mlship accepts, along each limit.
 
-    cargo build --release && python3 bench/limits.py [MLSHIP] > bench/limits.md
+    cargo build --profile dist && python3 bench/limits.py [MLSHIP] > bench/limits.md
 
 Writes each spec to a temporary folder, runs `mlship check` and then `mlship build` (into a
 fresh folder, after `sync`) under GNU time, and prints a Markdown table: wall time, CPU time
@@ -18,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 
-MLSHIP = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "target/release/mlship")
+MLSHIP = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "target/dist/mlship")
 MIB = 1 << 20
 
 

@@ -21,9 +21,9 @@ need hyperfine hyperfine
 [[ -x /usr/bin/time ]] || need /usr/bin/time time
 bash tests/tools.sh --quiet
 export PATH="$ROOT/.venv/bin:$PATH"
-cargo build --release --quiet
+cargo build --profile dist --quiet
 cargo bench --quiet --bench gen -- /dev/null 2>/dev/null || true
-MLSHIP="$ROOT/target/release/mlship"
+MLSHIP="$ROOT/target/dist/mlship"
 W="$(mktemp -d)"
 trap 'rm -rf "$W"' EXIT
 J="$ROOT/target/bench-json" # kept after the run, for a look at the raw numbers

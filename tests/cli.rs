@@ -250,6 +250,28 @@ fn check_discovers_specs_under_the_current_folder() {
     s.snapshot("cli/check-discovers");
 }
 
+/// The pre-commit hook passes whatever files changed: `check --changed` checks the specs of
+/// the projects they are in, and nothing for files of no project.
+#[test]
+fn check_changed_checks_the_projects_of_the_changed_files() {
+    let dir = tempfile::tempdir().unwrap();
+    for p in ["a", "b"] {
+        copy_example("minimal", &dir.path().join(p));
+        std::fs::remove_file(dir.path().join(p).join("mlship.kdl")).unwrap();
+    }
+    let mut s = Session::new(dir.path());
+    s.note("copy examples/minimal to a/ and b/, without mlship.kdl; build both; README.md is in no project");
+    s.run_in("a", &["build"]);
+    s.run_in("b", &["build"]);
+    s.write("README.md", "# repo\n");
+    s.run(&["check", "--changed", "README.md"]);
+    s.write("b/mlship.yaml", std::fs::read_to_string(dir.path().join("b/mlship.yaml")).unwrap().replace("port: 8080", "port: 9090"));
+    s.note("b/mlship.yaml: port 8080 -> 9090");
+    s.run(&["check", "--changed", "README.md", "a/requirements.txt"]);
+    s.run(&["check", "--changed", "b/app/main.py", "b/mlship.yaml"]);
+    s.snapshot("cli/check-changed");
+}
+
 #[test]
 fn symlinks_out_of_the_project_are_refused() {
     let dir = tempfile::tempdir().unwrap();

@@ -32,7 +32,7 @@ YAML
 MLSHIP="$(find "$PRE_COMMIT_HOME" -path '*/bin/mlship' -type f | head -1)"
 [[ -x "$MLSHIP" ]] || { echo "no mlship binary in the pre-commit cache"; echo "precommit: 0 passed, 1 failed"; exit 1; }
 "$MLSHIP" build mlship.yaml >/dev/null 2>&1
-git add -A
+git add -A && git commit -qm "fresh tree"
 
 out="$("$PRE_COMMIT" run --all-files 2>&1)" && result ok "fresh tree passes" || { echo "$out"; result fail "fresh tree passes"; }
 
@@ -43,6 +43,31 @@ if [[ $? -ne 0 && "$out" == *"stale"* && "$out" == *"run \`mlship build"* ]]; th
 sed -i 's/port: 9090/port: 99999/' mlship.yaml && git add mlship.yaml
 out="$("$PRE_COMMIT" run --all-files 2>&1)"
 if [[ $? -ne 0 && "$out" == *"error[E026]: port 99999 is out of range"* ]]; then result ok "invalid spec fails"; else echo "$out"; result fail "invalid spec fails"; fi
+
+# The hook sees every changed file: one outside the project checks nothing.
+git reset -q --hard
+echo "# notes" > NOTES.md && git add NOTES.md
+out="$("$PRE_COMMIT" run --files NOTES.md 2>&1)" && result ok "a file of no project passes" || { echo "$out"; result fail "a file of no project passes"; }
+# A file the spec names: its project is checked (and a stale tree is found from there).
+sed -i 's/port: 8080/port: 9090/' mlship.yaml
+echo "# touched" >> requirements.txt && git add -A
+out="$("$PRE_COMMIT" run --files requirements.txt 2>&1)"
+if [[ $? -ne 0 && "$out" == *"stale"* ]]; then result ok "a named file checks its project"; else echo "$out"; result fail "a named file checks its project"; fi
+git reset -q --hard
+
+# The system hook: the mlship on PATH, nothing built.
+cat > .pre-commit-config.yaml <<YAML
+repos:
+  - repo: $ROOT
+    rev: $REV
+    hooks:
+      - id: mlship-check-system
+YAML
+git add -A
+out="$(PATH="$(dirname "$MLSHIP"):$PATH" "$PRE_COMMIT" run --all-files 2>&1)" && result ok "system hook passes a fresh tree" || { echo "$out"; result fail "system hook passes a fresh tree"; }
+sed -i 's/port: 8080/port: 9090/' mlship.yaml && git add mlship.yaml
+out="$(PATH="$(dirname "$MLSHIP"):$PATH" "$PRE_COMMIT" run --all-files 2>&1)"
+if [[ $? -ne 0 && "$out" == *"stale"* ]]; then result ok "system hook fails a stale tree"; else echo "$out"; result fail "system hook fails a stale tree"; fi
 
 echo "precommit: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]

@@ -17,6 +17,27 @@ fn is_spec(path: &Path) -> bool {
         .is_some_and(|n| SPEC_NAMES.contains(&n))
 }
 
+/// The specs of the projects that changed files belong to: a spec itself, or the spec of
+/// the nearest folder above the file that has one (a file the spec names, its rendered
+/// tree). Files of no project give none. Sorted, each once.
+pub fn enclosing_specs(changed: &[PathBuf]) -> Vec<PathBuf> {
+    let mut out = std::collections::BTreeSet::new();
+    for path in changed {
+        if is_spec(path) {
+            out.insert(path.clone());
+            continue;
+        }
+        for dir in path.ancestors().skip(1) {
+            let here: Vec<PathBuf> = SPEC_NAMES.iter().map(|n| dir.join(n)).filter(|p| p.is_file()).collect();
+            if !here.is_empty() {
+                out.extend(here);
+                break;
+            }
+        }
+    }
+    out.into_iter().collect()
+}
+
 /// The one spec in the current folder.
 pub fn default_spec() -> Result<PathBuf, String> {
     let found: Vec<PathBuf> = SPEC_NAMES.iter().map(PathBuf::from).filter(|p| p.exists()).collect();

@@ -76,6 +76,10 @@ enum Command {
         out: PathBuf,
         #[arg(long, value_enum, default_value_t = CheckFormat::Human)]
         format: CheckFormat,
+        /// The files are changed files of any kind (as a pre-commit hook passes them): check
+        /// the specs of the projects they are in, and nothing when they are in none.
+        #[arg(long)]
+        changed: bool,
     },
     /// Show what a spec change does to the rendered tree, object by object.
     Diff {
@@ -241,13 +245,25 @@ fn run(command: Command, t: &mut Transcript) -> Outcome {
             kubernetes: Some(_), ..
         } => Err("--kubernetes applies to --manifests; a spec names its Kubernetes version in `kubernetes:`".into()),
         Command::Validate { files, format, .. } => commands::validate(t, files, format == ValidateFormat::Json),
-        Command::Check { files, out, format } => {
+        Command::Check {
+            files,
+            out,
+            format,
+            changed,
+        } => {
             let format = match format {
                 CheckFormat::Human => commands::CheckFormat::Human,
                 CheckFormat::Json => commands::CheckFormat::Json,
                 CheckFormat::Github => commands::CheckFormat::Github,
                 CheckFormat::Sarif => commands::CheckFormat::Sarif,
             };
+            if changed {
+                let specs = mlship::inputs::enclosing_specs(&files);
+                if specs.is_empty() {
+                    return Ok(true);
+                }
+                return commands::check(t, specs, &out, format);
+            }
             commands::check(t, files, &out, format)
         }
         Command::Diff {
