@@ -265,10 +265,16 @@ fn check_changed_checks_the_projects_of_the_changed_files() {
     s.run_in("b", &["build"]);
     s.write("README.md", "# repo\n");
     s.run(&["check", "--changed", "README.md"]);
-    s.write("b/mlship.yaml", std::fs::read_to_string(dir.path().join("b/mlship.yaml")).unwrap().replace("port: 8080", "port: 9090"));
+    s.write(
+        "b/mlship.yaml",
+        std::fs::read_to_string(dir.path().join("b/mlship.yaml"))
+            .unwrap()
+            .replace("port: 8080", "port: 9090"),
+    );
     s.note("b/mlship.yaml: port 8080 -> 9090");
     s.run(&["check", "--changed", "README.md", "a/requirements.txt"]);
     s.run(&["check", "--changed", "b/app/main.py", "b/mlship.yaml"]);
+    s.run(&["check", "--changed", "gone/mlship.yaml"]);
     s.snapshot("cli/check-changed");
 }
 

@@ -19,12 +19,15 @@ fn is_spec(path: &Path) -> bool {
 
 /// The specs of the projects that changed files belong to: a spec itself, or the spec of
 /// the nearest folder above the file that has one (a file the spec names, its rendered
-/// tree). Files of no project give none. Sorted, each once.
+/// tree). Files of no project, and deleted specs, give none. Sorted, each once.
 pub fn enclosing_specs(changed: &[PathBuf]) -> Vec<PathBuf> {
     let mut out = std::collections::BTreeSet::new();
     for path in changed {
+        // A deleted spec (a project removed in the commit) has nothing left to check.
         if is_spec(path) {
-            out.insert(path.clone());
+            if path.is_file() {
+                out.insert(path.clone());
+            }
             continue;
         }
         for dir in path.ancestors().skip(1) {
