@@ -255,6 +255,7 @@ pub fn lower(loaded: &Loaded, project: &dyn Project) -> Result<Plan, Vec<Diagnos
             notebooks,
         });
     }
+    marks.push((diags.len(), ""));
     // Two environments in one namespace of one cluster would deploy the same objects through
     // two GitOps applications, which then fight over them.
     for (i, a) in envs.iter().enumerate() {
@@ -335,7 +336,6 @@ pub fn lower(loaded: &Loaded, project: &dyn Project) -> Result<Plan, Vec<Diagnos
         }
     }
     if !loaded.spec.environments.is_empty() {
-        marks.push((diags.len(), ""));
         for w in marks.windows(2) {
             for d in &mut diags[w[0].0..w[1].0] {
                 in_environment(d, w[0].1);
@@ -399,8 +399,13 @@ fn cluster_key(c: &Option<Cluster>) -> Option<String> {
     match c {
         None => None,
         Some(Cluster::Server(url)) => {
-            let url = url.trim_end_matches('/');
-            (url != "https://kubernetes.default.svc").then(|| url.to_ascii_lowercase())
+            let url = url.trim_end_matches('/').to_ascii_lowercase();
+            let host = url.strip_suffix(":443").unwrap_or(&url);
+            let home = [
+                "https://kubernetes.default.svc",
+                "https://kubernetes.default.svc.cluster.local",
+            ];
+            (!home.contains(&host)).then(|| host.to_string())
         }
         Some(Cluster::Name(n)) => (n != "in-cluster").then(|| format!("name:{n}")),
     }
@@ -542,6 +547,43 @@ mod tests {
         }
         let other = "environments:\n  staging: {cluster: https://staging.example.com}\n  prod: {namespace: p}\n";
         assert!(lower_yaml(other).is_ok());
+    }
+
+    #[test]
+    fn a_scheduled_pipelines_one_pod_has_one_priority_and_runtime_class() {
+        let steps = |b: &str| {
+            format!(
+                "pipelines:\n  p:\n    schedule: \"0 3 * * *\"\n    steps:\n      \
+                 a: {{image: app, run: [x], runtime_class: gvisor}}\n      b: {{image: app, run: [y], needs: [a]{b}}}\n"
+            )
+        };
+        assert!(lower_yaml(&steps(", runtime_class: gvisor")).is_ok());
+        assert!(lower_yaml(&steps("")).is_ok());
+        let diags = lower_yaml(&steps(", runtime_class: nvidia")).expect_err("two classes, one pod");
+        assert_eq!(
+            diags[0].path.as_ref().map(ToString::to_string).as_deref(),
+            Some("pipelines.p.steps.b.runtime_class"),
+            "{diags:?}"
+        );
+    }
+
+    #[test]
+    fn a_configuration_file_leaves_room_in_argo_cds_annotation() {
+        let yaml = |engine: &str| {
+            format!(
+                "apiVersion: mlship/v1\nproject: p\nregistry: r.io/p\ntag: \"1\"\n\
+                 files:\n  big: {{path: /etc/big.txt, from: big.txt}}\n\
+                 gitops: {{engine: {engine}, repo: https://git.example.com/p.git}}\n"
+            )
+        };
+        let project = MemProject([("big.txt".to_string(), vec![b'a'; 300 << 10])].into());
+        let lowered = |engine: &str| {
+            let (_, loaded, diags) = crate::load::load("mlship.yaml", yaml(engine).as_bytes());
+            lower(&loaded.unwrap_or_else(|| panic!("{diags:?}")), &project)
+        };
+        assert!(lowered("flux").is_ok(), "Flux applies server-side: 1 MiB");
+        let diags = lowered("argocd").expect_err("past 240 KiB");
+        assert_eq!(diags[0].code, Code::Range, "{diags:?}");
     }
 
     /// Issue 15: a number out of range that an environment sets was underlined in the base

@@ -206,7 +206,8 @@ impl Checker<'_> {
                 );
             }
             self.port(&pat, *port);
-            if *port == svc.port || svc.ports.iter().any(|(n, p)| p == port && n < name) {
+            let service_port = svc.expose.as_ref().and_then(|e| e.port).unwrap_or(svc.port);
+            if *port == svc.port || *port == service_port || svc.ports.iter().any(|(n, p)| p == port && n < name) {
                 self.err(
                     Code::Port,
                     pat,
@@ -413,6 +414,7 @@ mod tests {
             ("health: {period: 0}", "services.web.health.period"),
             ("health: {startup: {timeout: 0}}", "services.web.health.startup.timeout"),
             ("ports: {http: 9000}", "services.web.ports.http"),
+            ("expose: {port: 80}, ports: {metrics: 80}", "services.web.ports.metrics"),
             ("ports: {metrics: 8080}", "services.web.ports.metrics"),
             ("ports: {Metrics_Port: 9000}", "services.web.ports.Metrics_Port"),
         ] {

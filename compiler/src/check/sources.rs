@@ -129,6 +129,12 @@ impl Checker<'_> {
                             format!("`{n}` is not a valid Secret name"),
                             "Secret names are lowercase DNS names of at most 253 characters, such as hf-token",
                         ),
+                        Some(n) if *n == names::workload(&s.project, name) => self.err(
+                            Code::Conflict,
+                            at.key("name"),
+                            format!("`{n}` is the Secret mlship makes for secret `{name}`: as an existing one it would be pruned"),
+                            "keep the provider that makes it, or give the existing Secret another name",
+                        ),
                         Some(_) => {}
                     }
                     if sec.file.is_some() {
@@ -222,6 +228,13 @@ impl Checker<'_> {
                         format!("`{claim}` is not a valid claim name"),
                         "claim names are lowercase DNS names, such as model-store",
                     );
+                } else if *claim == names::workload(&s.project, name) {
+                    self.err(
+                        Code::Conflict,
+                        at.key("claim"),
+                        format!("`{claim}` is the claim mlship makes for volume `{name}`: with `claim`, mlship stops managing it, and the GitOps engine prunes it with its data"),
+                        "keep `size` to keep the claim mlship manages; to hand it over, first remove it from the tree without deleting it (Argo CD: annotate it argocd.argoproj.io/sync-options: Prune=false; Flux: kustomize.toolkit.fluxcd.io/prune: disabled)",
+                    );
                 }
             } else if v.size.is_none() {
                 self.err(
@@ -303,12 +316,24 @@ impl Checker<'_> {
                 self.twice(vat, var, &first);
             }
         }
-        for sec in secrets {
+        for (i, sec) in secrets.iter().enumerate() {
             let Some(sc) = s.secrets.get(sec) else { continue };
             for var in sc.env.keys() {
-                if let Some(first) = set.get(var.as_str()) {
-                    let first = first.clone();
-                    self.twice(first, var, &p(&["secrets", sec, "env", var]));
+                let here = p(&["secrets", sec, "env", var]);
+                match set.get(var.as_str()) {
+                    // Set by `env` or `env_from`: reported there.
+                    Some(first) if !first.to_string().starts_with("secrets.") => {
+                        let first = first.clone();
+                        self.twice(first, var, &here);
+                    }
+                    // Mapped by an earlier secret of the list: reported at this one.
+                    Some(first) => {
+                        let first = first.clone();
+                        self.twice(at.key("secrets").index(i), var, &first);
+                    }
+                    None => {
+                        set.insert(var, here);
+                    }
                 }
             }
         }
@@ -432,7 +457,8 @@ mod tests {
         check(body).into_iter().map(|(_, _, p)| p).collect()
     }
 
-    const HF: &str = "secrets:\n  hf: {provider: existing, name: hf-token, env: {HF_TOKEN: token}}\n";
+    const HF: &str = "secrets:\n  hf: {provider: existing, name: hf-token, env: {HF_TOKEN: token}}\n  \
+                      hf2: {provider: existing, name: hf-other, env: {HF_TOKEN: token}}\n";
 
     #[test]
     fn an_existing_secret_is_named_and_maps_variables_to_its_keys() {
@@ -452,6 +478,7 @@ mod tests {
                 "{provider: existing, name: a, env: {X: token}, mount: /s}",
                 "secrets.hf.env",
             ),
+            ("{provider: existing, name: p-hf}", "secrets.hf.name"),
             (
                 "{provider: external-secrets, store: v, keys: {A: p#a}, env: {X: B}}",
                 "secrets.hf.env.X",
@@ -465,8 +492,13 @@ mod tests {
     #[test]
     fn single_variables_name_one_source_that_exists_and_are_set_once() {
         let svc = |fields: &str| {
+            let secrets = if fields.starts_with("secrets:") {
+                ""
+            } else {
+                "secrets: [hf], "
+            };
             paths(&format!(
-                "{HF}services:\n  web: {{image: app, port: 8080, secrets: [hf], {fields}}}\n"
+                "{HF}services:\n  web: {{image: app, port: 8080, {secrets}{fields}}}\n"
             ))
         };
         let ok = "env_from: {POD: {pod: name}, LVL: {config: LOG_LEVEL}, T: {secret: hf, key: token}}";
@@ -488,6 +520,8 @@ mod tests {
             ("env: {X: a}, env_from: {X: {pod: name}}", "services.web.env_from.X"),
             // The secret's own mapping sets HF_TOKEN already.
             ("env: {HF_TOKEN: a}", "services.web.env.HF_TOKEN"),
+            // So does a second secret's mapping.
+            ("secrets: [hf, hf2]", "services.web.secrets[1]"),
         ] {
             let found = svc(fields);
             assert!(found.iter().any(|p| p == at), "{fields}: {found:?}");
@@ -510,6 +544,8 @@ mod tests {
             ("{claim: c, size: 1Gi}", "volumes.v.size"),
             ("{claim: c, per_pod: true}", "volumes.v.per_pod"),
             ("{claim: Not_A_Name}", "volumes.v.claim"),
+            // The claim mlship makes for `v`: handed over this way, it would be pruned.
+            ("{claim: p-v}", "volumes.v.claim"),
             ("{csi: {driver: d.io}, size: 1Gi}", "volumes.v.size"),
             ("{csi: {driver: d.io}, access: ReadWriteMany}", "volumes.v.access"),
             ("{csi: {driver: \"Bad Driver\"}}", "volumes.v.csi.driver"),
@@ -552,6 +588,22 @@ mod tests {
              s2: {{image: app, run: [y], needs: [s1], mounts: {{rwo: /d}}}}\n"
         ));
         assert_eq!(two, ["pipelines.train.steps.s1.mounts.rwo"], "one warning per pipeline");
+    }
+
+    #[test]
+    fn an_artifact_volume_is_shared_by_the_steps() {
+        let pipe = |vol: &str| {
+            paths(&format!(
+                "volumes:\n  a: {vol}\npipelines:\n  p:\n    engine: argo-workflows\n    artifact_volume: a\n    \
+                 steps:\n      s: {{image: app, run: [x]}}\n"
+            ))
+        };
+        assert!(pipe("{size: 1Gi, access: ReadWriteMany}").is_empty());
+        assert_eq!(pipe("{size: 1Gi, per_pod: true}"), ["pipelines.p.artifact_volume"]);
+        assert_eq!(
+            pipe("{csi: {driver: d.io, read_only: true}}"),
+            ["pipelines.p.artifact_volume"]
+        );
     }
 
     #[test]

@@ -52,8 +52,24 @@ impl Checker<'_> {
                     "an `artifact_volume` needs the argo-workflows engine: Jobs pass no files".into(),
                     format!("share the volume through each step's `mounts`, or {engine_help}"),
                 );
-            } else if !s.volumes.contains_key(v) {
-                self.unresolved(at.key("artifact_volume"), "volume", v, s.volumes.keys());
+            } else {
+                match s.volumes.get(v) {
+                    None => self.unresolved(at.key("artifact_volume"), "volume", v, s.volumes.keys()),
+                    Some(vol) if vol.per_pod || vol.csi.as_ref().is_some_and(|c| c.read_only) => self.err(
+                        Code::Conflict,
+                        at.key("artifact_volume"),
+                        format!(
+                            "volume `{v}` cannot pass files between steps: {}",
+                            if vol.per_pod {
+                                "each pod gets its own claim, deleted with the pod"
+                            } else {
+                                "it is mounted read-only"
+                            }
+                        ),
+                        "name a claim the steps share (`size`, or an existing `claim`), ideally ReadWriteMany",
+                    ),
+                    Some(_) => {}
+                }
             }
         }
         if let Some(tz) = &pipe.timezone {

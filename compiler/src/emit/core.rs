@@ -502,11 +502,15 @@ mod tests {
             .iter()
             .map(|v| (v["name"].as_str().unwrap(), v))
             .collect();
-        assert_eq!(
-            env.keys().copied().collect::<Vec<_>>(),
-            ["A", "HF_TOKEN", "LVL", "POD", "T2"],
-            "in name order"
-        );
+        let order: Vec<&str> = c["env"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["name"].as_str().unwrap())
+            .collect();
+        // What the kubelet reads comes first, so that a plain value may use `$(POD)`.
+        assert_eq!(order, ["HF_TOKEN", "LVL", "POD", "T2", "A"]);
+
         assert_eq!(
             env["HF_TOKEN"]["valueFrom"],
             json!({ "secretKeyRef": { "name": "hf-token", "key": "token" } })

@@ -272,7 +272,9 @@ pub fn container(c: &ContainerPlan) -> Container {
             },
         })
         .collect();
-    // One list in name order: the plain values, and those the kubelet reads.
+    // The values the kubelet reads come first, so that a plain value may refer to them
+    // (`$(POD_IP):8000`: the kubelet expands only variables defined earlier); then the plain
+    // values, each group in name order.
     let plain = c.env.iter().map(|(k, v)| {
         let var = EnvVar {
             name: k.clone(),
@@ -315,7 +317,7 @@ pub fn container(c: &ContainerPlan) -> Container {
         };
         (k, var)
     });
-    let env: Vec<EnvVar> = plain.chain(refs).collect::<BTreeMap<_, _>>().into_values().collect();
+    let env: Vec<EnvVar> = refs.map(|(_, v)| v).chain(plain.map(|(_, v)| v)).collect();
     let ports: Vec<ContainerPort> = c
         .ports
         .iter()

@@ -186,6 +186,10 @@ fn str_at(tree: &Node, keys: &[&str]) -> Option<String> {
 
 /// The most text one configuration file may hold: a ConfigMap holds at most 1 MiB.
 pub const MAX_FILE_BYTES: usize = 1 << 20;
+/// Under Argo CD, which applies client-side and so copies the whole object into its
+/// `last-applied-configuration` annotation (annotations hold at most 256 KiB in all), a
+/// file must leave room for the rest of the object.
+pub const MAX_FILE_BYTES_ARGOCD: usize = 240 << 10;
 
 /// The configuration files, each read (from the spec or the project) into its own ConfigMap,
 /// named by the project, the file's name and a hash of its key and text.
@@ -221,12 +225,22 @@ pub(super) fn config_files(
             // Neither was given: the checks reported it.
             (None, None) => continue,
         };
-        if text.len() > MAX_FILE_BYTES {
+        let argocd = s
+            .gitops
+            .as_ref()
+            .is_some_and(|g| g.engine == crate::spec::Engine::Argocd);
+        let max = if argocd { MAX_FILE_BYTES_ARGOCD } else { MAX_FILE_BYTES };
+        if text.len() > max {
             let key = if f.content.is_some() { "content" } else { "from" };
+            let help = if argocd {
+                "Argo CD copies the ConfigMap into an annotation of at most 256 KiB, so a file holds at most 240 KiB; mount larger files from a volume"
+            } else {
+                "a ConfigMap holds at most 1 MiB; mount larger files from a volume"
+            };
             diags.push(
                 Diagnostic::error(Code::Range, format!("file `{name}` holds {} bytes", text.len()))
                     .at(at.key(key))
-                    .help("a ConfigMap holds at most 1 MiB; mount larger files from a volume"),
+                    .help(help),
             );
             continue;
         }

@@ -319,8 +319,32 @@ impl Cx<'_> {
                 }
             }
             merged.node_selector.extend(step.resources.node_selector.clone());
-            merged.priority_class = merged.priority_class.or(step.resources.priority_class.clone());
-            merged.runtime_class = merged.runtime_class.or(step.resources.runtime_class.clone());
+            // One pod for every step: its classes are the steps' one choice.
+            for (key, mine, theirs) in [
+                (
+                    "priority_class",
+                    &step.resources.priority_class,
+                    &mut merged.priority_class,
+                ),
+                (
+                    "runtime_class",
+                    &step.resources.runtime_class,
+                    &mut merged.runtime_class,
+                ),
+            ] {
+                match (mine, &theirs) {
+                    (Some(m), Some(t)) if m != t => self.diags.push(
+                        Diagnostic::error(
+                            Code::Conflict,
+                            format!("a scheduled pipeline runs every step in one pod, which cannot have both {key} `{t}` and `{m}`"),
+                        )
+                        .at(Path::of(&["pipelines", pipeline, "steps", name, key]))
+                        .help("give the steps one value, or run the pipeline on argo-workflows, where each step has its own pod"),
+                    ),
+                    (Some(m), None) => *theirs = Some(m.clone()),
+                    _ => {}
+                }
+            }
             for t in &step.resources.tolerations {
                 if !merged.tolerations.contains(t) {
                     merged.tolerations.push(t.clone());
