@@ -42,18 +42,30 @@ fn p(keys: &[&str]) -> Path {
     Path::of(keys)
 }
 
-/// Where a workload's container mounts folders: /tmp, its scratch folders (and /dev/shm),
-/// its volumes and the secrets it mounts as files.
+/// Where a workload's container mounts folders, and whether read-only: /tmp, its scratch
+/// folders (and /dev/shm), its volumes (read-only CSI ones) and the secrets it mounts as
+/// files (read-only).
 fn mount_paths<'a>(
     s: &'a Spec,
     mounts: &'a BTreeMap<String, String>,
     secrets: &[String],
     r: &'a Resources,
-) -> Vec<&'a str> {
-    let mut out = vec!["/tmp", "/dev/shm"];
-    out.extend(r.scratch.keys().map(String::as_str));
-    out.extend(mounts.values().map(String::as_str));
-    out.extend(secrets.iter().filter_map(|n| s.secrets.get(n)?.mount.as_deref()));
+) -> Vec<(&'a str, bool)> {
+    let mut out = vec![("/tmp", false), ("/dev/shm", false)];
+    out.extend(r.scratch.keys().map(|p| (p.as_str(), false)));
+    out.extend(mounts.iter().map(|(vol, p)| {
+        let read_only = s
+            .volumes
+            .get(vol)
+            .and_then(|v| v.csi.as_ref())
+            .is_some_and(|c| c.read_only);
+        (p.as_str(), read_only)
+    }));
+    out.extend(
+        secrets
+            .iter()
+            .filter_map(|n| Some((s.secrets.get(n)?.mount.as_deref()?, true))),
+    );
     out
 }
 

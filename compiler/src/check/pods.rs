@@ -65,7 +65,7 @@ impl Checker<'_> {
         s: &Spec,
         at: &Path,
         x: &PodExtras,
-        (main, taken): (&str, &[&str]),
+        (main, taken): (&str, &[(&str, bool)]),
         object: &str,
     ) {
         for (i, f) in x.files.iter().enumerate() {
@@ -83,7 +83,22 @@ impl Checker<'_> {
                         .iter()
                         .filter_map(|g| s.files.get(g))
                         .any(|g| g.path == file.path);
-                    if earlier || taken.contains(&file.path.as_str()) {
+                    // The runtime makes the file's mount point inside a read-only mount: it cannot.
+                    let under_read_only = taken
+                        .iter()
+                        .find(|(p, ro)| *ro && file.path.starts_with(&format!("{}/", p.trim_end_matches('/'))));
+                    if let Some((folder, _)) = under_read_only {
+                        self.err(
+                            Code::Conflict,
+                            fat.clone(),
+                            format!(
+                                "file `{f}` would be mounted at `{}`, inside read-only `{folder}`",
+                                file.path
+                            ),
+                            "the container could not start: give the file a `path` outside read-only mounts",
+                        );
+                    }
+                    if earlier || taken.iter().any(|(p, _)| *p == file.path) {
                         self.err(
                             Code::Conflict,
                             fat,
@@ -480,6 +495,12 @@ mod tests {
             web("files: [c], scratch: {/cache: {size: 1Gi}}"),
             [(Code::Conflict, "services.web.files[0]".into())]
         );
+        // Not inside a read-only mount: the runtime cannot make the mount point there.
+        let ro = "secrets:\n  s: {provider: existing, name: certs, mount: /data}\n";
+        let found = check(&format!(
+            "{files}{ro}services:\n  web: {{image: app, port: 8080, files: [a], secrets: [s]}}\n"
+        ));
+        assert_eq!(found, [(Code::Conflict, "services.web.files[0]".into())]);
     }
 
     #[test]
