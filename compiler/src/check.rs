@@ -74,6 +74,17 @@ impl Checker<'_> {
         self.out.push(Diagnostic::error(code, message).at(path).help(help));
     }
 
+    fn warn(&mut self, code: Code, path: Path, message: String, help: impl Into<String>) {
+        self.out.push(
+            Diagnostic {
+                severity: Severity::Warning,
+                ..Diagnostic::error(code, message)
+            }
+            .at(path)
+            .help(help),
+        );
+    }
+
     fn spec(&mut self, s: &Spec) {
         self.rules(s);
         self.every_string(s);
@@ -303,13 +314,11 @@ impl Checker<'_> {
                     }
                 }
                 if svc.replicas.is_some() {
-                    self.out.push(
-                        Diagnostic {
-                            severity: Severity::Warning,
-                            ..Diagnostic::error(Code::Conflict, "`replicas` is ignored while `autoscale` is set")
-                        }
-                        .at(at.key("replicas"))
-                        .help("remove `replicas`; the autoscaler owns the replica count"),
+                    self.warn(
+                        Code::Conflict,
+                        at.key("replicas"),
+                        "`replicas` is ignored while `autoscale` is set".into(),
+                        "remove `replicas`; the autoscaler owns the replica count",
                     );
                 }
             }

@@ -84,9 +84,7 @@ fn octal_in_patches(file: &SourceFile, tree: &Node) -> Vec<Diagnostic> {
                 .for_each(|(i, n)| walk(n, text, at.index(i), out)),
             Value::Int(n) => {
                 let raw = text.get(node.span.start..node.span.end).unwrap_or_default();
-                if crate::validate::is_octal(raw) {
-                    let digits = raw.trim_start_matches(['+', '-']);
-                    let octal = i64::from_str_radix(digits, 8).unwrap_or_default();
+                if let Some(octal) = crate::validate::octal_value(raw) {
                     out.push(
                         Diagnostic::error(
                             Code::InvalidObject,

@@ -4,24 +4,13 @@
 //! may hold one ReadWriteOnce claim at a time.
 
 use super::{Checker, p};
-use crate::diag::{Code, Diagnostic, Severity};
+use crate::diag::Code;
 use crate::names;
 use crate::source::Path;
-use crate::spec::{Engine, SecretProvider, Spec};
+use crate::spec::{Engine, Secret, SecretProvider, Spec};
 use std::collections::BTreeMap;
 
 impl Checker<'_> {
-    fn warn(&mut self, code: Code, path: Path, message: String, help: impl Into<String>) {
-        self.out.push(
-            Diagnostic {
-                severity: Severity::Warning,
-                ..Diagnostic::error(code, message)
-            }
-            .at(path)
-            .help(help),
-        );
-    }
-
     pub(super) fn secrets(&mut self, s: &Spec) {
         for (name, sec) in &s.secrets {
             let at = p(&["secrets", name]);
@@ -150,16 +139,7 @@ impl Checker<'_> {
             for (var, key) in &sec.env {
                 let kat = at.key("env").key(var);
                 self.env_name(&kat, var);
-                if !is_secret_key(key) {
-                    self.err(
-                        Code::BadValue,
-                        kat.clone(),
-                        format!("`{key}` is not a Secret key"),
-                        "keys are letters, digits, `-`, `_` and `.`, such as token",
-                    );
-                } else if external && !sec.keys.contains_key(key) {
-                    self.unresolved(kat, "key", key, sec.keys.keys());
-                }
+                self.secret_key(kat, key, Some(sec));
             }
             if let Some(m) = &sec.mount {
                 self.abs_path(&at.key("mount"), m);
@@ -288,20 +268,7 @@ impl Checker<'_> {
                             format!("`{var}` names secret `{sec}` but no `key`"),
                             "add the key of the Secret that holds the value, such as `key: token`",
                         ),
-                        Some(k) if !is_secret_key(k) => self.err(
-                            Code::BadValue,
-                            vat.key("key"),
-                            format!("`{k}` is not a Secret key"),
-                            "keys are letters, digits, `-`, `_` and `.`, such as token",
-                        ),
-                        Some(k) => {
-                            if let Some(sc) = s.secrets.get(sec)
-                                && sc.provider == SecretProvider::ExternalSecrets
-                                && !sc.keys.contains_key(k)
-                            {
-                                self.unresolved(vat.key("key"), "key", k, sc.keys.keys());
-                            }
-                        }
+                        Some(k) => self.secret_key(vat.key("key"), k, s.secrets.get(sec)),
                     }
                 }
                 (None, Some(_)) => self.err(
@@ -336,6 +303,22 @@ impl Checker<'_> {
                     }
                 }
             }
+        }
+    }
+
+    /// A key of a secret's Secret: a data key, and for external-secrets one it fetches.
+    fn secret_key(&mut self, at: Path, key: &str, sec: Option<&Secret>) {
+        if !is_secret_key(key) {
+            self.err(
+                Code::BadValue,
+                at,
+                format!("`{key}` is not a Secret key"),
+                "keys are letters, digits, `-`, `_` and `.`, such as token",
+            );
+        } else if let Some(sec) = sec.filter(|s| s.provider == SecretProvider::ExternalSecrets)
+            && !sec.keys.contains_key(key)
+        {
+            self.unresolved(at, "key", key, sec.keys.keys());
         }
     }
 

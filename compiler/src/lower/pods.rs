@@ -10,7 +10,6 @@ use super::workloads::Cx;
 use crate::plan::{ContainerPlan, FilePlan, MountPlan, PortPlan, ProbeCheck, ProbePlan, VolumePlan, VolumeSource};
 use crate::source::Path;
 use crate::spec::{CheckKind, Helper, Service};
-use crate::units::Quantity;
 use std::collections::BTreeMap;
 
 /// Probe defaults (docs/kubernetes.md, "Probes").
@@ -130,13 +129,15 @@ impl Cx<'_> {
         let mut out = Vec::new();
         for (helpers, restart) in [(sidecars, Some("Always")), (init, None)] {
             for (name, h) in helpers {
-                let canon = |q: &Option<crate::spec::Quantity>, d: &str| {
-                    let text = q.as_ref().map_or_else(|| d.to_string(), crate::spec::Quantity::text);
-                    Quantity::parse(&text).map_or(text, |q| q.canonical())
-                };
                 let resources = BTreeMap::from([
-                    ("cpu".to_string(), canon(&h.cpu, HELPER_CPU)),
-                    ("memory".to_string(), canon(&h.memory, HELPER_MEMORY)),
+                    (
+                        "cpu".to_string(),
+                        super::workloads::canonical_or(h.cpu.as_ref(), HELPER_CPU),
+                    ),
+                    (
+                        "memory".to_string(),
+                        super::workloads::canonical_or(h.memory.as_ref(), HELPER_MEMORY),
+                    ),
                 ]);
                 let mut env = main.env.clone();
                 env.extend(h.env.clone());

@@ -389,24 +389,20 @@ impl Cx<'_> {
         secrets: &[String],
         mounts: &BTreeMap<String, String>,
     ) -> ContainerPlan {
-        let canon = |q: Option<&crate::spec::Quantity>, d: &str| {
-            let text = q.map_or_else(|| d.to_string(), crate::spec::Quantity::text);
-            Quantity::parse(&text).map_or(text, |q| q.canonical())
-        };
-        let cpu = canon(r.cpu.as_ref(), cpu_default);
+        let cpu = canonical_or(r.cpu.as_ref(), cpu_default);
         let cpu_limit = r
             .cpu_limit
             .as_ref()
-            .map_or_else(|| cpu.clone(), |q| canon(Some(q), cpu_default));
-        let memory = canon(r.memory.as_ref(), memory_default);
+            .map_or_else(|| cpu.clone(), |q| canonical_or(Some(q), cpu_default));
+        let memory = canonical_or(r.memory.as_ref(), memory_default);
         let memory_limit = r
             .memory_limit
             .as_ref()
-            .map_or_else(|| memory.clone(), |q| canon(Some(q), memory_default));
+            .map_or_else(|| memory.clone(), |q| canonical_or(Some(q), memory_default));
         let mut requests = BTreeMap::from([("cpu".to_string(), cpu), ("memory".to_string(), memory)]);
         let mut limits = BTreeMap::from([("cpu".to_string(), cpu_limit), ("memory".to_string(), memory_limit)]);
         if let Some(disk) = &r.ephemeral_storage {
-            let disk = canon(Some(disk), "0");
+            let disk = canonical_size(disk);
             requests.insert("ephemeral-storage".into(), disk.clone());
             limits.insert("ephemeral-storage".into(), disk);
         }
@@ -636,23 +632,27 @@ impl Cx<'_> {
     }
 }
 
-/// A size in canonical form (as the API server stores it), or as written when unparsed.
+/// A quantity in canonical form (as the API server stores it), or as written when unparsed.
 pub(super) fn canonical_size(q: &crate::spec::Quantity) -> String {
-    let text = q.text();
+    canonical_text(q.text())
+}
+
+/// [`canonical_size`] of a quantity the spec may leave out, `default` then.
+pub(super) fn canonical_or(q: Option<&crate::spec::Quantity>, default: &str) -> String {
+    canonical_text(q.map_or_else(|| default.to_string(), crate::spec::Quantity::text))
+}
+
+fn canonical_text(text: String) -> String {
     Quantity::parse(&text).map_or(text, |q| q.canonical())
 }
 
 /// The scratch folders besides /tmp: `/dev/shm` (by default for workloads with GPUs, half
 /// the memory limit) and the spec's `scratch`. Each as (volume, path, in memory, size).
 fn scratch_for(r: &Resources, memory_default: &str) -> Vec<(String, String, bool, String)> {
-    let canon = |q: &crate::spec::Quantity| {
-        let text = q.text();
-        Quantity::parse(&text).map_or(text, |q| q.canonical())
-    };
     let mut out = Vec::new();
     let gpu = r.gpu.is_some_and(|g| g > 0);
     let shm = match &r.shm {
-        Some(Shm::Size(size)) => Some(canon(size)),
+        Some(Shm::Size(size)) => Some(canonical_size(size)),
         Some(Shm::On(false)) => None,
         Some(Shm::On(true)) => Some(half_memory(r, memory_default)),
         None if gpu => Some(half_memory(r, memory_default)),
@@ -664,7 +664,7 @@ fn scratch_for(r: &Resources, memory_default: &str) -> Vec<(String, String, bool
     for (path, s) in &r.scratch {
         // Named by the path, so that steps sharing a pod (a CronJob) keep their folders apart.
         let name = format!("scratch-{}", names::short_hash(path.as_bytes()));
-        out.push((name, path.clone(), s.memory, canon(&s.size)));
+        out.push((name, path.clone(), s.memory, canonical_size(&s.size)));
     }
     out
 }

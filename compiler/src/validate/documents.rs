@@ -361,14 +361,10 @@ fn as_kubernetes_reads(node: &Node, text: &str, path: &Path, booleans: &mut Vec<
             Json::Object(out)
         }
         // YAML 1.1, as kubectl reads it: `0440` is octal (288), not the decimal 440.
-        TreeValue::Int(_) if is_octal(text.get(node.span.start..node.span.end).unwrap_or_default()) => {
-            let digits = text[node.span.start..node.span.end].trim_start_matches(['+', '-']);
-            let n = i64::from_str_radix(digits, 8).unwrap_or_default();
-            Json::from(if text[node.span.start..].starts_with('-') {
-                -n
-            } else {
-                n
-            })
+        TreeValue::Int(_)
+            if let Some(n) = octal_value(text.get(node.span.start..node.span.end).unwrap_or_default()) =>
+        {
+            Json::from(n)
         }
         TreeValue::Seq(items) => Json::Array(
             items
@@ -399,10 +395,13 @@ pub fn kubernetes_json(tree: &Node, text: &str) -> Json {
     as_kubernetes_reads(tree, text, &Path::root(), &mut Vec::new())
 }
 
-/// A YAML 1.1 octal integer: a leading zero and octal digits (`0440`, not `0` or `0o440`).
-pub fn is_octal(scalar: &str) -> bool {
+/// The value of a YAML 1.1 octal integer, as kubectl reads it: a sign, a leading zero and
+/// octal digits (`0440` is 288; `0`, `0o440` and `0448` are not octal).
+pub fn octal_value(scalar: &str) -> Option<i64> {
     let d = scalar.trim_start_matches(['+', '-']);
-    d.len() > 1 && d.starts_with('0') && d.bytes().all(|b| (b'0'..=b'7').contains(&b))
+    let octal = d.len() > 1 && d.starts_with('0') && d.bytes().all(|b| (b'0'..=b'7').contains(&b));
+    let n = i64::from_str_radix(d, 8).ok().filter(|_| octal)?;
+    Some(if scalar.starts_with('-') { -n } else { n })
 }
 
 /// Split YAML text into documents at `---` and after `...` lines: `(byte offset, text)`.

@@ -40,7 +40,7 @@ mod messages;
 pub use bundle::Schemas;
 pub use crd::custom_resources;
 pub use documents::{
-    Document, ObjectRef, Outcome, Problem, Summary, is_manifest, is_octal, kubernetes_json, mark_duplicates,
+    Document, ObjectRef, Outcome, Problem, Summary, is_manifest, kubernetes_json, mark_duplicates, octal_value,
     split_documents, summary,
 };
 pub use messages::{Violation, path_string};
