@@ -302,11 +302,17 @@ fn every_golden_pod_runs_with_the_security_baseline() {
                 let containers: Vec<&Value> = ["initContainers", "containers"]
                     .iter()
                     .flat_map(|k| pod[*k].as_array().into_iter().flatten())
-                    .chain(pod["container"].is_object().then(|| &pod["container"]))
+                    .chain(["container", "model"].iter().map(|k| &pod[*k]).filter(|c| c.is_object()))
                     .collect();
                 if containers.is_empty() {
                     continue; // an Argo DAG template: it runs no pod
                 }
+                // A KServe model's ServingRuntime serves on 8080; Knative's queue-proxy, in
+                // front of every Knative-mode predictor, on 8012.
+                if pod["model"].is_object() {
+                    ports.push(json!({"port": 8080, "protocol": "TCP"}));
+                }
+
                 pods += 1;
                 let here = format!("{name}/{rel}: {at}");
                 let psc = match mlship::emit::pod_defaults(&obj) {
@@ -341,6 +347,10 @@ fn every_golden_pod_runs_with_the_security_baseline() {
                     for p in c["ports"].as_array().into_iter().flatten().filter(|_| !plain_notebook) {
                         ports.push(json!({"port": p["containerPort"], "protocol": p["protocol"]}));
                     }
+                }
+                let mode = &obj["metadata"]["annotations"]["serving.kserve.io/deploymentMode"];
+                if mode == "Knative" || mode == "Serverless" {
+                    ports.push(json!({"port": 8012, "protocol": "TCP"}));
                 }
             }
             if !found.is_empty() {

@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 /// Kubernetes minor versions mlship targets (and has schemas for).
 mod notebooks;
 mod pods;
+mod serving;
 mod sources;
 mod workflows;
 pub use notebooks::MAX_NOTEBOOK_NAME;
@@ -272,11 +273,16 @@ impl Checker<'_> {
             let object = format!("Deployment/{}", names::workload(&s.project, name));
             self.name(&at, name, "service");
             self.object_name(&at, &format!("{}-{name}", s.project), 63);
-            self.image_ref(s, &at.key("image"), &svc.image);
-            self.resources(s, &at, &svc.image, &svc.resources, &object);
+            if let Some(image) = &svc.image {
+                self.image_ref(s, &at.key("image"), image);
+            }
+            self.resources(s, &at, svc.image.as_deref().unwrap_or_default(), &svc.resources, &object);
             self.refs(s, &at, &svc.secrets, &svc.mounts);
             self.env_values(&at.key("env"), &svc.env, Some(&object));
-            self.port(&at.key("port"), svc.port);
+            if let Some(port) = svc.port {
+                self.port(&at.key("port"), port);
+            }
+            self.model_serving(s, &at, svc);
             for (i, arg) in svc.command.iter().enumerate() {
                 self.plain_text(&at.key("command").index(i), arg);
                 self.text_credential(&at.key("command").index(i), arg, Some(&object), None);
@@ -287,14 +293,6 @@ impl Checker<'_> {
             self.env_sources(s, &at, &svc.env, &svc.secrets, &svc.pod.env_from);
             if let Some(a) = &svc.autoscale {
                 let aat = at.key("autoscale");
-                if a.min == 0 {
-                    self.err(
-                        Code::Autoscale,
-                        aat.key("min"),
-                        "autoscale `min` must be at least 1".into(),
-                        "use 1 or more; to run no pods in an environment, remove the service there with `services: {name: null}`",
-                    );
-                }
                 if a.min > a.max {
                     self.err(
                         Code::Autoscale,

@@ -97,6 +97,8 @@ codes! {
     Patch = 37,
     /// A rendered pod breaks a policy that is not waived.
     Policy = 38,
+    /// A model-serving setting the serving runtime, KServe or the autoscaler cannot honour.
+    Serving = 39,
     /// A file the spec names cannot be read.
     Io = 40,
 }

@@ -130,7 +130,7 @@ pub fn render(loaded: &Loaded, kind: Kind) -> String {
             None => format!("{} replicas", svc.replicas.unwrap_or(1)),
         };
         let envs = envs_running(loaded, "services", name);
-        let label = format!("service {name}\\n:{} · {scale}\\nenvs: {envs}", svc.port);
+        let label = format!("service {name}\\n:{} · {scale}\\nenvs: {envs}", svc.http_port());
         let _ = match kind {
             Kind::Mermaid => writeln!(
                 out,
@@ -140,12 +140,13 @@ pub fn render(loaded: &Loaded, kind: Kind) -> String {
             ),
             Kind::Dot => writeln!(out, "  {} [label=\"{label}\", shape=ellipse];", id(&["service", name])),
         };
+        let Some(image) = &svc.image else { continue };
         let _ = match kind {
-            Kind::Mermaid => writeln!(out, "  {} -.-> {}", id(&["image", &svc.image]), id(&["service", name])),
+            Kind::Mermaid => writeln!(out, "  {} -.-> {}", id(&["image", image]), id(&["service", name])),
             Kind::Dot => writeln!(
                 out,
                 "  {} -> {} [style=dashed];",
-                id(&["image", &svc.image]),
+                id(&["image", image]),
                 id(&["service", name])
             ),
         };

@@ -11,6 +11,7 @@ mod images;
 mod inputs;
 mod notebooks;
 mod pods;
+pub mod serving;
 mod workflows;
 mod workloads;
 

@@ -250,6 +250,9 @@ pub struct ServicePlan {
     /// Annotations of the ServiceAccount (workload identity).
     pub account_annotations: BTreeMap<String, String>,
     pub autoscale: Option<AutoscalePlan>,
+    /// KServe serves it: an InferenceService instead of the Deployment, Service, autoscaler,
+    /// disruption budget and Ingress.
+    pub kserve: Option<KservePlan>,
     /// `maxUnavailable` of the disruption budget, for services that keep two pods or more.
     pub disruption_budget: Option<i32>,
     pub ingress: Option<IngressPlan>,
@@ -261,6 +264,73 @@ pub struct AutoscalePlan {
     pub max: i32,
     /// Resource name (`cpu`, `memory`) to average utilisation in percent.
     pub utilization: Vec<(String, i32)>,
+    /// The scaling behaviour, every field written (the API server defaults the rest of a
+    /// given behaviour, which GitOps engines would see as drift).
+    pub behavior: Option<BehaviorPlan>,
+    /// Prometheus triggers: a KEDA ScaledObject replaces the HorizontalPodAutoscaler (and
+    /// owns the one KEDA makes), with `utilization` as its cpu and memory triggers.
+    pub keda: Vec<KedaTrigger>,
+    /// KEDA's polling interval and cool-down in seconds.
+    pub polling: i32,
+    pub cooldown: i32,
+}
+
+#[derive(Debug, Clone)]
+pub struct BehaviorPlan {
+    pub scale_up: RulesPlan,
+    pub scale_down: RulesPlan,
+}
+
+#[derive(Debug, Clone)]
+pub struct RulesPlan {
+    /// Stabilisation window, seconds.
+    pub window: i32,
+    /// `Max`: the policy that allows the largest change wins.
+    pub select: String,
+    pub policies: Vec<ScalePolicy>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ScalePolicy {
+    /// `Pods` or `Percent`.
+    pub kind: String,
+    pub value: i32,
+    /// Seconds.
+    pub period: i32,
+}
+
+/// One Prometheus trigger; KEDA's metadata are strings.
+#[derive(Debug, Clone)]
+pub struct KedaTrigger {
+    pub server: String,
+    pub query: String,
+    pub threshold: String,
+    pub activation: String,
+}
+
+/// A KServe InferenceService, in place of the Deployment, Service and autoscaler.
+#[derive(Debug, Clone)]
+pub struct KservePlan {
+    /// The deployment-mode annotation's value for the target KServe version.
+    pub mode: String,
+    /// The model form; None for the project's image as a custom predictor container.
+    pub model: Option<KserveModel>,
+    pub min: i32,
+    pub max: i32,
+    pub scale_metric: Option<String>,
+    pub scale_target: Option<i32>,
+    /// Percent of requests for the newest revision (Knative mode).
+    pub canary: Option<i32>,
+}
+
+#[derive(Debug, Clone)]
+pub struct KserveModel {
+    pub format: String,
+    pub version: Option<String>,
+    pub runtime: Option<String>,
+    /// The URI as KServe reads it (`pvc://<claim>/<path>`).
+    pub storage_uri: Option<String>,
+    pub protocol: String,
 }
 
 #[derive(Debug, Clone)]

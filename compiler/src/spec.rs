@@ -34,6 +34,9 @@ pub struct Spec {
     /// Target Kubernetes minor version, such as "1.33". Default: "1.33".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kubernetes: Option<String>,
+    /// The KServe the services with `runtime: kserve` run on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kserve: Option<Kserve>,
     /// Container images to build, by name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub images: BTreeMap<String, Image>,
@@ -640,10 +643,24 @@ pub struct Step {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[schemars(extend("additionalProperties" = false))]
 pub struct Service {
-    /// Image name from `images`.
-    pub image: String,
-    /// Container port the server listens on, named `http`.
-    pub port: u32,
+    /// Image name from `images`. Not used by a KServe service that serves a `model` with a
+    /// ServingRuntime; required otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// Container port the server listens on, named `http`. Default: the serving runtime's
+    /// (vllm 8000, triton 8000, tfserving 8501, torchserve 8080, kserve 8080); required for a
+    /// plain deployment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u32>,
+    /// What serves: `deployment` (the image's own server on a Deployment), a serving runtime
+    /// on a Deployment (`vllm`, `triton`, `tfserving`, `torchserve`: arguments, ports, probes
+    /// and caches decided by mlship), or `kserve` (a KServe InferenceService, which owns its
+    /// Deployment, Service and autoscaler). Default: deployment (docs/serving.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<ServingRuntime>,
+    /// The model a serving runtime or KServe serves.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<Model>,
     /// More ports the server listens on, by name, such as `grpc: 8081` and `metrics: 8002`.
     /// Each is a container port, a Service port and allowed by the NetworkPolicy.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -688,6 +705,146 @@ pub struct Service {
     pub spread: Option<Spread>,
     #[serde(flatten)]
     pub resources: Resources,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ServingRuntime {
+    #[default]
+    Deployment,
+    Vllm,
+    Triton,
+    Tfserving,
+    Torchserve,
+    Kserve,
+}
+
+impl ServingRuntime {
+    pub fn name(self) -> &'static str {
+        match self {
+            ServingRuntime::Deployment => "deployment",
+            ServingRuntime::Vllm => "vllm",
+            ServingRuntime::Triton => "triton",
+            ServingRuntime::Tfserving => "tfserving",
+            ServingRuntime::Torchserve => "torchserve",
+            ServingRuntime::Kserve => "kserve",
+        }
+    }
+}
+
+impl Service {
+    pub fn runtime(&self) -> ServingRuntime {
+        self.runtime.unwrap_or_default()
+    }
+
+    /// The `http` port: the spec's, or the serving runtime's (0 for a plain deployment
+    /// without one, which the checks refuse).
+    pub fn http_port(&self) -> u32 {
+        self.port.unwrap_or(match self.runtime() {
+            ServingRuntime::Deployment => 0,
+            ServingRuntime::Vllm | ServingRuntime::Triton => 8000,
+            ServingRuntime::Tfserving => 8501,
+            ServingRuntime::Torchserve | ServingRuntime::Kserve => 8080,
+        })
+    }
+
+    /// Whether KServe serves the model with a ServingRuntime (no project image).
+    pub fn kserve_model(&self) -> bool {
+        self.runtime() == ServingRuntime::Kserve && self.image.is_none()
+    }
+}
+
+/// The model a service serves.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Model {
+    /// The name clients ask for (vLLM's served model name, TFServing's and TorchServe's
+    /// model name). Default: the service name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// KServe's model format: sklearn, xgboost, lightgbm, tensorflow, pytorch, onnx, triton,
+    /// huggingface, pmml, paddle, mlflow or vllm. Required for KServe without an image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+    /// The format's version ("1", "2.1"), which picks among runtimes that support it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format_version: Option<String>,
+    /// Where the model is: `pvc://<volume>/<path>` (a declared volume), `s3://`, `gs://`,
+    /// `hf://<org>/<model>`, `https://`, `oci://`, or an absolute path in the image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage: Option<String>,
+    /// KServe's inference protocol: v1, v2 or grpc-v2. Default: v2 for triton, onnx and
+    /// huggingface, v1 otherwise (written out, as KServe's webhook would).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<Protocol>,
+    /// A named (Cluster)ServingRuntime, such as `kserve-sklearnserver`. Default: the one
+    /// KServe selects for the format.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serving_runtime: Option<String>,
+    /// A declared volume to keep downloaded weights and compiled kernels in across restarts
+    /// (a serving runtime's cache folder, `/cache`). Default: a scratch folder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache: Option<String>,
+    /// KServe only (Knative mode): send `percent` of the requests to a new model at
+    /// `storage`, the rest to the model above (docs/serving.md, "Canary").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canary: Option<Canary>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum Protocol {
+    #[serde(rename = "v1")]
+    V1,
+    #[serde(rename = "v2")]
+    V2,
+    #[serde(rename = "grpc-v2")]
+    GrpcV2,
+}
+
+impl Protocol {
+    pub fn name(self) -> &'static str {
+        match self {
+            Protocol::V1 => "v1",
+            Protocol::V2 => "v2",
+            Protocol::GrpcV2 => "grpc-v2",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Canary {
+    /// The new model's storage URI.
+    pub storage: String,
+    /// Percent of requests the new model gets, 0 to 100: 0 rolls back, and removing `canary`
+    /// after setting `model.storage` to the new URI promotes.
+    pub percent: u32,
+}
+
+/// KServe, for the services with `runtime: kserve`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Kserve {
+    /// The KServe version the cluster runs, such as "0.15" or "0.16": it decides how the
+    /// deployment mode is written.
+    pub version: String,
+    /// `standard` (plain Deployments, KServe's RawDeployment) or `knative` (Knative
+    /// Serving: scale to zero, canaries). Default: standard.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<KserveMode>,
+    /// The cluster's storage-initializer (its ClusterStorageContainer) already runs under Pod
+    /// Security `restricted`, which mlship's namespaces enforce: no warning for s3, gs or hf
+    /// models (docs/serving.md, "Pod Security").
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub restricted_initializer: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum KserveMode {
+    #[default]
+    Standard,
+    Knative,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -892,6 +1049,71 @@ pub struct Autoscale {
     /// Target average memory utilisation, percent of the request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory: Option<u32>,
+    /// Scale on a Prometheus query with KEDA (a ScaledObject instead of the
+    /// HorizontalPodAutoscaler), which also allows `min: 0`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prometheus: Option<PrometheusScaler>,
+    /// A second Prometheus query, with its own `query`, that wakes a service scaled to zero:
+    /// one whose value exists while no pod runs, such as the ingress controller's request
+    /// rate (a runtime's own metrics vanish with its pods).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wake: Option<PrometheusScaler>,
+    /// How fast to add pods. Default: Kubernetes' (no waiting; 4 pods or 100% per 15 s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale_up: Option<ScaleRule>,
+    /// How fast to remove pods. Default: Kubernetes' (the highest count of the last 300 s;
+    /// up to 100% per 15 s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale_down: Option<ScaleRule>,
+}
+
+/// A Prometheus signal to scale on, averaged per pod.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PrometheusScaler {
+    /// The Prometheus server's address, such as
+    /// `http://prometheus-operated.monitoring.svc:9090`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<String>,
+    /// A signal with a query mlship writes for the serving runtime: `queue` (requests
+    /// waiting), `requests` (requests per second) or `gpu` (GPU utilisation, percent, from
+    /// NVIDIA's DCGM exporter).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signal: Option<Signal>,
+    /// A PromQL query of your own, instead of `signal`, whose value is the service's total.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query: Option<String>,
+    /// The value per pod to keep: pods = ceil(query / target).
+    pub target: f64,
+    /// The value above which a service at zero pods wakes up (`min: 0`). Default: 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activation: Option<f64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Signal {
+    Queue,
+    Requests,
+    Gpu,
+}
+
+/// How fast the autoscaler changes the pod count.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScaleRule {
+    /// Seconds of recommendations to consider before changing the count.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<u32>,
+    /// At most this many pods per `period`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pods: Option<u32>,
+    /// At most this percent of the pods per `period`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub percent: Option<u32>,
+    /// Seconds of a policy's period. Default: 15 (60 with `pods` or `percent`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

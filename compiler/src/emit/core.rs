@@ -7,11 +7,11 @@
 //! NetworkPolicy that admits no traffic.
 
 use super::{Emit, Kind, Object, Target, pod, to_value};
-use crate::plan::{EnvPlan, Plan, SecretPlan, SecretSource, ServicePlan};
+use crate::plan::{AutoscalePlan, BehaviorPlan, EnvPlan, Plan, RulesPlan, SecretPlan, SecretSource, ServicePlan};
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment};
 use k8s_openapi::api::autoscaling::v2::{
-    CrossVersionObjectReference, HorizontalPodAutoscaler, HorizontalPodAutoscalerSpec, MetricSpec, MetricTarget,
-    ResourceMetricSource,
+    CrossVersionObjectReference, HPAScalingPolicy, HPAScalingRules, HorizontalPodAutoscaler,
+    HorizontalPodAutoscalerBehavior, HorizontalPodAutoscalerSpec, MetricSpec, MetricTarget, ResourceMetricSource,
 };
 use k8s_openapi::api::core::v1::{
     ClientIPConfig, ConfigMap, Namespace, PersistentVolumeClaim, PersistentVolumeClaimSpec, Service, ServiceAccount,
@@ -43,6 +43,7 @@ pub const TARGET: Target = Target {
         Kind::new("apps/v1", "Deployment").pods(TEMPLATE),
         Kind::new("v1", "Service"),
         Kind::new("autoscaling/v2", "HorizontalPodAutoscaler"),
+        Kind::new("keda.sh/v1alpha1", "ScaledObject"),
         Kind::new("policy/v1", "PodDisruptionBudget"),
         Kind::new("networking.k8s.io/v1", "NetworkPolicy"),
         Kind::new("networking.k8s.io/v1", "Ingress"),
@@ -220,6 +221,17 @@ impl Cx<'_> {
             ..Default::default()
         };
         let mut out = vec![self.service_account(name, "serving", false, &svc.account_annotations)];
+        let ports: Vec<i32> = std::iter::once(svc.port)
+            .chain(svc.extra_ports.iter().map(|p| p.port))
+            .collect();
+        if let Some(k) = &svc.kserve {
+            // KServe owns the Deployment, Service and autoscaler (super::kserve); Knative
+            // sends the requests through its queue-proxy, on 8012.
+            let knative = matches!(k.mode.as_str(), "Knative" | "Serverless");
+            let ports: Vec<i32> = ports.iter().copied().chain(knative.then_some(KNATIVE_QUEUE_PORT)).collect();
+            out.push(self.network_policy(name, "serving", &ports));
+            return out;
+        }
         out.push(to_value(&Deployment {
             metadata: meta(),
             spec: Some(DeploymentSpec {
@@ -272,7 +284,9 @@ impl Cx<'_> {
             }),
             ..Default::default()
         }));
-        if let Some(a) = &svc.autoscale {
+        if let Some(a) = svc.autoscale.as_ref().filter(|a| !a.keda.is_empty()) {
+            out.push(scaled_object(meta(), full, a));
+        } else if let Some(a) = &svc.autoscale {
             let metrics = a
                 .utilization
                 .iter()
@@ -300,6 +314,7 @@ impl Cx<'_> {
                     min_replicas: Some(a.min),
                     max_replicas: a.max,
                     metrics: Some(metrics),
+                    behavior: a.behavior.as_ref().map(behavior),
                     ..Default::default()
                 }),
                 ..Default::default()
@@ -316,9 +331,6 @@ impl Cx<'_> {
                 ..Default::default()
             }));
         }
-        let ports: Vec<i32> = std::iter::once(svc.port)
-            .chain(svc.extra_ports.iter().map(|p| p.port))
-            .collect();
         out.push(self.network_policy(name, "serving", &ports));
         if let Some(i) = &svc.ingress {
             let mut metadata = meta();
@@ -364,6 +376,77 @@ impl Cx<'_> {
         }
         out
     }
+}
+
+/// Knative's queue-proxy port, in front of a Knative-mode predictor's container.
+const KNATIVE_QUEUE_PORT: i32 = 8012;
+
+/// The autoscaler behaviour, as the API server would complete it.
+pub fn behavior(b: &BehaviorPlan) -> HorizontalPodAutoscalerBehavior {
+    let rules = |r: &RulesPlan| HPAScalingRules {
+        policies: Some(
+            r.policies
+                .iter()
+                .map(|p| HPAScalingPolicy {
+                    type_: p.kind.clone(),
+                    value: p.value,
+                    period_seconds: p.period,
+                })
+                .collect(),
+        ),
+        select_policy: Some(r.select.clone()),
+        stabilization_window_seconds: Some(r.window),
+        ..Default::default()
+    };
+    HorizontalPodAutoscalerBehavior {
+        scale_up: Some(rules(&b.scale_up)),
+        scale_down: Some(rules(&b.scale_down)),
+    }
+}
+
+/// KEDA's ScaledObject for a Deployment: one trigger per Prometheus query, and the cpu and
+/// memory targets as KEDA's own triggers; every field KEDA would default written out.
+fn scaled_object(metadata: ObjectMeta, full: &str, a: &AutoscalePlan) -> Value {
+    let mut triggers: Vec<Value> = a
+        .keda
+        .iter()
+        .map(|t| {
+            json!({
+                "type": "prometheus",
+                "metricType": "AverageValue",
+                "metadata": {
+                    "serverAddress": t.server,
+                    "query": t.query,
+                    "threshold": t.threshold,
+                    "activationThreshold": t.activation,
+                },
+            })
+        })
+        .collect();
+    for (resource, pct) in &a.utilization {
+        triggers.push(json!({
+            "type": resource,
+            "metricType": "Utilization",
+            "metadata": {"value": pct.to_string()},
+        }));
+    }
+    let mut spec = json!({
+        "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": full},
+        "pollingInterval": a.polling,
+        "cooldownPeriod": a.cooldown,
+        "minReplicaCount": a.min,
+        "maxReplicaCount": a.max,
+        "triggers": triggers,
+    });
+    if let Some(b) = &a.behavior {
+        spec["advanced"] = json!({"horizontalPodAutoscalerConfig": {"behavior": to_value(&behavior(b))}});
+    }
+    json!({
+        "apiVersion": "keda.sh/v1alpha1",
+        "kind": "ScaledObject",
+        "metadata": to_value(&metadata),
+        "spec": spec,
+    })
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ pub mod batch;
 pub mod core;
 pub mod docker;
 pub mod flux;
+pub mod kserve;
 pub mod leaks;
 pub mod notebooks;
 pub mod pod;
@@ -38,6 +39,7 @@ pub type Files = BTreeMap<String, Vec<u8>>;
 pub const TARGETS: &[&Target] = &[
     &docker::TARGET,
     &core::TARGET,
+    &kserve::TARGET,
     &batch::TARGET,
     &workflows::TARGET,
     &notebooks::TARGET,

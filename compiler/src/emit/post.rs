@@ -372,7 +372,9 @@ fn pods_present(objects: &[Object], diags: &mut Vec<Diagnostic>) {
         let fixed = kind.pods.iter().filter(|p| !p.contains(&"*"));
         let found = super::pod_specs(&obj.value);
         let missing = fixed.clone().count() > 0
-            && (found.len() < fixed.count() || found.iter().any(|(_, pod)| !pod["containers"].is_array()));
+            && (found.len() < fixed.count() || found
+                    .iter()
+                    .any(|(_, pod)| !pod["containers"].is_array() && !pod["model"].is_object()));
         if missing {
             let d = Diagnostic::error(
                 Code::InvalidObject,
@@ -591,11 +593,12 @@ pub fn violations(pod: &Value, shared: Option<&Value>) -> Vec<(Policy, String)> 
             ));
         }
     }
-    // Argo templates have one `container`, and maybe sidecars.
+    // Argo templates have one `container`, and maybe sidecars; a KServe predictor a `model`
+    // (its ServingRuntime's container, which names the image).
     let containers = ["initContainers", "containers", "sidecars"]
         .iter()
         .flat_map(|k| pod[*k].as_array().into_iter().flatten())
-        .chain(pod["container"].is_object().then(|| &pod["container"]))
+        .chain(["container", "model"].iter().map(|k| &pod[*k]).filter(|c| c.is_object()))
         .collect::<Vec<_>>();
     for c in containers {
         let name = c["name"].as_str().unwrap_or("?");
@@ -644,6 +647,9 @@ pub fn violations(pod: &Value, shared: Option<&Value>) -> Vec<(Policy, String)> 
                     ));
                 }
             }
+        }
+        if c["modelFormat"].is_object() {
+            continue; // a KServe model: its ServingRuntime names the image
         }
         let image = c["image"].as_str().unwrap_or_default();
         let last = image.rsplit('/').next().unwrap_or_default();

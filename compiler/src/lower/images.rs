@@ -150,10 +150,10 @@ pub(super) fn images(
         let mut serves: Vec<(u32, String)> = s
             .services
             .values()
-            .filter(|svc| svc.image == *name)
+            .filter(|svc| svc.image.as_ref() == Some(name))
             .map(|svc| {
                 (
-                    svc.port,
+                    svc.http_port(),
                     svc.health
                         .as_ref()
                         .and_then(|h| h.path.clone())

@@ -8,9 +8,10 @@
 
 use super::{LEVEL_TIMEOUT, SERVICE_CPU, SERVICE_MEMORY, STEP_CPU, STEP_MEMORY};
 use crate::diag::{Code, Diagnostic};
+use crate::spec::ServingRuntime;
 use crate::names;
 use crate::plan::{
-    AutoscalePlan, ConfigPlan, ContainerPlan, CronPlan, EnvFrom, EnvRef, FilePlan, IngressPlan, JobPlan, MountPlan,
+    ConfigPlan, ContainerPlan, CronPlan, EnvFrom, EnvRef, FilePlan, IngressPlan, JobPlan, MountPlan,
     PodPlan, PortPlan, SecretPlan, ServicePlan, StepPlan, TemplatePlan, TolerationPlan, VolumePlan, VolumeSource,
 };
 use crate::source::Path;
@@ -23,8 +24,6 @@ use std::collections::BTreeMap;
 
 /// The API server's default `sessionAffinityConfig.clientIP.timeoutSeconds` (3 hours).
 pub const SESSION_TIMEOUT: i32 = 10800;
-/// The autoscaler's CPU target when the spec names no metric.
-pub const AUTOSCALE_CPU: u32 = 80;
 
 /// One environment's lowering context.
 pub(super) struct Cx<'a> {
@@ -60,12 +59,12 @@ impl Cx<'_> {
     }
 
     pub fn service(&mut self, name: &str) -> ServicePlan {
-        let svc = &self.spec.services[name];
+        let svc = &super::serving::with_runtime(name, &self.spec.services[name]);
         let at = Path::of(&["services", name]);
         let full_name = names::workload(self.project(), name);
         let mut container = self.container(
             "server",
-            &svc.image,
+            svc.image.as_deref().unwrap_or_default(),
             &svc.command,
             &svc.resources,
             (SERVICE_CPU, SERVICE_MEMORY),
@@ -73,7 +72,7 @@ impl Cx<'_> {
             &svc.secrets,
             &svc.mounts,
         );
-        let port = self.int(at.key("port"), svc.port.into());
+        let port = self.int(at.key("port"), svc.http_port().into());
         let mut extra_ports = Vec::new();
         for (pname, p) in &svc.ports {
             let port = self.int(at.key("ports").key(pname), (*p).into());
@@ -90,26 +89,25 @@ impl Cx<'_> {
         .collect();
         (container.liveness, container.readiness, container.startup) =
             self.probes(&at.key("health"), svc, &container.ports);
+        if svc.kserve_model() {
+            // The ServingRuntime's container has its own ports, and probes where it wants them.
+            container.ports.clear();
+            if svc.health.is_none() {
+                (container.liveness, container.readiness, container.startup) = (None, None, None);
+            }
+        } else if svc.runtime() == ServingRuntime::Kserve && super::serving::knative(self.spec) {
+            // Knative takes one port, named http1 (or h2c), and probes on it.
+            super::serving::knative_port(&mut container);
+        }
         let replicas = match svc.autoscale {
             Some(_) => None,
             None => Some(self.int(at.key("replicas"), svc.replicas.unwrap_or(1).into())),
         };
-        let autoscale = svc.autoscale.as_ref().map(|a| {
-            let aat = at.key("autoscale");
-            let mut utilization = Vec::new();
-            if a.cpu.is_some() || a.memory.is_none() {
-                let pct = self.int(aat.key("cpu"), a.cpu.unwrap_or(AUTOSCALE_CPU).into());
-                utilization.push(("cpu".to_string(), pct));
-            }
-            if let Some(m) = a.memory {
-                utilization.push(("memory".to_string(), self.int(aat.key("memory"), m.into())));
-            }
-            AutoscalePlan {
-                min: self.int(aat.key("min"), a.min.into()),
-                max: self.int(aat.key("max"), a.max.into()),
-                utilization,
-            }
-        });
+        let kserve = (svc.runtime() == ServingRuntime::Kserve).then(|| self.kserve(&at, svc));
+        let autoscale = match (&svc.autoscale, &kserve) {
+            (Some(a), None) => Some(self.autoscale(&at.key("autoscale"), name, svc, a)),
+            _ => None,
+        };
         let min_pods = svc.autoscale.as_ref().map_or(svc.replicas.unwrap_or(1), |a| a.min);
         let service_port = match svc.expose.as_ref().and_then(|e| e.port) {
             Some(p) => self.int(at.key("expose").key("port"), p.into()),
@@ -185,8 +183,9 @@ impl Cx<'_> {
                 .as_ref()
                 .map(|a| a.annotations.clone())
                 .unwrap_or_default(),
+            disruption_budget: (min_pods > 1 && kserve.is_none()).then_some(1),
             autoscale,
-            disruption_budget: (min_pods > 1).then_some(1),
+            kserve,
             ingress,
         }
     }
@@ -470,7 +469,8 @@ impl Cx<'_> {
         }
         ContainerPlan {
             name: name.to_string(),
-            image: self.images[image].clone(),
+            // No image: a KServe model, whose ServingRuntime names one.
+            image: self.images.get(image).cloned().unwrap_or_default(),
             command: command.to_vec(),
             env: env.clone(),
             env_refs,
