@@ -276,7 +276,13 @@ impl Checker<'_> {
             if let Some(image) = &svc.image {
                 self.image_ref(s, &at.key("image"), image);
             }
-            self.resources(s, &at, svc.image.as_deref().unwrap_or_default(), &svc.resources, &object);
+            self.resources(
+                s,
+                &at,
+                svc.image.as_deref().unwrap_or_default(),
+                &svc.resources,
+                &object,
+            );
             self.refs(s, &at, &svc.secrets, &svc.mounts);
             self.env_values(&at.key("env"), &svc.env, Some(&object));
             if let Some(port) = svc.port {

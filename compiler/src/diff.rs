@@ -412,7 +412,40 @@ fn impact(
         ("Notebook", _) if touches("spec.template") => {
             format!("the pod of Notebook {name} restarts: open kernels are lost, the workspace keeps the files")
         }
-        ("HorizontalPodAutoscaler", Change::Changed) => format!("autoscaling bounds or targets of {name} change"),
+        ("HorizontalPodAutoscaler" | "ScaledObject", Change::Changed) => {
+            format!("autoscaling bounds or targets of {name} change")
+        }
+        ("InferenceService", Change::Added) => format!("KServe starts the predictor pods of InferenceService {name}"),
+        ("InferenceService", Change::Removed) => format!("KServe stops the predictor pods of InferenceService {name}"),
+        ("InferenceService", _) if touches("spec") => {
+            // Replica bounds, the scale metric and the traffic split change no pod.
+            let quiet = [
+                "minReplicas",
+                "maxReplicas",
+                "scaleMetric",
+                "scaleTarget",
+                "canaryTrafficPercent",
+            ]
+            .map(|k| format!("spec.predictor.{k}"));
+            let rolls = fields
+                .iter()
+                .any(|f| f.path.starts_with("spec") && !quiet.contains(&f.path));
+            let canary = new.and_then(|v| v["spec"]["predictor"]["canaryTrafficPercent"].as_i64());
+            match (rolls, canary) {
+                (true, Some(p)) => format!(
+                    "new predictor pods of InferenceService {name} start (a new model or pod spec) and take {p}% of the requests; the previous revision keeps the rest"
+                ),
+                (true, None) => {
+                    format!("new predictor pods of InferenceService {name} roll out (a new model or pod spec)")
+                }
+                (false, Some(p)) => format!(
+                    "the newest revision of InferenceService {name} takes {p}% of the requests; nothing restarts"
+                ),
+                (false, None) => format!(
+                    "InferenceService {name} scales or takes all the requests on its newest revision; nothing restarts"
+                ),
+            }
+        }
         ("ConfigMap", _) if replaced => "new ConfigMap; the workloads that read it restart".to_string(),
         ("PersistentVolumeClaim", Change::Removed) if new.is_some_and(kept) => {
             format!("claim {name} leaves the tree but the GitOps engine keeps it, with its data; delete it by hand")
@@ -720,7 +753,29 @@ mod tests {
             &[field("spec.predictor")],
             Some(&cr),
         );
-        assert_eq!(d, "InferenceService m changes; its controller acts on the new spec");
+        assert_eq!(
+            d,
+            "new predictor pods of InferenceService m roll out (a new model or pod spec)"
+        );
+        let canary = serde_json::json!({"spec": {"predictor": {"canaryTrafficPercent": 10}}});
+        let storage = [
+            field("spec.predictor.model.storageUri"),
+            field("spec.predictor.canaryTrafficPercent"),
+        ];
+        let d = impact("InferenceService", "m", Change::Changed, false, &storage, Some(&canary));
+        assert!(
+            d.contains("take 10% of the requests; the previous revision keeps the rest"),
+            "{d}"
+        );
+        let split = [field("spec.predictor.canaryTrafficPercent")];
+        let d = impact("InferenceService", "m", Change::Changed, false, &split, Some(&canary));
+        assert_eq!(
+            d,
+            "the newest revision of InferenceService m takes 10% of the requests; nothing restarts"
+        );
+        let scale = [field("spec.predictor.maxReplicas")];
+        let d = impact("InferenceService", "m", Change::Changed, false, &scale, Some(&cr));
+        assert!(d.ends_with("nothing restarts"), "{d}");
     }
 
     #[test]

@@ -222,7 +222,8 @@ impl Checker<'_> {
             }
             self.port(&pat, *port);
             let service_port = svc.expose.as_ref().and_then(|e| e.port).unwrap_or(svc.http_port());
-            if *port == svc.http_port() || *port == service_port || svc.ports.iter().any(|(n, p)| p == port && n < name) {
+            if *port == svc.http_port() || *port == service_port || svc.ports.iter().any(|(n, p)| p == port && n < name)
+            {
                 self.err(
                     Code::Port,
                     pat,

@@ -24,7 +24,16 @@ pub const KSERVE_FORMATS: &[&str] = &[
     "xgboost",
 ];
 /// The storage URI prefixes KServe's storage initializer reads, beside `pvc://`.
-const REMOTE_PREFIXES: &[&str] = &["gs://", "s3://", "hf://", "http://", "https://", "oci://", "hdfs://", "webhdfs://"];
+const REMOTE_PREFIXES: &[&str] = &[
+    "gs://",
+    "s3://",
+    "hf://",
+    "http://",
+    "https://",
+    "oci://",
+    "hdfs://",
+    "webhdfs://",
+];
 
 impl Checker<'_> {
     pub(super) fn model_serving(&mut self, s: &Spec, at: &Path, svc: &Service) {
@@ -197,7 +206,12 @@ impl Checker<'_> {
                         Some(c) => format!("did you mean `{c}`?"),
                         None => format!("KServe's formats: {}", KSERVE_FORMATS.join(", ")),
                     };
-                    self.err(Code::Serving, mat.key("format"), format!("KServe has no model format `{f}`"), help);
+                    self.err(
+                        Code::Serving,
+                        mat.key("format"),
+                        format!("KServe has no model format `{f}`"),
+                        help,
+                    );
                 }
                 Some(_) => {}
             }
@@ -249,8 +263,16 @@ impl Checker<'_> {
             }
         }
         for (key, set, help) in [
-            ("ports", !svc.ports.is_empty(), "KServe's predictor serves one port; remove `ports`"),
-            ("rollout", svc.rollout.is_some(), "KServe rolls the predictor out; remove `rollout`"),
+            (
+                "ports",
+                !svc.ports.is_empty(),
+                "KServe's predictor serves one port; remove `ports`",
+            ),
+            (
+                "rollout",
+                svc.rollout.is_some(),
+                "KServe rolls the predictor out; remove `rollout`",
+            ),
             (
                 "expose",
                 svc.expose.is_some(),
@@ -258,7 +280,12 @@ impl Checker<'_> {
             ),
         ] {
             if set {
-                self.err(Code::Serving, at.key(key), format!("`{key}` is not available on KServe"), help);
+                self.err(
+                    Code::Serving,
+                    at.key(key),
+                    format!("`{key}` is not available on KServe"),
+                    help,
+                );
             }
         }
         if let Some(a) = &svc.autoscale {
@@ -424,6 +451,234 @@ impl Checker<'_> {
                     );
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::diag::{Code, Severity};
+
+    /// (code, path, severity) of each diagnostic of a spec with `body` after the images.
+    fn check(body: &str) -> Vec<(Code, String, Severity)> {
+        let yaml = format!(
+            "apiVersion: mlship/v1\nproject: p\nregistry: r.io/p\ntag: \"1\"\nimages:\n  app: {{stack: fastapi}}\n  \
+             vllm: {{prebuilt: \"vllm/vllm-openai:v0.8.5\"}}\nvolumes:\n  models: {{size: 10Gi}}\n  \
+             scratch: {{size: 10Gi, per_pod: true}}\n{body}"
+        );
+        let (_, _, diags) = crate::load::load("mlship.yaml", yaml.as_bytes());
+        diags
+            .iter()
+            .map(|d| {
+                (
+                    d.code,
+                    d.path.as_ref().map(ToString::to_string).unwrap_or_default(),
+                    d.severity,
+                )
+            })
+            .collect()
+    }
+
+    fn at(found: &[(Code, String, Severity)]) -> Vec<&str> {
+        found.iter().map(|(_, p, _)| p.as_str()).collect()
+    }
+
+    const KSERVE: &str = "kserve: {version: \"0.16\", mode: knative, restricted_initializer: true}\n";
+
+    #[test]
+    fn a_runtime_serves_a_model_it_can_read() {
+        assert!(check("services:\n  llm: {runtime: vllm, image: vllm, model: {storage: hf://org/m}}\n").is_empty());
+        assert!(
+            check("services:\n  t: {runtime: triton, image: vllm, model: {storage: pvc://models/repo}}\n").is_empty()
+        );
+        for (svc, want) in [
+            ("{runtime: vllm, image: vllm}", "services.s"),
+            (
+                "{runtime: triton, image: vllm, model: {storage: hf://org/m}}",
+                "services.s.model.storage",
+            ),
+            (
+                "{runtime: tfserving, image: vllm, model: {storage: s3://b/m}}",
+                "services.s.model.storage",
+            ),
+            (
+                "{runtime: vllm, image: vllm, model: {storage: pvc://nope/m}}",
+                "services.s.model.storage",
+            ),
+            (
+                "{runtime: vllm, image: vllm, model: {storage: pvc://scratch/m}}",
+                "services.s.model.storage",
+            ),
+            (
+                "{runtime: vllm, image: vllm, model: {storage: /m, format: sklearn}}",
+                "services.s.model.format",
+            ),
+            (
+                "{runtime: vllm, image: vllm, model: {storage: /m, cache: nope}}",
+                "services.s.model.cache",
+            ),
+            ("{runtime: vllm, model: {storage: /m}}", "services.s"),
+            ("{image: app}", "services.s"),
+            ("{image: app, port: 8080, model: {storage: /m}}", "services.s.model"),
+        ] {
+            let found = check(&format!("services:\n  s: {svc}\n"));
+            assert!(at(&found).contains(&want), "{svc}: {found:?}");
+        }
+    }
+
+    #[test]
+    fn kserve_needs_its_version_a_known_format_and_a_previous_model_for_a_canary() {
+        let model = "{runtime: kserve, model: {format: sklearn, storage: pvc://models/m}}";
+        assert!(check(&format!("{KSERVE}services:\n  m: {model}\n")).is_empty());
+        let found = check(&format!("services:\n  m: {model}\n"));
+        assert_eq!(at(&found), ["services.m.runtime"], "{found:?}");
+        let found = check(&format!("kserve: {{version: \"0.9\"}}\nservices:\n  m: {model}\n"));
+        assert_eq!(at(&found), ["kserve.version"], "{found:?}");
+        for (svc, want) in [
+            (
+                "{runtime: kserve, model: {format: sklarn, storage: gs://b/m}}",
+                "services.m.model.format",
+            ),
+            ("{runtime: kserve, model: {storage: gs://b/m}}", "services.m.model"),
+            (
+                "{runtime: kserve, model: {format: onnx, storage: pvc://missing/m}}",
+                "services.m.model.storage",
+            ),
+            (
+                "{runtime: kserve, model: {format: onnx, storage: ftp://x/m}}",
+                "services.m.model.storage",
+            ),
+            (
+                "{runtime: kserve, model: {format: onnx, storage: /m}}",
+                "services.m.model.storage",
+            ),
+            (
+                "{runtime: kserve, image: app, model: {format: onnx, storage: gs://b/m}}",
+                "services.m.model",
+            ),
+            ("{runtime: kserve}", "services.m"),
+            (
+                "{runtime: kserve, model: {format: onnx, canary: {storage: gs://b/2, percent: 10}}}",
+                "services.m.model.canary.storage",
+            ),
+            (
+                "{runtime: kserve, model: {format: onnx, storage: gs://b/1, canary: {storage: gs://b/1, percent: 10}}}",
+                "services.m.model.canary.storage",
+            ),
+            (
+                "{runtime: kserve, model: {format: onnx, storage: gs://b/1, canary: {storage: gs://b/2, percent: 101}}}",
+                "services.m.model.canary.percent",
+            ),
+            ("{runtime: kserve, image: app, ports: {grpc: 9000}}", "services.m.ports"),
+            (
+                "{runtime: kserve, image: app, expose: {host: m.example.com}}",
+                "services.m.expose",
+            ),
+            (
+                "{runtime: kserve, image: app, autoscale: {min: 1, max: 2, scale_down: {window: 60}}}",
+                "services.m.autoscale.scale_down",
+            ),
+            (
+                "{runtime: kserve, image: app, autoscale: {min: 1, max: 2, cpu: 50, memory: 50}}",
+                "services.m.autoscale",
+            ),
+        ] {
+            let found = check(&format!("{KSERVE}services:\n  m: {svc}\n"));
+            assert!(at(&found).contains(&want), "{svc}: {found:?}");
+        }
+        // A canary, and scale to zero, only in Knative mode.
+        let standard = "kserve: {version: \"0.16\", restricted_initializer: true}\n";
+        let canary = "{runtime: kserve, model: {format: onnx, storage: gs://b/1, canary: {storage: gs://b/2, percent: 10}}, autoscale: {min: 0, max: 2}}";
+        let found = check(&format!("{standard}services:\n  m: {canary}\n"));
+        assert_eq!(
+            at(&found),
+            ["services.m.model.canary", "services.m.autoscale.min"],
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn the_storage_initializer_warning_names_the_cluster_fix_and_can_be_acknowledged() {
+        let svc = "services:\n  m: {runtime: kserve, model: {format: sklearn, storage: s3://b/m}}\n";
+        let found = check(&format!("kserve: {{version: \"0.15\"}}\n{svc}"));
+        assert_eq!(
+            found,
+            [(Code::Serving, "services.m.model.storage".into(), Severity::Warning)]
+        );
+        assert!(check(&format!("{KSERVE}{svc}")).is_empty());
+        // A volume needs no initializer.
+        let pvc = "services:\n  m: {runtime: kserve, model: {format: sklearn, storage: pvc://models/m}}\n";
+        assert!(check(&format!("kserve: {{version: \"0.15\"}}\n{pvc}")).is_empty());
+    }
+
+    #[test]
+    fn keda_needs_a_server_a_signal_the_runtime_has_and_a_wake_query_at_zero() {
+        let llm = "runtime: vllm, image: vllm, gpu: 1, model: {storage: hf://org/m}";
+        let prom = "server: http://prom:9090";
+        let ok = format!(
+            "services:\n  s: {{{llm}, autoscale: {{min: 1, max: 4, prometheus: {{{prom}, signal: queue, target: 5}}}}}}\n"
+        );
+        assert!(check(&ok).is_empty(), "{:?}", check(&ok));
+        for (autoscale, want) in [
+            (
+                "{min: 1, max: 4, prometheus: {signal: queue, target: 5}}",
+                "services.s.autoscale.prometheus",
+            ),
+            (
+                "{min: 1, max: 4, prometheus: {server: x, target: 5}}",
+                "services.s.autoscale.prometheus",
+            ),
+            (
+                "{min: 1, max: 4, prometheus: {server: x, signal: queue, query: q, target: 5}}",
+                "services.s.autoscale.prometheus.query",
+            ),
+            (
+                "{min: 1, max: 4, prometheus: {server: x, signal: queue, target: 0}}",
+                "services.s.autoscale.prometheus.target",
+            ),
+            (
+                "{min: 1, max: 4, prometheus: {server: x, signal: queue, target: 1, activation: -1}}",
+                "services.s.autoscale.prometheus.activation",
+            ),
+            (
+                "{min: 0, max: 4, prometheus: {server: x, signal: queue, target: 5}}",
+                "services.s.autoscale.min",
+            ),
+            ("{min: 0, max: 4}", "services.s.autoscale.min"),
+            (
+                "{min: 1, max: 4, wake: {server: x, query: q, target: 1}}",
+                "services.s.autoscale.wake",
+            ),
+            (
+                "{min: 1, max: 4, scale_down: {period: 60}}",
+                "services.s.autoscale.scale_down.period",
+            ),
+            (
+                "{min: 1, max: 4, scale_down: {window: 4000}}",
+                "services.s.autoscale.scale_down.window",
+            ),
+            (
+                "{min: 1, max: 4, scale_up: {pods: 0}}",
+                "services.s.autoscale.scale_up.pods",
+            ),
+        ] {
+            let found = check(&format!("services:\n  s: {{{llm}, autoscale: {autoscale}}}\n"));
+            assert!(at(&found).contains(&want), "{autoscale}: {found:?}");
+        }
+        let wake = format!(
+            "{{min: 0, max: 4, prometheus: {{{prom}, signal: queue, target: 5}}, wake: {{{prom}, query: q, target: 1}}}}"
+        );
+        assert!(check(&format!("services:\n  s: {{{llm}, autoscale: {wake}}}\n")).is_empty());
+        // TFServing has no queue metric mlship knows; a CPU service has no GPU to measure.
+        let tf = "runtime: tfserving, image: vllm, model: {storage: /m}";
+        for signal in ["queue", "gpu"] {
+            let a = format!("{{min: 1, max: 4, prometheus: {{{prom}, signal: {signal}, target: 5}}}}");
+            let found = check(&format!("services:\n  s: {{{tf}, autoscale: {a}}}\n"));
+            assert_eq!(
+                at(&found),
+                ["services.s.autoscale.prometheus.signal"],
+                "{signal}: {found:?}"
+            );
         }
     }
 }

@@ -228,7 +228,11 @@ impl Cx<'_> {
             // KServe owns the Deployment, Service and autoscaler (super::kserve); Knative
             // sends the requests through its queue-proxy, on 8012.
             let knative = matches!(k.mode.as_str(), "Knative" | "Serverless");
-            let ports: Vec<i32> = ports.iter().copied().chain(knative.then_some(KNATIVE_QUEUE_PORT)).collect();
+            let ports: Vec<i32> = ports
+                .iter()
+                .copied()
+                .chain(knative.then_some(KNATIVE_QUEUE_PORT))
+                .collect();
             out.push(self.network_policy(name, "serving", &ports));
             return out;
         }

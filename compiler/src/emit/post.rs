@@ -372,7 +372,8 @@ fn pods_present(objects: &[Object], diags: &mut Vec<Diagnostic>) {
         let fixed = kind.pods.iter().filter(|p| !p.contains(&"*"));
         let found = super::pod_specs(&obj.value);
         let missing = fixed.clone().count() > 0
-            && (found.len() < fixed.count() || found
+            && (found.len() < fixed.count()
+                || found
                     .iter()
                     .any(|(_, pod)| !pod["containers"].is_array() && !pod["model"].is_object()));
         if missing {
@@ -598,7 +599,12 @@ pub fn violations(pod: &Value, shared: Option<&Value>) -> Vec<(Policy, String)> 
     let containers = ["initContainers", "containers", "sidecars"]
         .iter()
         .flat_map(|k| pod[*k].as_array().into_iter().flatten())
-        .chain(["container", "model"].iter().map(|k| &pod[*k]).filter(|c| c.is_object()))
+        .chain(
+            ["container", "model"]
+                .iter()
+                .map(|k| &pod[*k])
+                .filter(|c| c.is_object()),
+        )
         .collect::<Vec<_>>();
     for c in containers {
         let name = c["name"].as_str().unwrap_or("?");

@@ -13,8 +13,8 @@ use crate::plan::{
 };
 use crate::source::Path;
 use crate::spec::{
-    Autoscale, KserveMode, PrometheusScaler, Protocol, Quantity, ScaleRule, Scratch, Service, ServingRuntime,
-    Signal, Spec, Startup,
+    Autoscale, KserveMode, PrometheusScaler, Protocol, Quantity, ScaleRule, Scratch, Service, ServingRuntime, Signal,
+    Spec, Startup,
 };
 
 /// Where a serving runtime keeps downloads and compiled kernels (HOME and the HF cache are
@@ -88,7 +88,11 @@ pub fn with_runtime(name: &str, svc: &Service) -> Service {
     let path = match model.storage.as_deref().map(storage) {
         Some(Storage::Volume(vol, rest)) => {
             let at = out.mounts.entry(vol.to_string()).or_insert_with(|| MODEL_MOUNT.into());
-            if rest.is_empty() { at.clone() } else { format!("{}/{rest}", at.trim_end_matches('/')) }
+            if rest.is_empty() {
+                at.clone()
+            } else {
+                format!("{}/{rest}", at.trim_end_matches('/'))
+            }
         }
         Some(Storage::Hub(id)) => id.to_string(),
         Some(Storage::Path(p)) => p.to_string(),
@@ -252,7 +256,11 @@ impl Cx<'_> {
                 value,
                 period: DEFAULT_PERIOD,
             };
-            policies = if up { vec![p("Pods", 4), p("Percent", 100)] } else { vec![p("Percent", 100)] };
+            policies = if up {
+                vec![p("Pods", 4), p("Percent", 100)]
+            } else {
+                vec![p("Percent", 100)]
+            };
         }
         RulesPlan {
             window,
@@ -280,7 +288,11 @@ impl Cx<'_> {
         let uri = |u: &str| match storage(u) {
             Storage::Volume(vol, path) => {
                 let claim = self.claim_name(vol);
-                if path.is_empty() { format!("pvc://{claim}") } else { format!("pvc://{claim}/{path}") }
+                if path.is_empty() {
+                    format!("pvc://{claim}")
+                } else {
+                    format!("pvc://{claim}/{path}")
+                }
             }
             _ => u.to_string(),
         };
@@ -346,7 +358,10 @@ pub fn knative_port(c: &mut ContainerPlan) {
     for p in c.ports.iter_mut().filter(|p| p.name == "http") {
         p.name = "http1".into();
     }
-    for probe in [&mut c.liveness, &mut c.readiness, &mut c.startup].into_iter().flatten() {
+    for probe in [&mut c.liveness, &mut c.readiness, &mut c.startup]
+        .into_iter()
+        .flatten()
+    {
         if let ProbeCheck::Http { port, .. } | ProbeCheck::Tcp { port } = &mut probe.check
             && port == "http"
         {
@@ -387,7 +402,9 @@ pub fn signal_query(runtime: ServingRuntime, signal: Signal, namespace: &str, fu
         (Signal::Requests, ServingRuntime::Triton) => {
             format!("sum(rate(nv_inference_request_success{{{pods}}}[1m]))")
         }
-        (Signal::Requests, ServingRuntime::Torchserve) => format!("sum(rate(ts_inference_requests_total{{{pods}}}[1m]))"),
+        (Signal::Requests, ServingRuntime::Torchserve) => {
+            format!("sum(rate(ts_inference_requests_total{{{pods}}}[1m]))")
+        }
         (Signal::Gpu, _) => format!("sum(DCGM_FI_DEV_GPU_UTIL{{{pods}}})"),
         _ => return None,
     };
@@ -412,4 +429,167 @@ fn trigger(namespace: &str, full: &str, svc: &Service, p: &PrometheusScaler) -> 
 /// A number as KEDA's metadata takes it: a string, without a trailing `.0`.
 pub fn number(v: f64) -> String {
     format!("{v}")
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+    use std::collections::BTreeMap;
+
+    const HEAD: &str = "apiVersion: mlship/v1\nproject: p\nregistry: r.io/p\ntag: \"1\"\nimages:\n  \
+                        srv: {prebuilt: \"nvcr.io/nvidia/tritonserver:25.04-py3\"}\nvolumes:\n  \
+                        models: {size: 10Gi, access: ReadWriteMany}\n";
+
+    fn objects(svc: &str) -> BTreeMap<String, Value> {
+        let (objects, diags) = crate::emit::rendered(&format!("{HEAD}services:\n  s: {svc}\n"), "default");
+        assert!(diags.is_empty(), "{diags:?}");
+        objects
+    }
+
+    fn server(svc: &str) -> Value {
+        objects(svc)["deployment-p-s.yaml"]["spec"]["template"]["spec"]["containers"][0].clone()
+    }
+
+    fn env(c: &Value, name: &str) -> Value {
+        c["env"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|e| e["name"] == name)
+            .map_or(Value::Null, |e| e["value"].clone())
+    }
+
+    #[test]
+    fn each_runtime_gets_its_arguments_ports_and_health_endpoints() {
+        let triton = server("{runtime: triton, image: srv, model: {storage: pvc://models/repo}}");
+        assert_eq!(
+            triton["command"],
+            json!([
+                "tritonserver",
+                "--model-repository=/mnt/models/repo",
+                "--http-port=8000",
+                "--grpc-port=8001",
+                "--metrics-port=8002"
+            ])
+        );
+        let ports: Vec<(&str, i64)> = triton["ports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| (p["name"].as_str().unwrap(), p["containerPort"].as_i64().unwrap()))
+            .collect();
+        assert_eq!(ports, [("http", 8000), ("grpc", 8001), ("metrics", 8002)]);
+        assert_eq!(triton["readinessProbe"]["httpGet"]["path"], "/v2/health/ready");
+        assert_eq!(triton["livenessProbe"]["httpGet"]["path"], "/v2/health/live");
+        // A startup probe for model loading, even without GPUs: 30 × 10 s.
+        assert_eq!(triton["startupProbe"]["failureThreshold"], 30);
+        let mounts = triton["volumeMounts"].as_array().unwrap();
+        assert!(mounts.iter().any(|m| m["mountPath"] == "/mnt/models"), "{mounts:?}");
+        assert!(mounts.iter().any(|m| m["mountPath"] == "/cache"), "{mounts:?}");
+        assert_eq!(env(&triton, "HOME"), "/cache/home");
+
+        let tf = server("{runtime: tfserving, image: srv, model: {name: fraud, storage: /models/fraud}}");
+        assert_eq!(
+            tf["command"],
+            json!([
+                "tensorflow_model_server",
+                "--port=8500",
+                "--rest_api_port=8501",
+                "--model_name=fraud",
+                "--model_base_path=/models/fraud"
+            ])
+        );
+        assert_eq!(tf["readinessProbe"]["httpGet"]["path"], "/v1/models/fraud");
+
+        let ts = server("{runtime: torchserve, image: srv, model: {storage: pvc://models/store}}");
+        assert_eq!(ts["readinessProbe"]["httpGet"]["path"], "/ping");
+        assert_eq!(env(&ts, "TS_INFERENCE_ADDRESS"), "http://0.0.0.0:8080");
+        assert_eq!(env(&ts, "TS_MANAGEMENT_ADDRESS"), "http://127.0.0.1:8081");
+        assert_eq!(env(&ts, "LOG_LOCATION"), "/cache/logs");
+        assert!(
+            ts["command"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("--model-store=/mnt/models/store"))
+        );
+
+        let vllm =
+            server("{runtime: vllm, image: srv, gpu: 2, model: {storage: hf://org/m}, mounts: {models: /weights}}");
+        let args = vllm["command"].as_array().unwrap();
+        assert_eq!(args[..3], [json!("vllm"), json!("serve"), json!("org/m")]);
+        assert!(args.contains(&json!("--tensor-parallel-size=2")) && args.contains(&json!("--served-model-name=s")));
+        assert_eq!(
+            vllm["startupProbe"]["failureThreshold"], 180,
+            "GPU servers get 30 minutes"
+        );
+        assert_eq!(env(&vllm, "HF_HOME"), "/cache/huggingface");
+        // The spec's own values win over the runtime's.
+        let own = server(
+            "{runtime: vllm, image: srv, model: {storage: hf://org/m}, command: [x], env: {HOME: /h}, health: {path: /up}}",
+        );
+        assert_eq!(own["command"], json!(["x"]));
+        assert_eq!(env(&own, "HOME"), "/h");
+        assert_eq!(own["livenessProbe"]["httpGet"]["path"], "/up");
+    }
+
+    #[test]
+    fn keda_scales_on_the_runtimes_queue_and_the_behaviour_is_written_in_full() {
+        let o = objects(
+            "{runtime: vllm, image: srv, model: {storage: hf://org/m}, autoscale: {min: 1, max: 6, cpu: 90, \
+             prometheus: {server: \"http://prom:9090\", signal: queue, target: 2.5, activation: 1}, \
+             scale_down: {window: 600, percent: 50}}}",
+        );
+        assert!(
+            !o.contains_key("horizontalpodautoscaler-p-s.yaml"),
+            "KEDA makes the HPA"
+        );
+        assert!(
+            o["deployment-p-s.yaml"]["spec"]["replicas"].is_null(),
+            "KEDA owns the count"
+        );
+        let so = &o["scaledobject-p-s.yaml"]["spec"];
+        assert_eq!(
+            so["scaleTargetRef"],
+            json!({"apiVersion": "apps/v1", "kind": "Deployment", "name": "p-s"})
+        );
+        assert_eq!((&so["minReplicaCount"], &so["maxReplicaCount"]), (&json!(1), &json!(6)));
+        assert_eq!(
+            (&so["pollingInterval"], &so["cooldownPeriod"]),
+            (&json!(30), &json!(300))
+        );
+        let t = &so["triggers"][0];
+        assert_eq!(t["metricType"], "AverageValue");
+        assert_eq!(
+            t["metadata"]["query"],
+            "sum(vllm:num_requests_waiting{namespace=\"p\",pod=~\"p-s-[a-z0-9]+-[a-z0-9]+\"})"
+        );
+        assert_eq!(
+            (&t["metadata"]["threshold"], &t["metadata"]["activationThreshold"]),
+            (&json!("2.5"), &json!("1"))
+        );
+        assert_eq!(
+            so["triggers"][1],
+            json!({"type": "cpu", "metricType": "Utilization", "metadata": {"value": "90"}})
+        );
+        let b = &so["advanced"]["horizontalPodAutoscalerConfig"]["behavior"];
+        assert_eq!(
+            b["scaleDown"],
+            json!({"policies": [{"periodSeconds": 60, "type": "Percent", "value": 50}], "selectPolicy": "Max", "stabilizationWindowSeconds": 600})
+        );
+        // The API server's default scale-up rules, written so that nothing drifts.
+        assert_eq!(
+            b["scaleUp"],
+            json!({"policies": [{"periodSeconds": 15, "type": "Pods", "value": 4}, {"periodSeconds": 15, "type": "Percent", "value": 100}],
+                   "selectPolicy": "Max", "stabilizationWindowSeconds": 0})
+        );
+        // Without Prometheus, the behaviour goes on the HPA.
+        let o = objects("{image: srv, port: 8000, autoscale: {min: 2, max: 4, scale_up: {window: 30}}}");
+        let hpa = &o["horizontalpodautoscaler-p-s.yaml"]["spec"]["behavior"];
+        assert_eq!(hpa["scaleUp"]["stabilizationWindowSeconds"], 30);
+        assert_eq!(hpa["scaleDown"]["stabilizationWindowSeconds"], 300);
+        assert_eq!(
+            hpa["scaleDown"]["policies"],
+            json!([{"periodSeconds": 15, "type": "Percent", "value": 100}])
+        );
+    }
 }

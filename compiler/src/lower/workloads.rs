@@ -8,13 +8,13 @@
 
 use super::{LEVEL_TIMEOUT, SERVICE_CPU, SERVICE_MEMORY, STEP_CPU, STEP_MEMORY};
 use crate::diag::{Code, Diagnostic};
-use crate::spec::ServingRuntime;
 use crate::names;
 use crate::plan::{
-    ConfigPlan, ContainerPlan, CronPlan, EnvFrom, EnvRef, FilePlan, IngressPlan, JobPlan, MountPlan,
-    PodPlan, PortPlan, SecretPlan, ServicePlan, StepPlan, TemplatePlan, TolerationPlan, VolumePlan, VolumeSource,
+    ConfigPlan, ContainerPlan, CronPlan, EnvFrom, EnvRef, FilePlan, IngressPlan, JobPlan, MountPlan, PodPlan, PortPlan,
+    SecretPlan, ServicePlan, StepPlan, TemplatePlan, TolerationPlan, VolumePlan, VolumeSource,
 };
 use crate::source::Path;
+use crate::spec::ServingRuntime;
 use crate::spec::{
     AccessMode, Engine, EnvSource, PipelineEngine, Resources, Rollout, ServiceType, SessionAffinity, Shm, Spec, Spread,
     Step, TolerationOperator,
