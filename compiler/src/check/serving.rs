@@ -360,7 +360,7 @@ impl Checker<'_> {
                             "write the PromQL yourself in `query`, summed over the service's pods",
                         );
                     }
-                    if *sig == crate::spec::Signal::Gpu && !svc.resources.gpu.is_some_and(|g| g > 0) {
+                    if *sig == crate::spec::Signal::Gpu && svc.resources.gpu.is_none_or(|g| g == 0) {
                         self.err(
                             Code::Serving,
                             pat.key("signal"),

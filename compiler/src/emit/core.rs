@@ -319,7 +319,6 @@ impl Cx<'_> {
                     max_replicas: a.max,
                     metrics: Some(metrics),
                     behavior: a.behavior.as_ref().map(behavior),
-                    ..Default::default()
                 }),
                 ..Default::default()
             }));
