@@ -215,7 +215,8 @@ impl Checker<'_> {
                 }
                 Some(_) => {}
             }
-            if m.storage.is_none() {
+            // A canary without one is told below that it has no previous model.
+            if m.storage.is_none() && m.canary.is_none() {
                 self.err(
                     Code::MissingKey,
                     mat.clone(),
