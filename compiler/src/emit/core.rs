@@ -2,8 +2,9 @@
 //!
 //! Takes: an [`EnvPlan`]. Gives: the Namespace (Pod Security `restricted`), the config
 //! ConfigMap, the secrets (ExternalSecrets, or the encrypted files as they are), the volume
-//! claims, and per service a ServiceAccount, Deployment, Service, HorizontalPodAutoscaler,
-//! PodDisruptionBudget, NetworkPolicy and Ingress; per pipeline its ServiceAccount and a
+//! claims, and per service a ServiceAccount, Deployment, Service, HorizontalPodAutoscaler (or a
+//! KEDA ScaledObject), PodDisruptionBudget, NetworkPolicy and Ingress (for a KServe service
+//! only the ServiceAccount and NetworkPolicy: `kserve` writes its InferenceService); per pipeline its ServiceAccount and a
 //! NetworkPolicy that admits no traffic.
 
 use super::{Emit, Kind, Object, Target, pod, to_value};
