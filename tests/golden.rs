@@ -302,7 +302,12 @@ fn every_golden_pod_runs_with_the_security_baseline() {
                 let containers: Vec<&Value> = ["initContainers", "containers"]
                     .iter()
                     .flat_map(|k| pod[*k].as_array().into_iter().flatten())
-                    .chain(["container", "model"].iter().map(|k| &pod[*k]).filter(|c| c.is_object()))
+                    .chain(
+                        ["container", "model"]
+                            .iter()
+                            .map(|k| &pod[*k])
+                            .filter(|c| c.is_object()),
+                    )
                     .collect();
                 if containers.is_empty() {
                     continue; // an Argo DAG template: it runs no pod

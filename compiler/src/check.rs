@@ -19,6 +19,7 @@ mod notebooks;
 mod pods;
 mod serving;
 mod sources;
+mod training;
 mod workflows;
 pub use notebooks::MAX_NOTEBOOK_NAME;
 pub use workflows::type_of;
@@ -418,6 +419,7 @@ impl Checker<'_> {
         }
         let argo = s.engine_of(pipe) == PipelineEngine::ArgoWorkflows;
         self.workflow_fields(s, pname, pipe, argo);
+        self.kueue(&at, pipe);
         for (sname, step) in &pipe.steps {
             let sat = at.key("steps").key(sname);
             self.name(&sat, sname, "step");

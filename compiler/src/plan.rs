@@ -452,6 +452,8 @@ pub struct StepPlan {
 
 #[derive(Debug, Clone)]
 pub struct JobPlan {
+    /// Labels of the Job itself: Kueue's queue and priority.
+    pub labels: BTreeMap<String, String>,
     pub backoff_limit: i32,
     pub active_deadline: Option<i64>,
     pub template: TemplatePlan,

@@ -478,7 +478,7 @@ pub enum TaintEffect {
 
 /// A training or batch pipeline: steps with dependencies, optionally on a schedule.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(extend("additionalProperties" = false))]
 pub struct Pipeline {
     /// What runs the pipeline. Default: the project's `pipeline_engine`, else jobs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -506,9 +506,42 @@ pub struct Pipeline {
     /// The ServiceAccount its steps run as, such as its annotations for workload identity.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_account: Option<ServiceAccount>,
+    #[serde(flatten)]
+    pub queue: Queue,
     /// Steps by name.
     pub steps: BTreeMap<String, Step>,
 }
+
+/// Kueue: the LocalQueue a workload waits in for its quota, and its priority there.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+pub struct Queue {
+    /// Kueue's LocalQueue in the namespace (label `kueue.x-k8s.io/queue-name`). Default: the
+    /// pipeline's; none (Kueue does not manage the step) when neither names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue: Option<String>,
+    /// Kueue's WorkloadPriorityClass (label `kueue.x-k8s.io/priority-class`), which orders the
+    /// queue and may preempt lower ones. Not the pods' `priority_class`. Default: the
+    /// pipeline's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workload_priority: Option<String>,
+}
+
+impl Queue {
+    /// Kueue's labels of a step: its own queue and priority, else its pipeline's.
+    pub fn labels(&self, pipeline: &Queue) -> BTreeMap<String, String> {
+        let mut out = BTreeMap::new();
+        if let Some(q) = self.queue.as_ref().or(pipeline.queue.as_ref()) {
+            out.insert(QUEUE_LABEL.to_string(), q.clone());
+        }
+        if let Some(p) = self.workload_priority.as_ref().or(pipeline.workload_priority.as_ref()) {
+            out.insert(PRIORITY_LABEL.to_string(), p.clone());
+        }
+        out
+    }
+}
+
+pub const QUEUE_LABEL: &str = "kueue.x-k8s.io/queue-name";
+pub const PRIORITY_LABEL: &str = "kueue.x-k8s.io/priority-class";
 
 /// The engines that run pipelines (docs/kubernetes.md, "Pipeline engines").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -633,6 +666,8 @@ pub struct Step {
     /// Secret names from `secrets`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub secrets: Vec<String>,
+    #[serde(flatten)]
+    pub queue: Queue,
     #[serde(flatten)]
     pub pod: PodExtras,
     #[serde(flatten)]

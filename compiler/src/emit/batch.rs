@@ -9,6 +9,7 @@ use super::{Emit, Kind, Object, Target, pod, to_value};
 use crate::names;
 use crate::plan::{EnvPlan, JobPlan, Plan, StepPlan};
 use k8s_openapi::api::batch::v1::{CronJob, CronJobSpec, Job, JobSpec, JobTemplateSpec};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -35,7 +36,10 @@ fn objects(_: &Plan, env: &EnvPlan) -> Vec<Object> {
                     successful_jobs_history_limit: Some(c.successful_history),
                     failed_jobs_history_limit: Some(c.failed_history),
                     job_template: JobTemplateSpec {
-                        metadata: None,
+                        metadata: (!c.job.labels.is_empty()).then(|| ObjectMeta {
+                            labels: Some(c.job.labels.clone()),
+                            ..Default::default()
+                        }),
                         spec: Some(job_spec(&c.job)),
                     },
                     ..Default::default()
@@ -83,6 +87,13 @@ fn name_jobs(env: &EnvPlan, objects: &mut [Object]) {
             continue;
         };
         let mut content = serde_json::to_vec(&obj.value["spec"]).expect("JSON serializes");
+        // Kueue refuses a change of the queue of a Job it admitted: a new queue is a new Job.
+        let labels = &obj.value["metadata"]["labels"];
+        for key in [crate::spec::QUEUE_LABEL, crate::spec::PRIORITY_LABEL] {
+            if let Some(v) = labels[key].as_str() {
+                content.extend_from_slice(format!("\n{key}={v}").as_bytes());
+            }
+        }
         for need in &step.needs {
             if let Some(h) = hashes.get(&(step.pipeline.as_str(), need.as_str())) {
                 content.push(b'\n');
@@ -109,9 +120,9 @@ fn job(env: &EnvPlan, step: &StepPlan) -> Value {
     let spec = job_spec(&step.job);
     let name = names::job(&env.project, &step.pipeline, &step.step, "00000000");
     let mut meta = super::meta(env, &name, Some(&step.pipeline), Some("pipeline"));
-    meta.labels
-        .get_or_insert_default()
-        .insert("mlship.dev/step".into(), step.step.clone());
+    let labels = meta.labels.get_or_insert_default();
+    labels.insert("mlship.dev/step".into(), step.step.clone());
+    labels.extend(step.job.labels.clone());
     let mut annotations = BTreeMap::from([("mlship.dev/needs".to_string(), step.needs.join(","))]);
     if let Some(wave) = &step.sync_wave {
         annotations.insert("argocd.argoproj.io/sync-wave".into(), wave.clone());
@@ -171,6 +182,90 @@ mod tests {
             changed,
             ["p-ml-evaluate", "p-ml-export", "p-ml-train"],
             "{before:?}\n{after:?}"
+        );
+    }
+
+    #[test]
+    fn kueue_labels_go_on_the_job_and_a_new_queue_is_a_new_job() {
+        let yaml = |queue: &str| {
+            format!(
+                "apiVersion: mlship/v1\nproject: p\nregistry: r.io/p\ntag: \"1\"\nimages:\n  app: {{stack: python}}\n\
+                 pipelines:\n  ml:\n    queue: {queue}\n    workload_priority: research\n    steps:\n      \
+                 prep: {{image: app, run: [prep]}}\n      train: {{image: app, run: [t], needs: [prep], queue: gpu-a}}\n  \
+                 nightly:\n    schedule: \"@daily\"\n    queue: {queue}\n    steps:\n      s: {{image: app, run: [s]}}\n"
+            )
+        };
+        let (objects, diags) = super::super::rendered(&yaml("cpu"), "default");
+        assert!(diags.is_empty(), "{diags:?}");
+        let job = |o: &std::collections::BTreeMap<String, serde_json::Value>, step: &str| {
+            o.iter()
+                .find(|(k, _)| k.starts_with(&format!("job-p-ml-{step}-")))
+                .map(|(k, v)| (k.clone(), v["metadata"]["labels"].clone()))
+                .unwrap()
+        };
+        let (prep, labels) = job(&objects, "prep");
+        assert_eq!(labels["kueue.x-k8s.io/queue-name"], "cpu");
+        assert_eq!(labels["kueue.x-k8s.io/priority-class"], "research");
+        let (train, labels) = job(&objects, "train");
+        assert_eq!(
+            labels["kueue.x-k8s.io/queue-name"], "gpu-a",
+            "the step's own queue wins"
+        );
+        // Kueue reads the Job's labels, not the pods'.
+        let pod_labels = &objects[&train]["spec"]["template"]["metadata"]["labels"];
+        assert!(pod_labels["kueue.x-k8s.io/queue-name"].is_null(), "{pod_labels}");
+        assert!(objects[&train]["spec"]["suspend"].is_null(), "Kueue owns `suspend`");
+        let cron = &objects["cronjob-p-nightly.yaml"]["spec"]["jobTemplate"]["metadata"]["labels"];
+        assert_eq!(cron["kueue.x-k8s.io/queue-name"], "cpu");
+        // Kueue refuses to move an admitted Job to another queue: the step runs anew.
+        let (objects, _) = super::super::rendered(&yaml("cpu-b"), "default");
+        assert_ne!(job(&objects, "prep").0, prep);
+        assert_ne!(job(&objects, "train").0, train, "the step after it runs again too");
+    }
+
+    #[test]
+    fn on_argo_workflows_kueue_labels_are_on_each_step_pod() {
+        let yaml = "apiVersion: mlship/v1\nproject: p\nregistry: r.io/p\ntag: \"1\"\nimages:\n  app: {stack: python}\n\
+                    pipelines:\n  ml:\n    engine: argo-workflows\n    queue: cpu\n    steps:\n      \
+                    a: {image: app, run: [a]}\n      b: {image: app, run: [b], needs: [a], queue: gpu}\n";
+        let (objects, _) = super::super::rendered(yaml, "default");
+        let templates = objects["workflowtemplate-p-ml.yaml"]["spec"]["templates"]
+            .as_array()
+            .unwrap()
+            .clone();
+        let queue = |name: &str| {
+            let t = templates.iter().find(|t| t["name"] == name).unwrap();
+            t["metadata"]["labels"]["kueue.x-k8s.io/queue-name"].clone()
+        };
+        assert_eq!(
+            (queue("a"), queue("b")),
+            (serde_json::json!("cpu"), serde_json::json!("gpu"))
+        );
+    }
+
+    #[test]
+    fn kueue_names_are_checked_and_a_priority_needs_a_queue() {
+        let check = |pipeline: &str| {
+            let yaml = format!(
+                "apiVersion: mlship/v1\nproject: p\nregistry: r.io/p\ntag: \"1\"\nimages:\n  app: {{stack: python}}\n\
+                 pipelines:\n  ml:\n{pipeline}"
+            );
+            let (_, _, diags) = crate::load::load("mlship.yaml", yaml.as_bytes());
+            diags
+                .iter()
+                .map(|d| d.path.as_ref().map(ToString::to_string).unwrap_or_default())
+                .collect::<Vec<_>>()
+        };
+        let steps = "    steps:\n      s: {image: app, run: [s]";
+        assert!(check(&format!("    queue: q\n{steps}, workload_priority: high}}\n")).is_empty());
+        assert_eq!(check(&format!("    queue: GPU_A\n{steps}}}\n")), ["pipelines.ml.queue"]);
+        assert_eq!(
+            check(&format!("{steps}, workload_priority: high}}\n")),
+            ["pipelines.ml.steps.s.workload_priority"]
+        );
+        assert_eq!(
+            check(&format!("    schedule: \"@daily\"\n{steps}, queue: q}}\n")),
+            ["pipelines.ml.steps.s.queue"]
         );
     }
 

@@ -149,9 +149,11 @@ pub(super) fn images(
         }
         let mut serves: Vec<(u32, String)> = s
             .services
-            .values()
-            .filter(|svc| svc.image.as_ref() == Some(name))
-            .map(|svc| {
+            .iter()
+            .filter(|(_, svc)| svc.image.as_ref() == Some(name))
+            .map(|(service, svc)| {
+                // A serving runtime's health path, where the spec gives none.
+                let svc = super::serving::with_runtime(service, svc);
                 (
                     svc.http_port(),
                     svc.health

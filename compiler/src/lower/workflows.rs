@@ -119,6 +119,8 @@ impl Cx<'_> {
             let mut labels = step.pod.pod_labels.clone();
             labels.extend(self.labels(pipeline, "pipeline"));
             labels.insert("mlship.dev/step".into(), name.clone());
+            // Kueue admits Argo's step pods one by one (its pod integration), by their labels.
+            labels.extend(step.queue.labels(&self.spec.pipelines[pipeline].queue));
             let retries = step.retries.unwrap_or(0);
             let retry = (retries > 0).then(|| {
                 let backoff = step

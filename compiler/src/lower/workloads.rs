@@ -365,7 +365,15 @@ impl Cx<'_> {
         });
         let main = containers.pop().expect("a job has at least one step");
         labels.extend(self.labels(pipeline, "pipeline"));
+        // Kueue reads its labels on the Job: one step's own or its pipeline's; a scheduled
+        // pipeline's one Job takes the pipeline's (the checks refuse a step's there).
+        let queue = &self.spec.pipelines[pipeline].queue;
+        let kueue = match steps {
+            [(_, step)] => step.queue.labels(queue),
+            _ => queue.labels(queue),
+        };
         JobPlan {
+            labels: kueue,
             backoff_limit,
             active_deadline,
             template: TemplatePlan {
