@@ -12,6 +12,7 @@ mod inputs;
 mod notebooks;
 mod pods;
 pub mod serving;
+pub mod training;
 mod workflows;
 mod workloads;
 

@@ -90,7 +90,7 @@ pub fn sha256(bytes: &[u8]) -> String {
 /// the name without it, which stays the same across content changes (diffs pair by it,
 /// patches match it).
 pub fn stable_name(kind: &str, name: &str) -> String {
-    if matches!(kind, "ConfigMap" | "Job" | "Workflow")
+    if matches!(kind, "ConfigMap" | "Job" | "Workflow" | "Experiment" | "TrainJob")
         && let Some((base, hash)) = name.rsplit_once('-')
         && hash.len() == 8
         && hash.bytes().all(|b| b.is_ascii_hexdigit())

@@ -426,6 +426,9 @@ pub struct TaskPlan {
     pub inputs: Vec<(String, String, String)>,
     /// The step's pod: one container, its volumes and placement.
     pub template: TemplatePlan,
+    /// A Katib search over the step: a resource template that creates the Experiment (its
+    /// trials are Jobs of `template`) and waits for it.
+    pub tune: Option<TunePlan>,
 }
 
 #[derive(Debug, Clone)]
@@ -448,6 +451,45 @@ pub struct StepPlan {
     /// Argo CD's sync wave (a Job is healthy once it completed).
     pub sync_wave: Option<String>,
     pub job: JobPlan,
+    /// A Katib search over the step: an Experiment whose trials are the Job.
+    pub tune: Option<TunePlan>,
+}
+
+/// A Katib Experiment, every field Katib's webhook would default written out.
+#[derive(Debug, Clone)]
+pub struct TunePlan {
+    /// `maximize` or `minimize`.
+    pub objective: String,
+    pub metric: String,
+    pub goal: Option<f64>,
+    pub additional: Vec<String>,
+    /// Katib's `metricStrategies` value of every metric: `max` or `min`.
+    pub strategy: String,
+    pub algorithm: String,
+    pub settings: BTreeMap<String, String>,
+    pub parallel: i32,
+    pub max: i32,
+    pub max_failed: Option<i32>,
+    /// Katib's collector kind (`StdOut`, `File`, `Push`), and the file of `File`.
+    pub collector: String,
+    pub metrics_file: Option<String>,
+    pub parameters: Vec<TuneParameterPlan>,
+    /// The trial Job's container that runs the step (Katib's `primaryContainerName`).
+    pub container: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct TuneParameterPlan {
+    pub name: String,
+    /// `double`, `int` or `categorical`.
+    pub kind: String,
+    /// Katib's feasible space, as strings: min, max, step; or the list.
+    pub min: Option<String>,
+    pub max: Option<String>,
+    pub step: Option<String>,
+    pub list: Vec<String>,
+    /// `uniform` or `logUniform`.
+    pub distribution: String,
 }
 
 #[derive(Debug, Clone)]

@@ -668,10 +668,114 @@ pub struct Step {
     pub secrets: Vec<String>,
     #[serde(flatten)]
     pub queue: Queue,
+    /// Tune the step's hyperparameters with Katib: the step becomes an Experiment whose
+    /// trials run it with `${name}` in `run` replaced by each trial's values.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tune: Option<Tune>,
     #[serde(flatten)]
     pub pod: PodExtras,
     #[serde(flatten)]
     pub resources: Resources,
+}
+
+/// A Katib hyperparameter search over a step (docs/training.md, "Tuning").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Tune {
+    /// The metric the step reports, such as `auc`.
+    pub metric: String,
+    /// `maximize` or `minimize` the metric.
+    pub objective: Objective,
+    /// Stop once a trial reaches this value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub goal: Option<f64>,
+    /// More metrics to record for each trial.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub metrics: Vec<String>,
+    /// The search: random, grid, tpe, bayesianoptimization or hyperband. Default: random.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub algorithm: Option<Algorithm>,
+    /// The algorithm's settings, such as hyperband's `resource_name`, `eta` and `r_l`, or
+    /// tpe's `n_startup_trials`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub settings: BTreeMap<String, String>,
+    /// The search space, by name: `${name}` in `run` takes each trial's value.
+    pub parameters: BTreeMap<String, TuneParameter>,
+    /// Trials to run at most.
+    pub trials: u32,
+    /// Trials at a time. Default: 3 (Katib's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parallel: Option<u32>,
+    /// Failed trials that end the experiment. Default: none (Katib runs on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_failed: Option<u32>,
+    /// How Katib reads the metrics: `stdout` (lines `metric=value`, read by the sidecar Katib
+    /// adds), `file` (the same lines in `metrics_file`) or `push` (the step reports them with
+    /// Katib's SDK; no sidecar). Default: stdout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collector: Option<Collector>,
+    /// file: where the step writes its metrics. Default: /var/log/katib/metrics.log.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics_file: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Objective {
+    Maximize,
+    Minimize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Algorithm {
+    #[default]
+    Random,
+    Grid,
+    Tpe,
+    Bayesianoptimization,
+    Hyperband,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Collector {
+    #[default]
+    Stdout,
+    File,
+    Push,
+}
+
+/// One dimension of the search space.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TuneParameter {
+    /// `double`, `int` or `categorical`.
+    #[serde(rename = "type")]
+    pub kind: ParameterType,
+    /// double, int: the lowest value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<f64>,
+    /// double, int: the highest value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
+    /// double, int: the grid's step (the grid algorithm needs one for a double).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<f64>,
+    /// double: sample the logarithm uniformly (learning rates). Default: false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub log: bool,
+    /// categorical: the values.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ParameterType {
+    Double,
+    Int,
+    Categorical,
 }
 
 /// A long-running HTTP serving endpoint.

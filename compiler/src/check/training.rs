@@ -1,10 +1,14 @@
-//! Rules for training at scale: Kueue's queue and priority on pipelines and steps.
+//! Rules for training at scale: Kueue's queue and priority on pipelines and steps, and a
+//! step's Katib search (the engine that can run it, its parameters and their references in
+//! `run`, the counts, the collector).
 
 use super::Checker;
 use crate::diag::Code;
+use crate::lower::training::references;
 use crate::names;
+use crate::schema_common::closest;
 use crate::source::Path;
-use crate::spec::{Pipeline, Queue};
+use crate::spec::{Algorithm, Collector, ParameterType, Pipeline, Queue, Step, Tune};
 
 impl Checker<'_> {
     pub(super) fn kueue(&mut self, at: &Path, pipe: &Pipeline) {
@@ -12,6 +16,17 @@ impl Checker<'_> {
         for (sname, step) in &pipe.steps {
             let sat = at.key("steps").key(sname);
             self.queue(&sat, &step.queue, &pipe.queue);
+            if let Some(t) = &step.tune {
+                if pipe.schedule.is_some() {
+                    self.err(
+                        Code::Conflict,
+                        sat.key("tune"),
+                        "a scheduled pipeline runs its steps in one pod, which cannot be a Katib experiment".into(),
+                        "tune in a pipeline without `schedule` (on jobs or argo-workflows)",
+                    );
+                }
+                self.tune(&sat, step, t);
+            }
             if pipe.schedule.is_some() && (step.queue.queue.is_some() || step.queue.workload_priority.is_some()) {
                 let key = if step.queue.queue.is_some() {
                     "queue"
@@ -53,6 +68,200 @@ impl Checker<'_> {
                 "a Kueue priority without a queue: Kueue does not manage the workload".into(),
                 "name the LocalQueue too, `queue: <name>`, here or on the pipeline",
             );
+        }
+    }
+}
+
+impl Checker<'_> {
+    fn tune(&mut self, sat: &Path, step: &Step, t: &Tune) {
+        let at = sat.key("tune");
+        if t.parameters.is_empty() {
+            self.err(
+                Code::MissingKey,
+                at.key("parameters"),
+                "the search has no parameters".into(),
+                "add one, such as `lr: {type: double, min: 0.0001, max: 0.1, log: true}`, and use it in `run` as ${lr}",
+            );
+        }
+        // Every reference in `run` names a parameter, and every parameter is used there
+        // (Katib refuses a trial parameter its trial does not use).
+        let mut used = std::collections::BTreeSet::new();
+        for (i, arg) in step.run.iter().enumerate() {
+            for r in references(arg) {
+                used.insert(r.to_string());
+                if !t.parameters.contains_key(r) {
+                    let help = match closest(r, t.parameters.keys().map(String::as_str)) {
+                        Some(c) => format!("did you mean `${{{c}}}`?"),
+                        None => format!(
+                            "declare it under `tune.parameters`, such as `{r}: {{type: double, min: 0, max: 1}}`"
+                        ),
+                    };
+                    self.err(
+                        Code::UnresolvedReference,
+                        sat.key("run").index(i),
+                        format!("`${{{r}}}` is not a parameter of the search"),
+                        help,
+                    );
+                }
+            }
+        }
+        for (name, p) in &t.parameters {
+            let pat = at.key("parameters").key(name);
+            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+                self.err(
+                    Code::InvalidName,
+                    pat.clone(),
+                    format!("`{name}` is not a parameter name Katib takes"),
+                    "use letters, digits, `_` and `-`, such as lr or num_layers",
+                );
+            }
+            if !used.contains(name) {
+                self.err(
+                    Code::Conflict,
+                    pat.clone(),
+                    format!("parameter `{name}` is not used in `run`"),
+                    format!("pass it to the step, such as `--{name}=${{{name}}}` in `run`, or remove it"),
+                );
+            }
+            match p.kind {
+                ParameterType::Categorical => {
+                    if p.values.is_empty() {
+                        self.err(
+                            Code::MissingKey,
+                            pat.clone(),
+                            "a categorical parameter has no `values`".into(),
+                            "list the values to try, such as values: [gbtree, dart]",
+                        );
+                    }
+                    for key in ["min", "max", "step"].iter().filter(|k| match **k {
+                        "min" => p.min.is_some(),
+                        "max" => p.max.is_some(),
+                        _ => p.step.is_some(),
+                    }) {
+                        self.err(
+                            Code::Conflict,
+                            pat.key(key),
+                            format!("`{key}` is for double and int parameters"),
+                            "list the values of a categorical parameter in `values`",
+                        );
+                    }
+                }
+                ParameterType::Double | ParameterType::Int => {
+                    if !p.values.is_empty() {
+                        self.err(
+                            Code::Conflict,
+                            pat.key("values"),
+                            "`values` is for categorical parameters".into(),
+                            "give a number range with `min` and `max`",
+                        );
+                    }
+                    match (p.min, p.max) {
+                        (Some(min), Some(max)) if min > max => self.err(
+                            Code::Range,
+                            pat.key("min"),
+                            format!("`min` ({min}) is above `max` ({max})"),
+                            "make `min` at most `max`",
+                        ),
+                        (Some(_), Some(_)) => {}
+                        _ => self.err(
+                            Code::MissingKey,
+                            pat.clone(),
+                            format!("parameter `{name}` needs `min` and `max`"),
+                            "give the range to search, such as min: 1, max: 10",
+                        ),
+                    }
+                    if p.kind == ParameterType::Int {
+                        for (key, v) in [("min", p.min), ("max", p.max), ("step", p.step)] {
+                            if v.is_some_and(|v| v.fract() != 0.0) {
+                                self.err(
+                                    Code::Type,
+                                    pat.key(key),
+                                    format!("an int parameter's `{key}` is a whole number"),
+                                    "use a whole number, or `type: double`",
+                                );
+                            }
+                        }
+                    }
+                    if p.log && (p.kind == ParameterType::Int || p.min.is_some_and(|m| m <= 0.0)) {
+                        self.err(
+                            Code::Range,
+                            pat.key("log"),
+                            "a log-uniform range is of doubles above 0".into(),
+                            "use `type: double` with `min` above 0, or remove `log`",
+                        );
+                    }
+                    if p.step.is_some_and(|s| s <= 0.0) {
+                        self.err(
+                            Code::Range,
+                            pat.key("step"),
+                            "`step` must be above 0".into(),
+                            "use a positive step",
+                        );
+                    }
+                    if t.algorithm == Some(Algorithm::Grid) && p.kind == ParameterType::Double && p.step.is_none() {
+                        self.err(
+                            Code::MissingKey,
+                            pat.clone(),
+                            "a grid search needs the `step` of a double parameter".into(),
+                            "add `step:`, such as step: 0.01, or use another algorithm",
+                        );
+                    }
+                }
+            }
+        }
+        if t.trials == 0 {
+            self.err(
+                Code::Range,
+                at.key("trials"),
+                "`trials: 0` runs nothing".into(),
+                "use 1 or more",
+            );
+        }
+        if let Some(p) = t.parallel
+            && (p == 0 || p > t.trials)
+        {
+            self.err(
+                Code::Range,
+                at.key("parallel"),
+                format!("{p} parallel trials of {} in all", t.trials),
+                "use 1 up to `trials`",
+            );
+        }
+        if t.metric.trim().is_empty() || t.metrics.contains(&t.metric) {
+            self.err(
+                Code::BadValue,
+                at.key("metric"),
+                "the objective's metric is empty or also in `metrics`".into(),
+                "name the metric once, such as metric: auc, and the others in `metrics`",
+            );
+        }
+        if t.metrics_file.is_some() && t.collector != Some(Collector::File) {
+            self.err(
+                Code::Conflict,
+                at.key("metrics_file"),
+                "`metrics_file` is for `collector: file`".into(),
+                "set `collector: file`, or remove `metrics_file`",
+            );
+        }
+        if let Some(f) = t.metrics_file.as_ref().filter(|f| !f.starts_with('/')) {
+            self.err(
+                Code::Path,
+                at.key("metrics_file"),
+                format!("`{f}` is not an absolute path"),
+                "give the file's absolute path in the container, such as /var/log/katib/metrics.log",
+            );
+        }
+        if t.algorithm == Some(Algorithm::Hyperband) {
+            for key in ["resource_name", "r_l"] {
+                if !t.settings.contains_key(key) {
+                    self.err(
+                        Code::MissingKey,
+                        at.key("settings"),
+                        format!("hyperband needs the setting `{key}`"),
+                        "hyperband's settings: resource_name (the parameter it grows, such as epochs), r_l and eta",
+                    );
+                }
+            }
         }
     }
 }

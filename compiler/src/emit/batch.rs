@@ -56,6 +56,9 @@ fn objects(_: &Plan, env: &EnvPlan) -> Vec<Object> {
     out
 }
 
+/// The kinds a step's object may be: a Job, or a Katib Experiment of Jobs.
+const STEP_KINDS: &[&str] = &["Job", "Experiment"];
+
 /// Names each step's Job by its content: a hash of its spec and, for a step that needs
 /// others, of their hashes, so that changing a step re-runs every step that depends on it,
 /// and nothing else. Runs again after patches (a patched Job is a new Job).
@@ -65,8 +68,12 @@ fn name_jobs(env: &EnvPlan, objects: &mut [Object]) {
     // once (a scan per step was quadratic: 20,000 steps took 124 s). Naming keeps a Job's
     // stable name and labels, so the index holds while the loop renames.
     let (mut by_name, mut by_step) = (BTreeMap::new(), BTreeMap::new());
-    for (i, o) in objects.iter().enumerate().filter(|(_, o)| o.kind() == "Job") {
-        let stable = names::stable_name("Job", o.name());
+    for (i, o) in objects
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| STEP_KINDS.contains(&o.kind()))
+    {
+        let stable = names::stable_name(o.kind(), o.name());
         let labels = &o.value["metadata"]["labels"];
         let label = |key: &str| labels[key].as_str().map(str::to_string);
         if let (Some(pipeline), Some(step)) = (label("app.kubernetes.io/name"), label("mlship.dev/step")) {
@@ -129,6 +136,9 @@ fn job(env: &EnvPlan, step: &StepPlan) -> Value {
     }
     annotations.retain(|_, v| !v.is_empty());
     meta.annotations = Some(annotations);
+    if let Some(t) = &step.tune {
+        return super::katib::experiment(meta, spec, &step.job.labels, t);
+    }
     to_value(&Job {
         metadata: meta,
         spec: Some(spec),

@@ -63,6 +63,17 @@ fn objects(_: &Plan, env: &EnvPlan) -> Vec<Object> {
     let mut out = Vec::new();
     let mut ns_labels = env.labels(None, None);
     ns_labels.insert("pod-security.kubernetes.io/enforce".into(), "restricted".into());
+    // Katib adds its metrics collector to trial pods only in a namespace that allows it.
+    let tunes = env.steps.iter().filter_map(|s| s.tune.as_ref());
+    let tunes = tunes.chain(
+        env.workflows
+            .iter()
+            .flat_map(|w| &w.tasks)
+            .filter_map(|t| t.tune.as_ref()),
+    );
+    if tunes.into_iter().any(|t| t.collector != "Push") {
+        ns_labels.insert(super::katib::INJECTION_LABEL.into(), "enabled".into());
+    }
     out.push(to_value(&Namespace {
         metadata: ObjectMeta {
             name: Some(env.namespace.clone()),

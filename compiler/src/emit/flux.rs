@@ -55,16 +55,28 @@ fn objects(plan: &Plan, env: &EnvPlan, g: &GitopsPlan) -> Vec<Value> {
     let mut previous = name.clone();
     for (depth, timeout) in env.level_timeouts.iter().enumerate() {
         let level = format!("{name}-jobs-{depth}");
-        docs.push(json!({
+        let folder = format!("jobs/level-{depth}");
+        let mut doc = json!({
             "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
             "kind": "Kustomization",
             "metadata": meta(&level),
             "spec": {
-                "interval": g.sync_interval, "path": format!("./{root}/envs/{}/jobs/level-{depth}", env.name),
+                "interval": g.sync_interval, "path": format!("./{root}/envs/{}/{folder}", env.name),
                 "prune": true, "wait": true, "force": true, "timeout": format!("{timeout}s"),
                 "dependsOn": [{ "name": previous }], "sourceRef": source,
             },
-        }));
+        });
+        // kstatus calls an Experiment ready once it exists; the level waits for Katib's
+        // verdict instead.
+        if env.steps.iter().any(|s| s.folder == folder && s.tune.is_some()) {
+            doc["spec"]["healthCheckExprs"] = json!([{
+                "apiVersion": "kubeflow.org/v1beta1",
+                "kind": "Experiment",
+                "current": condition("Succeeded"),
+                "failed": condition("Failed"),
+            }]);
+        }
+        docs.push(doc);
         previous = level;
     }
     // Run-once Workflows: applied once the base (their templates) is ready, and healthy
@@ -107,4 +119,9 @@ fn objects(plan: &Plan, env: &EnvPlan, g: &GitopsPlan) -> Vec<Value> {
         }
     }
     docs
+}
+
+/// A CEL expression true once the object has condition `kind` with status True.
+fn condition(kind: &str) -> String {
+    format!("has(status.conditions) && status.conditions.exists(c, c.type == '{kind}' && c.status == 'True')")
 }

@@ -14,6 +14,7 @@ pub mod batch;
 pub mod core;
 pub mod docker;
 pub mod flux;
+pub mod katib;
 pub mod kserve;
 pub mod leaks;
 pub mod notebooks;
@@ -42,6 +43,7 @@ pub const TARGETS: &[&Target] = &[
     &kserve::TARGET,
     &batch::TARGET,
     &workflows::TARGET,
+    &katib::TARGET,
     &notebooks::TARGET,
     &argocd::TARGET,
     &flux::TARGET,

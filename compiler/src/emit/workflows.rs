@@ -46,11 +46,7 @@ fn objects(_: &Plan, env: &EnvPlan) -> Vec<Object> {
                 "apiVersion": "rbac.authorization.k8s.io/v1",
                 "kind": "Role",
                 "metadata": meta(&w.executor_role),
-                "rules": [{
-                    "apiGroups": ["argoproj.io"],
-                    "resources": ["workflowtaskresults"],
-                    "verbs": ["create", "patch"],
-                }],
+                "rules": executor_rules(w),
             }),
         ));
         out.push(Object::generated(
@@ -123,6 +119,72 @@ fn objects(_: &Plan, env: &EnvPlan) -> Vec<Object> {
     out
 }
 
+/// What a pipeline's step pods may do with their token: report results (Argo's executor), and
+/// create and watch the Katib Experiments its resource templates start.
+fn executor_rules(w: &WorkflowPlan) -> Value {
+    let mut rules = vec![json!({
+        "apiGroups": ["argoproj.io"],
+        "resources": ["workflowtaskresults"],
+        "verbs": ["create", "patch"],
+    })];
+    if w.tasks.iter().any(|t| t.tune.is_some()) {
+        rules.push(json!({
+            "apiGroups": ["kubeflow.org"],
+            "resources": ["experiments"],
+            "verbs": ["create", "get", "list", "watch"],
+        }));
+    }
+    json!(rules)
+}
+
+/// A tuned step's template: Argo creates the Experiment (owned by the run, so deleted with
+/// it) and waits until Katib reports it succeeded or failed.
+fn resource_template(t: &TaskPlan, tune: &crate::plan::TunePlan) -> Value {
+    let p = pod::pod(&t.template.pod);
+    // Kueue's labels go on the trial Jobs, which Kueue admits; their pods and the
+    // Experiment carry the others.
+    let (kueue, labels): (std::collections::BTreeMap<_, _>, std::collections::BTreeMap<_, _>) = t
+        .template
+        .labels
+        .clone()
+        .into_iter()
+        .partition(|(k, _)| k.starts_with("kueue.x-k8s.io/"));
+    let job = k8s_openapi::api::batch::v1::JobSpec {
+        backoff_limit: Some(0),
+        template: k8s_openapi::api::core::v1::PodTemplateSpec {
+            metadata: Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+                labels: Some(labels.clone()),
+                annotations: (!t.template.annotations.is_empty()).then(|| t.template.annotations.clone()),
+                ..Default::default()
+            }),
+            spec: Some(k8s_openapi::api::core::v1::PodSpec {
+                restart_policy: Some("Never".into()),
+                ..p
+            }),
+        },
+        ..Default::default()
+    };
+    let meta = k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+        name: Some(format!("{{{{workflow.name}}}}-{}", t.name)),
+        labels: Some(labels),
+        ..Default::default()
+    };
+    let experiment = super::katib::experiment(meta, job, &kueue, tune);
+    let mut v = json!({
+        "name": t.name,
+        "resource": {
+            "action": "create",
+            "setOwnerReference": true,
+            "successCondition": "status.conditions.#(type==\"Succeeded\").status == True",
+            "failureCondition": "status.conditions.#(type==\"Failed\").status == True",
+            "manifest": crate::yamlout::to_yaml(&experiment),
+        },
+        "activeDeadlineSeconds": t.timeout,
+    });
+    drop_nulls(&mut v);
+    v
+}
+
 /// The spec of a pipeline's WorkflowTemplate.
 fn workflow_spec(w: &WorkflowPlan) -> Value {
     let tasks: Vec<Value> = w
@@ -175,6 +237,9 @@ fn workflow_spec(w: &WorkflowPlan) -> Value {
 
 /// A step's container template: the pod [`pod`] builds, in the fields Argo takes.
 fn template(t: &TaskPlan) -> Value {
+    if let Some(tune) = &t.tune {
+        return resource_template(t, tune);
+    }
     let p = pod::pod(&t.template.pod);
     // Argo runs a template's sidecars itself (and stops them when the main container ends):
     // what Kubernetes calls a native sidecar is an Argo `sidecars` entry.

@@ -141,7 +141,12 @@ impl Cx<'_> {
                 .as_deref()
                 .and_then(|w| condition::parse(w).ok())
                 .map(|e| e.argo(&|v| crate::check::type_of(pipe, v)));
+            let tune = step
+                .tune
+                .as_ref()
+                .map(|t| self.tune(&sat.key("tune"), t, &mut container));
             tasks.push(TaskPlan {
+                tune,
                 name: name.clone(),
                 needs: step.needs.clone(),
                 when,

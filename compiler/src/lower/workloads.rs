@@ -239,8 +239,14 @@ impl Cx<'_> {
                 let timeout = step.timeout.as_deref().and_then(|t| parse_duration(t).ok());
                 longest = longest.max(Some(timeout.unwrap_or(LEVEL_TIMEOUT)));
                 let retries = step.retries.unwrap_or(0);
-                let job = self.job(pname, &[(sname, step)], timeout, retries);
+                let mut job = self.job(pname, &[(sname, step)], timeout, retries);
+                let sat = Path::of(&["pipelines", pname, "steps", sname, "tune"]);
+                let tune = step
+                    .tune
+                    .as_ref()
+                    .map(|t| self.tune(&sat, t, &mut job.template.pod.containers[0]));
                 out.push(StepPlan {
+                    tune,
                     pipeline: pname.to_string(),
                     step: sname.to_string(),
                     needs: step.needs.clone(),
