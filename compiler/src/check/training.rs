@@ -265,3 +265,105 @@ impl Checker<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    fn paths(step: &str, pipeline: &str) -> Vec<String> {
+        let yaml = format!(
+            "apiVersion: mlship/v1\nproject: p\nregistry: r.io/p\ntag: \"1\"\nimages:\n  app: {{stack: python}}\n\
+             pipelines:\n  ml:\n{pipeline}    steps:\n      s: {step}\n"
+        );
+        let (_, _, diags) = crate::load::load("mlship.yaml", yaml.as_bytes());
+        diags
+            .iter()
+            .map(|d| d.path.as_ref().map(ToString::to_string).unwrap_or_default())
+            .collect()
+    }
+
+    fn tuned(run: &str, tune: &str) -> Vec<String> {
+        paths(
+            &format!("{{image: app, run: {run}, tune: {{metric: auc, objective: maximize, trials: 4, {tune}}}}}"),
+            "",
+        )
+    }
+
+    #[test]
+    fn a_search_is_refused_where_katib_would_refuse_it() {
+        let lr = "parameters: {lr: {type: double, min: 0.01, max: 0.1}}";
+        assert!(
+            tuned("[t, \"${lr}\"]", lr).is_empty(),
+            "{:?}",
+            tuned("[t, \"${lr}\"]", lr)
+        );
+        for (run, tune, want) in [
+            ("[t, \"${lrr}\"]", lr, "pipelines.ml.steps.s.run[1]"),
+            ("[t]", lr, "pipelines.ml.steps.s.tune.parameters.lr"),
+            (
+                "[t, \"${lr}\"]",
+                "parameters: {lr: {type: double, min: 1, max: 0.1}}",
+                "pipelines.ml.steps.s.tune.parameters.lr.min",
+            ),
+            (
+                "[t, \"${lr}\"]",
+                "parameters: {lr: {type: double, max: 0.1}}",
+                "pipelines.ml.steps.s.tune.parameters.lr",
+            ),
+            (
+                "[t, \"${lr}\"]",
+                "parameters: {lr: {type: int, min: 1.5, max: 3}}",
+                "pipelines.ml.steps.s.tune.parameters.lr.min",
+            ),
+            (
+                "[t, \"${lr}\"]",
+                "parameters: {lr: {type: double, min: 0, max: 1, log: true}}",
+                "pipelines.ml.steps.s.tune.parameters.lr.log",
+            ),
+            (
+                "[t, \"${lr}\"]",
+                "parameters: {lr: {type: categorical}}",
+                "pipelines.ml.steps.s.tune.parameters.lr",
+            ),
+            (
+                "[t, \"${lr}\"]",
+                "parameters: {lr: {type: categorical, values: [a], min: 1}}",
+                "pipelines.ml.steps.s.tune.parameters.lr.min",
+            ),
+            (
+                "[t, \"${lr}\"]",
+                &format!("algorithm: grid, {lr}"),
+                "pipelines.ml.steps.s.tune.parameters.lr",
+            ),
+            (
+                "[t, \"${lr}\"]",
+                &format!("algorithm: hyperband, {lr}"),
+                "pipelines.ml.steps.s.tune.settings",
+            ),
+            (
+                "[t, \"${lr}\"]",
+                &format!("parallel: 5, {lr}"),
+                "pipelines.ml.steps.s.tune.parallel",
+            ),
+            (
+                "[t, \"${lr}\"]",
+                &format!("metrics_file: /m, {lr}"),
+                "pipelines.ml.steps.s.tune.metrics_file",
+            ),
+            (
+                "[t, \"${lr}\"]",
+                &format!("metrics: [auc], {lr}"),
+                "pipelines.ml.steps.s.tune.metric",
+            ),
+            ("[t]", "parameters: {}", "pipelines.ml.steps.s.tune.parameters"),
+        ] {
+            let found = tuned(run, tune);
+            assert!(found.iter().any(|p| p == want), "{run} {tune}: {found:?}");
+        }
+        let cron = paths(
+            &format!(
+                "{{image: app, run: [t, \"${{lr}}\"], tune: {{metric: auc, objective: maximize, trials: 4, {lr}}}}}"
+            ),
+            "    schedule: \"@daily\"\n",
+        );
+        assert_eq!(cron, ["pipelines.ml.steps.s.tune"]);
+    }
+}
