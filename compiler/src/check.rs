@@ -419,7 +419,7 @@ impl Checker<'_> {
         }
         let argo = s.engine_of(pipe) == PipelineEngine::ArgoWorkflows;
         self.workflow_fields(s, pname, pipe, argo);
-        self.kueue(&at, pipe);
+        self.kueue(s, &at, pipe);
         for (sname, step) in &pipe.steps {
             let sat = at.key("steps").key(sname);
             self.name(&sat, sname, "step");

@@ -429,6 +429,8 @@ pub struct TaskPlan {
     /// A Katib search over the step: a resource template that creates the Experiment (its
     /// trials are Jobs of `template`) and waits for it.
     pub tune: Option<TunePlan>,
+    /// Several nodes: a resource template that creates the TrainJob and waits for it.
+    pub train: Option<TrainPlan>,
 }
 
 #[derive(Debug, Clone)]
@@ -453,6 +455,21 @@ pub struct StepPlan {
     pub job: JobPlan,
     /// A Katib search over the step: an Experiment whose trials are the Job.
     pub tune: Option<TunePlan>,
+    /// Several nodes: a Trainer TrainJob whose nodes run the Job's pod.
+    pub train: Option<TrainPlan>,
+}
+
+/// A Kubeflow Trainer TrainJob: the ClusterTrainingRuntime and the node count; the nodes'
+/// container and pod come from the step's pod.
+#[derive(Debug, Clone)]
+pub struct TrainPlan {
+    pub runtime: String,
+    pub nodes: i32,
+    /// The step's config keys, which the Trainer's `env` takes one by one (it has no
+    /// `envFrom`): variable, ConfigMap, key.
+    pub config_env: Vec<(String, String, String)>,
+    /// The keys of the Secrets the step reads whole: variable, Secret, key.
+    pub secret_env: Vec<(String, String, String)>,
 }
 
 /// A Katib Experiment, every field Katib's webhook would default written out.

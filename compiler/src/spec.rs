@@ -672,6 +672,14 @@ pub struct Step {
     /// trials run it with `${name}` in `run` replaced by each trial's values.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tune: Option<Tune>,
+    /// Train on this many nodes at once, each with the step's resources (`gpu` per node): a
+    /// Kubeflow Trainer TrainJob instead of a Job (docs/training.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nodes: Option<u32>,
+    /// The Trainer's ClusterTrainingRuntime for `nodes`, such as torch-distributed or
+    /// deepspeed-distributed. Default: torch-distributed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trainer: Option<String>,
     #[serde(flatten)]
     pub pod: PodExtras,
     #[serde(flatten)]

@@ -8,16 +8,16 @@ use crate::lower::training::references;
 use crate::names;
 use crate::schema_common::closest;
 use crate::source::Path;
-use crate::spec::{Algorithm, Collector, ParameterType, Pipeline, Queue, Step, Tune};
+use crate::spec::{Algorithm, Collector, ParameterType, Pipeline, Queue, SecretProvider, Spec, Step, Tune};
 
 impl Checker<'_> {
-    pub(super) fn kueue(&mut self, at: &Path, pipe: &Pipeline) {
+    pub(super) fn kueue(&mut self, s: &Spec, at: &Path, pipe: &Pipeline) {
         self.queue(at, &pipe.queue, &Queue::default());
         for (sname, step) in &pipe.steps {
             let sat = at.key("steps").key(sname);
             self.queue(&sat, &step.queue, &pipe.queue);
             if let Some(t) = &step.tune {
-                if pipe.schedule.is_some() {
+                if one_pod(s, pipe) {
                     self.err(
                         Code::Conflict,
                         sat.key("tune"),
@@ -27,7 +27,24 @@ impl Checker<'_> {
                 }
                 self.tune(&sat, step, t);
             }
-            if pipe.schedule.is_some() && (step.queue.queue.is_some() || step.queue.workload_priority.is_some()) {
+            self.distributed(s, &sat, pipe, step);
+            if step.tune.is_some() || step.nodes.is_some() {
+                // A resource template has no files to read outputs from or inputs into.
+                for (key, set) in [
+                    ("outputs", !step.outputs.is_empty()),
+                    ("inputs", !step.inputs.is_empty()),
+                ] {
+                    if set {
+                        self.err(
+                            Code::Conflict,
+                            sat.key(key),
+                            format!("a tuned or distributed step has no `{key}`: Argo creates its object and waits"),
+                            "pass data through a volume the steps mount, or move the outputs to a step after it",
+                        );
+                    }
+                }
+            }
+            if one_pod(s, pipe) && (step.queue.queue.is_some() || step.queue.workload_priority.is_some()) {
                 let key = if step.queue.queue.is_some() {
                     "queue"
                 } else {
@@ -72,7 +89,88 @@ impl Checker<'_> {
     }
 }
 
+/// Whether the pipeline's steps all run in one pod: a scheduled pipeline on jobs (a CronJob).
+fn one_pod(s: &Spec, pipe: &Pipeline) -> bool {
+    pipe.schedule.is_some() && s.engine_of(pipe) == crate::spec::PipelineEngine::Jobs
+}
+
 impl Checker<'_> {
+    /// A step on several nodes: where a TrainJob can run, and what its runtime patch cannot
+    /// carry.
+    fn distributed(&mut self, s: &Spec, sat: &Path, pipe: &Pipeline, step: &Step) {
+        if step.trainer.is_some() && step.nodes.is_none() {
+            self.err(
+                Code::Conflict,
+                sat.key("trainer"),
+                "`trainer` names the runtime of a step on several `nodes`".into(),
+                "add `nodes:`, or remove `trainer`",
+            );
+        }
+        let Some(nodes) = step.nodes else { return };
+        if let Some(r) = step.trainer.as_ref().filter(|r| !names::is_dns_subdomain(r)) {
+            self.err(
+                Code::InvalidName,
+                sat.key("trainer"),
+                format!("`{r}` is not a ClusterTrainingRuntime name"),
+                "name a runtime the cluster has, such as torch-distributed",
+            );
+        }
+        if nodes == 0 {
+            self.err(
+                Code::Range,
+                sat.key("nodes"),
+                "`nodes: 0` trains nowhere".into(),
+                "use 1 or more",
+            );
+        }
+        if one_pod(s, pipe) {
+            self.err(
+                Code::Conflict,
+                sat.key("nodes"),
+                "a scheduled pipeline runs its steps in one pod, which cannot span nodes".into(),
+                "train on several nodes in a pipeline without `schedule` (on jobs or argo-workflows)",
+            );
+        }
+        if step.tune.is_some() {
+            self.err(
+                Code::Conflict,
+                sat.key("nodes"),
+                "a step is either a Katib search or a TrainJob".into(),
+                "tune on one node per trial, then train the best values on several nodes in a step after it",
+            );
+        }
+        // What the Trainer's runtime patch cannot set (docs/training.md).
+        let r = &step.resources;
+        for (key, set) in [
+            ("init_containers", !step.pod.init_containers.is_empty()),
+            ("sidecars", !step.pod.sidecars.is_empty()),
+            ("priority_class", r.priority_class.is_some()),
+            ("runtime_class", r.runtime_class.is_some()),
+        ] {
+            if set {
+                self.err(
+                    Code::Conflict,
+                    sat.key(key),
+                    format!("a TrainJob cannot set `{key}`: the Trainer's runtime patch does not reach it"),
+                    "set it in the ClusterTrainingRuntime, or run the step on one node",
+                );
+            }
+        }
+        for (i, name) in step.secrets.iter().enumerate() {
+            let Some(sec) = s.secrets.get(name) else { continue };
+            if sec.mount.is_none() && sec.env.is_empty() && sec.provider != SecretProvider::ExternalSecrets {
+                self.err(
+                    Code::Conflict,
+                    sat.key("secrets").index(i),
+                    format!(
+                        "a TrainJob reads variables one by one, and the keys of secret `{name}` are not in the spec"
+                    ),
+                    "map its keys to variables with the secret's `env`, or `mount` it as files",
+                );
+            }
+        }
+    }
+
     fn tune(&mut self, sat: &Path, step: &Step, t: &Tune) {
         let at = sat.key("tune");
         if t.parameters.is_empty() {
@@ -365,5 +463,49 @@ mod tests {
             "    schedule: \"@daily\"\n",
         );
         assert_eq!(cron, ["pipelines.ml.steps.s.tune"]);
+    }
+
+    #[test]
+    fn a_distributed_step_asks_only_what_a_trainjob_can_carry() {
+        assert!(paths("{image: app, run: [t], nodes: 2, trainer: torch-distributed}", "").is_empty());
+        for (step, pipeline, want) in [
+            (
+                "{image: app, run: [t], nodes: 2}",
+                "    schedule: \"@daily\"\n",
+                "pipelines.ml.steps.s.nodes",
+            ),
+            ("{image: app, run: [t], nodes: 0}", "", "pipelines.ml.steps.s.nodes"),
+            (
+                "{image: app, run: [t], trainer: torch-distributed}",
+                "",
+                "pipelines.ml.steps.s.trainer",
+            ),
+            (
+                "{image: app, run: [t], nodes: 2, trainer: Torch_Distributed}",
+                "",
+                "pipelines.ml.steps.s.trainer",
+            ),
+            (
+                "{image: app, run: [t], nodes: 2, priority_class: high}",
+                "",
+                "pipelines.ml.steps.s.priority_class",
+            ),
+            (
+                "{image: app, run: [t], nodes: 2, sidecars: {log: {image: app}}}",
+                "",
+                "pipelines.ml.steps.s.sidecars",
+            ),
+            (
+                "{image: app, run: [t], nodes: 2, outputs: {m: {path: /tmp/m}}}",
+                "    engine: argo-workflows\n",
+                "pipelines.ml.steps.s.outputs",
+            ),
+        ] {
+            let found = paths(step, pipeline);
+            assert!(found.iter().any(|p| p == want), "{step}: {found:?}");
+        }
+        // A scheduled pipeline on Argo Workflows runs each step in its own pod.
+        let argo = "    engine: argo-workflows\n    schedule: \"@daily\"\n";
+        assert!(paths("{image: app, run: [t], nodes: 2}", argo).is_empty());
     }
 }

@@ -50,7 +50,7 @@ fn application(plan: &Plan, env: &EnvPlan, g: &GitopsPlan, folder: &str) -> Valu
             format!("{}/envs/{}/{folder}", g.root, env.name),
         )
     };
-    json!({
+    let mut app = json!({
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "Application",
         "metadata": {
@@ -67,5 +67,15 @@ fn application(plan: &Plan, env: &EnvPlan, g: &GitopsPlan, folder: &str) -> Valu
                 "retry": { "limit": g.retry.0, "backoff": { "duration": g.retry.1, "factor": g.retry.2, "maxDuration": g.retry.3 } },
             },
         },
-    })
+    });
+    // The Trainer's webhook stamps each runtime patch with the time it last wrote it: a
+    // field git cannot hold, so Argo CD must not compare it.
+    if folder.is_empty() && env.steps.iter().any(|s| s.train.is_some()) {
+        app["spec"]["ignoreDifferences"] = json!([{
+            "group": "trainer.kubeflow.org",
+            "kind": "TrainJob",
+            "jqPathExpressions": [".spec.runtimePatches[].time"],
+        }]);
+    }
+    app
 }

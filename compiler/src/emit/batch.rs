@@ -56,8 +56,8 @@ fn objects(_: &Plan, env: &EnvPlan) -> Vec<Object> {
     out
 }
 
-/// The kinds a step's object may be: a Job, or a Katib Experiment of Jobs.
-const STEP_KINDS: &[&str] = &["Job", "Experiment"];
+/// The kinds a step's object may be: a Job, a Katib Experiment of Jobs, a Trainer TrainJob.
+const STEP_KINDS: &[&str] = &["Job", "Experiment", "TrainJob"];
 
 /// Names each step's Job by its content: a hash of its spec and, for a step that needs
 /// others, of their hashes, so that changing a step re-runs every step that depends on it,
@@ -138,6 +138,9 @@ fn job(env: &EnvPlan, step: &StepPlan) -> Value {
     meta.annotations = Some(annotations);
     if let Some(t) = &step.tune {
         return super::katib::experiment(meta, spec, &step.job.labels, t);
+    }
+    if let Some(t) = &step.train {
+        return super::trainer::train_job(meta, &step.job.template, step.job.active_deadline, t);
     }
     to_value(&Job {
         metadata: meta,

@@ -66,15 +66,28 @@ fn objects(plan: &Plan, env: &EnvPlan, g: &GitopsPlan) -> Vec<Value> {
                 "dependsOn": [{ "name": previous }], "sourceRef": source,
             },
         });
-        // kstatus calls an Experiment ready once it exists; the level waits for Katib's
-        // verdict instead.
-        if env.steps.iter().any(|s| s.folder == folder && s.tune.is_some()) {
-            doc["spec"]["healthCheckExprs"] = json!([{
+        // kstatus calls an Experiment or a TrainJob ready once it exists; the level waits for
+        // Katib's or the Trainer's verdict instead.
+        let here = || env.steps.iter().filter(|s| s.folder == folder);
+        let mut exprs = Vec::new();
+        if here().any(|s| s.tune.is_some()) {
+            exprs.push(json!({
                 "apiVersion": "kubeflow.org/v1beta1",
                 "kind": "Experiment",
                 "current": condition("Succeeded"),
                 "failed": condition("Failed"),
-            }]);
+            }));
+        }
+        if here().any(|s| s.train.is_some()) {
+            exprs.push(json!({
+                "apiVersion": "trainer.kubeflow.org/v1alpha1",
+                "kind": "TrainJob",
+                "current": condition("Complete"),
+                "failed": condition("Failed"),
+            }));
+        }
+        if !exprs.is_empty() {
+            doc["spec"]["healthCheckExprs"] = json!(exprs);
         }
         docs.push(doc);
         previous = level;

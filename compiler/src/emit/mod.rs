@@ -20,6 +20,7 @@ pub mod leaks;
 pub mod notebooks;
 pub mod pod;
 pub mod post;
+pub mod trainer;
 pub mod workflows;
 
 use crate::diag::{Code, Diagnostic};
@@ -44,6 +45,7 @@ pub const TARGETS: &[&Target] = &[
     &batch::TARGET,
     &workflows::TARGET,
     &katib::TARGET,
+    &trainer::TARGET,
     &notebooks::TARGET,
     &argocd::TARGET,
     &flux::TARGET,

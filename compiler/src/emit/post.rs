@@ -511,6 +511,27 @@ fn validate(plan: &Plan, objects: &[Object], diags: &mut Vec<Diagnostic>) {
         if matches!(obj.origin, Origin::Extra(_)) && obj.patched_by.is_none() {
             continue;
         }
+        // The objects Argo's resource templates create are checked as strictly as the rest.
+        for (template, manifest) in resource_manifests(&obj.value) {
+            let Ok(violations) = schemas.validate(&manifest) else {
+                continue;
+            };
+            for v in violations {
+                let kind = manifest["kind"].as_str().unwrap_or("object");
+                let d = Diagnostic::error(
+                    Code::InvalidObject,
+                    format!(
+                        "the {kind} that template `{template}` of {}/{} creates is invalid for Kubernetes {}: {}: {}",
+                        obj.kind(),
+                        obj.name(),
+                        plan.kubernetes,
+                        v.path,
+                        v.message
+                    ),
+                );
+                diags.push(located(obj, d));
+            }
+        }
         let Ok(violations) = schemas.validate(&obj.value) else {
             continue;
         };
@@ -547,6 +568,23 @@ fn validate(plan: &Plan, objects: &[Object], diags: &mut Vec<Diagnostic>) {
             diags.push(d);
         }
     }
+}
+
+/// The objects an Argo Workflows kind's resource templates create: template name and object.
+pub fn resource_manifests(v: &Value) -> Vec<(String, Value)> {
+    let templates = v["spec"]["templates"]
+        .as_array()
+        .or_else(|| v["spec"]["workflowSpec"]["templates"].as_array());
+    templates
+        .into_iter()
+        .flatten()
+        .filter_map(|t| {
+            let text = t["resource"]["manifest"].as_str()?;
+            let file = crate::syntax::decode("manifest.yaml", text.as_bytes()).ok()?;
+            let manifest = crate::syntax::yaml::parse(&file).ok()?.to_json();
+            Some((t["name"].as_str().unwrap_or("?").to_string(), manifest))
+        })
+        .collect()
 }
 
 /// A validator path (`spec.template.spec.containers[0].image`, `metadata.labels["a/b"]`) as a

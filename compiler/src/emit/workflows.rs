@@ -134,6 +134,13 @@ fn executor_rules(w: &WorkflowPlan) -> Value {
             "verbs": ["create", "get", "list", "watch"],
         }));
     }
+    if w.tasks.iter().any(|t| t.train.is_some()) {
+        rules.push(json!({
+            "apiGroups": ["trainer.kubeflow.org"],
+            "resources": ["trainjobs"],
+            "verbs": ["create", "get", "list", "watch"],
+        }));
+    }
     json!(rules)
 }
 
@@ -178,6 +185,43 @@ fn resource_template(t: &TaskPlan, tune: &crate::plan::TunePlan) -> Value {
             "successCondition": "status.conditions.#(type==\"Succeeded\").status == True",
             "failureCondition": "status.conditions.#(type==\"Failed\").status == True",
             "manifest": crate::yamlout::to_yaml(&experiment),
+        },
+        "activeDeadlineSeconds": t.timeout,
+    });
+    drop_nulls(&mut v);
+    v
+}
+
+/// A distributed step's template: Argo creates the TrainJob (owned by the run) and waits until
+/// the Trainer reports it complete or failed.
+fn train_template(t: &TaskPlan, train: &crate::plan::TrainPlan) -> Value {
+    let (kueue, labels): (std::collections::BTreeMap<_, _>, std::collections::BTreeMap<_, _>) = t
+        .template
+        .labels
+        .clone()
+        .into_iter()
+        .partition(|(k, _)| k.starts_with("kueue.x-k8s.io/"));
+    // Kueue admits the TrainJob, by its labels; its pods carry the others.
+    let mut meta_labels = labels.clone();
+    meta_labels.extend(kueue);
+    let meta = k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+        name: Some(format!("{{{{workflow.name}}}}-{}", t.name)),
+        labels: Some(meta_labels),
+        ..Default::default()
+    };
+    let template = crate::plan::TemplatePlan {
+        labels,
+        ..t.template.clone()
+    };
+    let job = super::trainer::train_job(meta, &template, t.timeout, train);
+    let mut v = json!({
+        "name": t.name,
+        "resource": {
+            "action": "create",
+            "setOwnerReference": true,
+            "successCondition": "status.conditions.#(type==\"Complete\").status == True",
+            "failureCondition": "status.conditions.#(type==\"Failed\").status == True",
+            "manifest": crate::yamlout::to_yaml(&job),
         },
         "activeDeadlineSeconds": t.timeout,
     });
@@ -239,6 +283,9 @@ fn workflow_spec(w: &WorkflowPlan) -> Value {
 fn template(t: &TaskPlan) -> Value {
     if let Some(tune) = &t.tune {
         return resource_template(t, tune);
+    }
+    if let Some(train) = &t.train {
+        return train_template(t, train);
     }
     let p = pod::pod(&t.template.pod);
     // Argo runs a template's sidecars itself (and stops them when the main container ends):

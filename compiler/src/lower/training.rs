@@ -1,12 +1,13 @@
-//! Training at scale: a step's Katib search, as a plan.
+//! Training at scale: a step's Katib search and its Trainer TrainJob, as plans.
 //!
-//! Takes: a step with `tune`. Gives: its [`TunePlan`], with every field Katib's webhook
+//! Takes: a step with `tune` or `nodes`. Gives: its [`TrainPlan`] (the runtime, the node
+//! count, the config and secret keys the Trainer's `env` takes one by one), or its [`TunePlan`], with every field Katib's webhook
 //! would default written out (parallel trials, metric strategies, the collector, each
 //! parameter's distribution), and the trial's command with `${name}` turned into Katib's
 //! `${trialParameters.name}`. The checks (`check::training`) refused what Katib would.
 
 use super::workloads::Cx;
-use crate::plan::{ContainerPlan, TuneParameterPlan, TunePlan};
+use crate::plan::{ContainerPlan, SecretSource, TrainPlan, TuneParameterPlan, TunePlan};
 use crate::source::Path;
 use crate::spec::{Collector, Objective, Tune};
 
@@ -100,6 +101,40 @@ pub fn references(arg: &str) -> Vec<&str> {
     }
     out
 }
+
+impl Cx<'_> {
+    /// A distributed step's TrainJob plan. The Trainer's `env` has no `envFrom`: the config and
+    /// the Secrets the step reads whole are given key by key.
+    pub(super) fn train(&mut self, at: &Path, step: &crate::spec::Step, nodes: u32) -> TrainPlan {
+        let config_env = self
+            .config
+            .map(|c| c.data.keys().map(|k| (k.clone(), c.name.clone(), k.clone())).collect())
+            .unwrap_or_default();
+        let mut secret_env = Vec::new();
+        for s in &step.secrets {
+            let sec = &self.spec.secrets[s];
+            let Some(plan) = self.secrets.get(s) else { continue };
+            if sec.mount.is_some() || !sec.env.is_empty() {
+                continue; // files, or keys mapped one by one already
+            }
+            // The checks allow only external-secrets here, whose keys the spec names.
+            if let SecretSource::External { keys, .. } = &plan.source {
+                for (var, _, _) in keys {
+                    secret_env.push((var.clone(), plan.secret_name.clone(), var.clone()));
+                }
+            }
+        }
+        TrainPlan {
+            runtime: step.trainer.clone().unwrap_or_else(|| TRAINER_RUNTIME.into()),
+            nodes: self.int(at.key("nodes"), nodes.into()),
+            config_env,
+            secret_env,
+        }
+    }
+}
+
+/// The Trainer's ClusterTrainingRuntime when the step names none.
+pub const TRAINER_RUNTIME: &str = "torch-distributed";
 
 #[cfg(test)]
 mod tests {

@@ -145,8 +145,10 @@ impl Cx<'_> {
                 .tune
                 .as_ref()
                 .map(|t| self.tune(&sat.key("tune"), t, &mut container));
+            let train = step.nodes.map(|n| self.train(&sat, step, n));
             tasks.push(TaskPlan {
                 tune,
+                train,
                 name: name.clone(),
                 needs: step.needs.clone(),
                 when,

@@ -245,8 +245,11 @@ impl Cx<'_> {
                     .tune
                     .as_ref()
                     .map(|t| self.tune(&sat, t, &mut job.template.pod.containers[0]));
+                let at = Path::of(&["pipelines", pname, "steps", sname]);
+                let train = step.nodes.map(|n| self.train(&at, step, n));
                 out.push(StepPlan {
                     tune,
+                    train,
                     pipeline: pname.to_string(),
                     step: sname.to_string(),
                     needs: step.needs.clone(),
