@@ -22,7 +22,7 @@ impl Checker<'_> {
                         Code::Conflict,
                         sat.key("tune"),
                         "a scheduled pipeline runs its steps in one pod, which cannot be a Katib experiment".into(),
-                        "tune in a pipeline without `schedule` (on jobs or argo-workflows)",
+                        "run the pipeline on argo-workflows, whose CronWorkflow gives each step its own pods, or without `schedule`",
                     );
                 }
                 self.tune(&sat, step, t);
@@ -128,7 +128,7 @@ impl Checker<'_> {
                 Code::Conflict,
                 sat.key("nodes"),
                 "a scheduled pipeline runs its steps in one pod, which cannot span nodes".into(),
-                "train on several nodes in a pipeline without `schedule` (on jobs or argo-workflows)",
+                "run the pipeline on argo-workflows, whose CronWorkflow gives each step its own pods, or without `schedule`",
             );
         }
         if step.tune.is_some() {
