@@ -1459,3 +1459,84 @@ pub enum Engine {
     Argocd,
     Flux,
 }
+
+// What the spec's serving and training values mean, shared by the checks and lowering.
+
+/// Where a model lives, as the serving runtimes read it.
+pub enum Storage<'a> {
+    /// A declared volume and the path in it.
+    Volume(&'a str, &'a str),
+    /// A Hugging Face model id.
+    Hub(&'a str),
+    /// An absolute path in the container.
+    Path(&'a str),
+    /// A URI only KServe's storage initializer reads (s3, gs, https, oci, ...).
+    Remote,
+}
+
+pub fn storage(uri: &str) -> Storage<'_> {
+    if let Some(rest) = uri.strip_prefix("pvc://") {
+        let (vol, path) = rest.split_once('/').unwrap_or((rest, ""));
+        Storage::Volume(vol, path.trim_matches('/'))
+    } else if let Some(id) = uri.strip_prefix("hf://") {
+        Storage::Hub(id.trim_matches('/'))
+    } else if uri.starts_with('/') {
+        Storage::Path(uri)
+    } else {
+        Storage::Remote
+    }
+}
+
+/// Whether a KServe version ("0.16", "0.16.1", "v0.15.2", "1.0") is at least 0.`minor`.
+pub fn kserve_at_least(version: &str, minor: u32) -> bool {
+    match kserve_version(version) {
+        Some((0, m)) => m >= minor,
+        Some(_) => true,
+        None => false,
+    }
+}
+
+/// A KServe version's (major, minor), if it reads as one.
+pub fn kserve_version(version: &str) -> Option<(u32, u32)> {
+    let v = version.strip_prefix('v').unwrap_or(version);
+    let mut parts = v.split('.');
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next()?.parse().ok()?;
+    if parts.any(|p| p.parse::<u32>().is_err()) {
+        return None;
+    }
+    Some((major, minor))
+}
+
+/// The PromQL of a runtime's signal, summed over the service's pods (KEDA divides by the
+/// pod count: `target` is per pod). None where the runtime has no such metric.
+pub fn signal_query(runtime: ServingRuntime, signal: Signal, namespace: &str, full: &str) -> Option<String> {
+    let pods = format!("namespace=\"{namespace}\",pod=~\"{full}-[a-z0-9]+-[a-z0-9]+\"");
+    let q = match (signal, runtime) {
+        (Signal::Queue, ServingRuntime::Vllm) => format!("sum(vllm:num_requests_waiting{{{pods}}})"),
+        (Signal::Queue, ServingRuntime::Triton) => format!("sum(nv_inference_pending_request_count{{{pods}}})"),
+        (Signal::Requests, ServingRuntime::Vllm) => format!("sum(rate(vllm:request_success_total{{{pods}}}[1m]))"),
+        (Signal::Requests, ServingRuntime::Triton) => {
+            format!("sum(rate(nv_inference_request_success{{{pods}}}[1m]))")
+        }
+        (Signal::Requests, ServingRuntime::Torchserve) => {
+            format!("sum(rate(ts_inference_requests_total{{{pods}}}[1m]))")
+        }
+        (Signal::Gpu, _) => format!("sum(DCGM_FI_DEV_GPU_UTIL{{{pods}}})"),
+        _ => return None,
+    };
+    Some(q)
+}
+
+/// The `${name}` references of a step's argument.
+pub fn references(arg: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = arg;
+    while let Some(start) = rest.find("${") {
+        let after = &rest[start + 2..];
+        let Some(end) = after.find('}') else { break };
+        out.push(&after[..end]);
+        rest = &after[end + 1..];
+    }
+    out
+}

@@ -3,10 +3,10 @@
 
 use super::Checker;
 use crate::diag::Code;
-use crate::lower::serving::{Storage, kserve_version, signal_query, storage};
 use crate::schema_common::closest;
 use crate::source::Path;
 use crate::spec::{KserveMode, Service, ServingRuntime, Spec};
+use crate::spec::{Storage, kserve_version, signal_query, storage};
 
 /// KServe's model formats (its `SupportedModel*` constants, and vLLM's runtime).
 pub const KSERVE_FORMATS: &[&str] = &[

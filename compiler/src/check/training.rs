@@ -4,10 +4,10 @@
 
 use super::Checker;
 use crate::diag::Code;
-use crate::lower::training::references;
 use crate::names;
 use crate::schema_common::closest;
 use crate::source::Path;
+use crate::spec::references;
 use crate::spec::{Algorithm, Collector, ParameterType, Pipeline, Queue, SecretProvider, Spec, Step, Tune};
 
 impl Checker<'_> {

@@ -13,8 +13,8 @@ use crate::plan::{
 };
 use crate::source::Path;
 use crate::spec::{
-    Autoscale, KserveMode, PrometheusScaler, Protocol, Quantity, ScaleRule, Scratch, Service, ServingRuntime, Signal,
-    Spec, Startup,
+    Autoscale, KserveMode, PrometheusScaler, Protocol, Quantity, ScaleRule, Scratch, Service, ServingRuntime, Spec,
+    Startup, Storage, kserve_at_least, signal_query, storage,
 };
 
 /// Where a serving runtime keeps downloads and compiled kernels (HOME and the HF cache are
@@ -37,31 +37,6 @@ const DOWN_WINDOW: i32 = 300;
 const DEFAULT_PERIOD: i32 = 15;
 /// A policy's period when the spec gives a limit but no period.
 pub const POLICY_PERIOD: u32 = 60;
-
-/// Where a model lives, as the serving runtimes read it.
-pub enum Storage<'a> {
-    /// A declared volume and the path in it.
-    Volume(&'a str, &'a str),
-    /// A Hugging Face model id.
-    Hub(&'a str),
-    /// An absolute path in the container.
-    Path(&'a str),
-    /// A URI only KServe's storage initializer reads (s3, gs, https, oci, ...).
-    Remote,
-}
-
-pub fn storage(uri: &str) -> Storage<'_> {
-    if let Some(rest) = uri.strip_prefix("pvc://") {
-        let (vol, path) = rest.split_once('/').unwrap_or((rest, ""));
-        Storage::Volume(vol, path.trim_matches('/'))
-    } else if let Some(id) = uri.strip_prefix("hf://") {
-        Storage::Hub(id.trim_matches('/'))
-    } else if uri.starts_with('/') {
-        Storage::Path(uri)
-    } else {
-        Storage::Remote
-    }
-}
 
 /// The service with its serving runtime's defaults: the spec's own values win.
 pub fn with_runtime(name: &str, svc: &Service) -> Service {
@@ -368,47 +343,6 @@ pub fn knative_port(c: &mut ContainerPlan) {
             *port = "http1".into();
         }
     }
-}
-
-/// Whether a KServe version ("0.16", "0.16.1", "v0.15.2", "1.0") is at least 0.`minor`.
-pub fn kserve_at_least(version: &str, minor: u32) -> bool {
-    match kserve_version(version) {
-        Some((0, m)) => m >= minor,
-        Some(_) => true,
-        None => false,
-    }
-}
-
-/// A KServe version's (major, minor), if it reads as one.
-pub fn kserve_version(version: &str) -> Option<(u32, u32)> {
-    let v = version.strip_prefix('v').unwrap_or(version);
-    let mut parts = v.split('.');
-    let major = parts.next()?.parse().ok()?;
-    let minor = parts.next()?.parse().ok()?;
-    if parts.any(|p| p.parse::<u32>().is_err()) {
-        return None;
-    }
-    Some((major, minor))
-}
-
-/// The PromQL of a runtime's signal, summed over the service's pods (KEDA divides by the
-/// pod count: `target` is per pod). None where the runtime has no such metric.
-pub fn signal_query(runtime: ServingRuntime, signal: Signal, namespace: &str, full: &str) -> Option<String> {
-    let pods = format!("namespace=\"{namespace}\",pod=~\"{full}-[a-z0-9]+-[a-z0-9]+\"");
-    let q = match (signal, runtime) {
-        (Signal::Queue, ServingRuntime::Vllm) => format!("sum(vllm:num_requests_waiting{{{pods}}})"),
-        (Signal::Queue, ServingRuntime::Triton) => format!("sum(nv_inference_pending_request_count{{{pods}}})"),
-        (Signal::Requests, ServingRuntime::Vllm) => format!("sum(rate(vllm:request_success_total{{{pods}}}[1m]))"),
-        (Signal::Requests, ServingRuntime::Triton) => {
-            format!("sum(rate(nv_inference_request_success{{{pods}}}[1m]))")
-        }
-        (Signal::Requests, ServingRuntime::Torchserve) => {
-            format!("sum(rate(ts_inference_requests_total{{{pods}}}[1m]))")
-        }
-        (Signal::Gpu, _) => format!("sum(DCGM_FI_DEV_GPU_UTIL{{{pods}}})"),
-        _ => return None,
-    };
-    Some(q)
 }
 
 fn trigger(namespace: &str, full: &str, svc: &Service, p: &PrometheusScaler) -> KedaTrigger {

@@ -89,19 +89,6 @@ pub fn trial_arg(arg: &str) -> String {
     out
 }
 
-/// The `${name}` references of a step's argument.
-pub fn references(arg: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    let mut rest = arg;
-    while let Some(start) = rest.find("${") {
-        let after = &rest[start + 2..];
-        let Some(end) = after.find('}') else { break };
-        out.push(&after[..end]);
-        rest = &after[end + 1..];
-    }
-    out
-}
-
 impl Cx<'_> {
     /// A distributed step's TrainJob plan. The Trainer's `env` has no `envFrom`: the config and
     /// the Secrets the step reads whole are given key by key.
@@ -146,6 +133,6 @@ mod tests {
             "${trialParameters.a}/${trialParameters.b}"
         );
         assert_eq!(super::trial_arg("$(ENV) ${open"), "$(ENV) ${open");
-        assert_eq!(super::references("x=${a},y=${b}"), ["a", "b"]);
+        assert_eq!(crate::spec::references("x=${a},y=${b}"), ["a", "b"]);
     }
 }
