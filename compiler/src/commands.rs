@@ -348,9 +348,16 @@ pub fn graph(t: &mut Transcript, spec: Option<PathBuf>, kind: graph::Kind) -> Ou
     Ok(true)
 }
 
-/// `mlship schema`: the spec's JSON Schema.
-pub fn schema(t: &mut Transcript) -> Outcome {
-    t.out(crate::schema::schema_text());
+/// `mlship schema`: the spec's JSON Schema, printed or written to `out`.
+pub fn schema(t: &mut Transcript, out: Option<&Path>) -> Outcome {
+    let text = crate::schema::schema_text();
+    match out {
+        None => t.out(text),
+        Some(path) => {
+            writer::write_file(path, text.as_bytes()).map_err(|e| format!("writing {}: {e}", path.display()))?;
+            t.err(format!("wrote {}\n", path.display()));
+        }
+    }
     Ok(true)
 }
 

@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 const SPEC: &str = include_str!("../../stdlib/init/mlship.yaml");
 const REQUIREMENTS: &str = include_str!("../../stdlib/init/requirements.txt");
 const MAIN_PY: &str = include_str!("../../stdlib/init/app/main.py");
+/// The spec's JSON Schema beside it, which the starter's `$schema` modeline names.
+pub const SCHEMA_FILE: &str = "mlship.schema.json";
 
 /// The files of a new project. The spec comes first; the others are for the writer to create
 /// unless the project has them already.
@@ -47,6 +49,8 @@ pub fn starter(dir: &Path, name: Option<String>) -> Result<Starter, String> {
         ("mlship.yaml", SPEC.replace("{{project}}", &name)),
         ("requirements.txt", REQUIREMENTS.to_string()),
         ("app/main.py", MAIN_PY.to_string()),
+        // What the spec's modeline points editors at: offline, and the binary's own version.
+        (SCHEMA_FILE, crate::schema::schema_text().to_string()),
     ]
     .into_iter()
     .map(|(rel, text)| (dir.join(rel), text))

@@ -106,8 +106,12 @@ enum Command {
         #[arg(long, value_enum, default_value_t = GraphFormat::Mermaid)]
         format: GraphFormat,
     },
-    /// Print the spec's JSON Schema.
-    Schema,
+    /// Print the spec's JSON Schema, or write it to a file (`--out mlship.schema.json`, which
+    /// the `$schema` modeline of `mlship init`'s spec names).
+    Schema {
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Write a commented starter spec (mlship.yaml) into a folder.
     Init {
         #[arg(default_value = ".")]
@@ -288,7 +292,7 @@ fn run(command: Command, t: &mut Transcript) -> Outcome {
             };
             commands::graph(t, spec, kind)
         }
-        Command::Schema => commands::schema(t),
+        Command::Schema { out } => commands::schema(t, out.as_deref()),
         Command::Init { dir, name } => commands::init(t, &dir, name),
         Command::Completions { shell } => {
             let mut text = Vec::new();

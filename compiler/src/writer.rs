@@ -851,9 +851,54 @@ pub fn create_new(path: &Path, bytes: &[u8]) -> io::Result<bool> {
     }
 }
 
+/// Writes one file whole, replacing it atomically (a sibling temporary file renamed over it),
+/// so a reader sees the old or the new bytes, never half: `mlship schema --out`. A symlink at
+/// `path` is replaced, not followed.
+pub fn write_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let name = path.file_name().ok_or_else(|| io::Error::other("not a file path"))?;
+    let tmp = path.with_file_name(format!(".{}.mlship-tmp", name.to_string_lossy()));
+    let _ = fs::remove_file(&tmp);
+    let written = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)
+        .and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all()));
+    match written.and_then(|()| fs::rename(&tmp, path)) {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            let _ = fs::remove_file(&tmp);
+            Err(e)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_single_file_is_replaced_whole_and_a_symlink_is_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("elsewhere.json");
+        fs::write(&target, "keep").unwrap();
+        let path = dir.path().join("mlship.schema.json");
+        std::os::unix::fs::symlink(&target, &path).unwrap();
+        write_file(&path, b"new").unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), "new");
+        assert_eq!(
+            fs::read_to_string(&target).unwrap(),
+            "keep",
+            "the link's target is untouched"
+        );
+        assert!(!fs::symlink_metadata(&path).unwrap().file_type().is_symlink());
+        write_file(&path, b"newer").unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), "newer");
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            2,
+            "no temporary file is left"
+        );
+    }
 
     fn tree(files: &[(&str, &str)]) -> Output {
         Output {

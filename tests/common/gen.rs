@@ -1442,7 +1442,7 @@ fn yaml_value(out: &mut String, v: &Value, indent: usize, c: &mut Choices) {
 pub fn yaml_comments(text: &str, c: &mut Choices) -> String {
     let mut out = String::new();
     if c.chance(50) {
-        out.push_str("# yaml-language-server: $schema=https://mlship.dev/schemas/v1/mlship.schema.json\n");
+        out.push_str("# yaml-language-server: $schema=./mlship.schema.json\n");
     }
     for line in text.lines() {
         if c.chance(20) {
