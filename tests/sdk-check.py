@@ -6,7 +6,8 @@ checks the same objects another way, with the models of the projects' Python SDK
 tests/tools.sh), so that a mistake in a schema, or in the script that wrote it, shows up as a
 disagreement. It reads:
 
-  golden/*/envs/**/*.yaml              every object must parse
+  golden/*/envs/**/*.yaml              every object must parse, and so must the objects the
+                                       Argo resource templates create (their `manifest`)
   tests/manifests/crds/valid/*.yaml    every object must parse
   tests/manifests/crds/broken/*.yaml   every object must be refused, at the same paths as
                                        mlship's (broken/expected.tsv), but for the bounds
@@ -370,6 +371,19 @@ def expected_paths(table_path):
     return out
 
 
+def with_created(docs):
+    """The documents, and after each Argo Workflows kind the objects its resource templates
+    create (a TrainJob, a Katib Experiment), parsed from their `manifest` strings."""
+    for start, obj in docs:
+        yield start, obj
+        spec = (obj or {}).get("spec") or {}
+        templates = spec.get("templates") or (spec.get("workflowSpec") or {}).get("templates") or []
+        for t in templates:
+            text = ((t or {}).get("resource") or {}).get("manifest")
+            if isinstance(text, str):
+                yield start, yaml.load(text, Loader=KubernetesLoader)
+
+
 def main():
     checked, failed, known = 0, 0, 0
 
@@ -381,7 +395,7 @@ def main():
     sections += [("valid", f) for f in yaml_files(os.path.join(ROOT, "tests", "manifests", "crds", "valid"))]
     counts = {"golden": 0, "valid": 0, "broken": 0}
     for section, path in sections:
-        for start, obj in documents(path):
+        for start, obj in with_created(documents(path)):
             model = model_for(obj)
             if model is None:
                 continue
