@@ -117,14 +117,22 @@ fn golden_objects_validate_clean_for_every_supported_version() {
             }
             // The objects Argo resource templates create (a TrainJob, an Experiment).
             for (file, text) in files(&g.envs) {
-                let Ok(obj) = serde_norway::from_str::<Value>(text) else { continue };
+                let Ok(obj) = serde_norway::from_str::<Value>(text) else {
+                    continue;
+                };
                 for (template, m) in mlship::emit::post::resource_manifests(&obj) {
-                    let what = format!("{} {}", m["apiVersion"].as_str().unwrap_or(""), m["kind"].as_str().unwrap_or(""));
+                    let what = format!(
+                        "{} {}",
+                        m["apiVersion"].as_str().unwrap_or(""),
+                        m["kind"].as_str().unwrap_or("")
+                    );
                     match validate::validate(version, &m) {
                         Ok(v) if v.is_empty() => {
                             kinds.insert(what);
                         }
-                        other => failures.push(format!("Kubernetes {version}: {file}: template {template}: {what}: {other:?}")),
+                        other => failures.push(format!(
+                            "Kubernetes {version}: {file}: template {template}: {what}: {other:?}"
+                        )),
                     }
                 }
             }
