@@ -391,7 +391,7 @@ mod tests {
             t.text(Stream::Stderr),
             format!(
                 "wrote {d}/mlship.yaml\nwrote {d}/requirements.txt\nwrote {d}/app/main.py\n\
-                 next: edit {d}/mlship.yaml, then run `mlship build {d}/mlship.yaml`\n"
+                 wrote {d}/mlship.schema.json\nnext: edit {d}/mlship.yaml, then run `mlship build {d}/mlship.yaml`\n"
             )
         );
         assert_eq!(
