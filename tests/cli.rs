@@ -319,3 +319,87 @@ fn count_limits_are_located_errors() {
     s.run(&["validate"]);
     s.snapshot("cli/count-limits");
 }
+
+/// The bake metadata `docker buildx bake --metadata-file` writes for `images` (name, tag),
+/// with digests derived from `seed` so that two builds differ.
+fn bake_metadata(registry: &str, tag: &str, images: &[&str], seed: &str) -> String {
+    let targets: serde_json::Map<String, serde_json::Value> = images
+        .iter()
+        .map(|image| {
+            let digest = format!("sha256:{}", mlship::names::sha256(format!("{seed}/{image}").as_bytes()));
+            let value = serde_json::json!({
+                "containerimage.digest": digest,
+                "image.name": format!("{registry}/{image}:{tag}"),
+            });
+            (image.to_string(), value)
+        })
+        .collect();
+    serde_json::to_string_pretty(&targets).unwrap()
+}
+
+#[test]
+fn the_image_lock_is_filled_from_bake_metadata_promoted_and_built() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_example("fraud-detection", dir.path());
+    std::fs::remove_file(dir.path().join("images.lock.yaml")).unwrap();
+    let mut s = Session::new(dir.path());
+    s.note("no image lock: prod refuses its unpinned images, and nothing is written");
+    s.run(&["build", "mlship.yaml"]);
+    assert!(!dir.path().join("deploy").exists());
+    let dev = ["server", "trainer", "trainer-jupyterlab"];
+    s.write("bake.json", bake_metadata("ghcr.io/acme/fraud", "dev", &dev, "build-1"));
+    s.run(&["lock", "fill", "mlship.yaml", "--metadata", "bake.json", "--env", "dev"]);
+    s.note("dev is pinned; prod still is not");
+    s.run(&["build", "mlship.yaml"]);
+    s.run(&["lock", "promote", "mlship.yaml", "--from", "dev", "--to", "prod"]);
+    s.run(&["build", "mlship.yaml"]);
+    let deployment =
+        std::fs::read_to_string(dir.path().join("deploy/envs/prod/deployment-fraud-detection-api.yaml")).unwrap();
+    let lock = std::fs::read_to_string(dir.path().join("images.lock.yaml")).unwrap();
+    let pinned = lock
+        .lines()
+        .find(|l| l.contains("server: "))
+        .unwrap()
+        .trim()
+        .trim_start_matches("server: ");
+    assert!(deployment.contains(&format!("image: {pinned}")), "{deployment}");
+    s.run(&["lock", "promote", "mlship.yaml", "--from", "dev", "--to", "prod"]);
+    s.note("a new build of dev; promote only the server");
+    s.write("bake.json", bake_metadata("ghcr.io/acme/fraud", "dev", &dev, "build-2"));
+    s.run(&["lock", "fill", "mlship.yaml", "--metadata", "bake.json", "--env", "dev"]);
+    s.run(&[
+        "lock",
+        "promote",
+        "mlship.yaml",
+        "--from",
+        "dev",
+        "--to",
+        "prod",
+        "--image",
+        "server",
+    ]);
+    s.run(&["check", "mlship.yaml"]);
+    s.run(&["build", "mlship.yaml"]);
+    s.run(&["check", "mlship.yaml"]);
+    s.note("metadata of a bake for another registry is refused, and the lock is left as it is");
+    s.write(
+        "other.json",
+        bake_metadata("ghcr.io/other/fraud", "dev", &dev, "build-3"),
+    );
+    let before = std::fs::read(dir.path().join("images.lock.yaml")).unwrap();
+    s.run(&[
+        "lock",
+        "fill",
+        "mlship.yaml",
+        "--metadata",
+        "other.json",
+        "--env",
+        "dev",
+    ]);
+    assert_eq!(std::fs::read(dir.path().join("images.lock.yaml")).unwrap(), before);
+    s.run(&["lock", "promote", "mlship.yaml", "--from", "dev", "--to", "nowhere"]);
+    s.note("a hand-edited lock with a short digest is a located error");
+    s.edit("images.lock.yaml", "@sha256:", "@sha256:0");
+    s.run(&["build", "mlship.yaml"]);
+    s.snapshot("cli/image-lock");
+}

@@ -256,9 +256,19 @@ def skips(path, prefixes):
     print(",".join(ids))
 
 
+def production(lock, env):
+    try:
+        with open(lock) as f:
+            names = json.load(f).get("production", [])
+    except (OSError, ValueError) as e:
+        die(f"{lock}: {e}")
+    print("yes" if env in names else "no")
+
+
 cmd, args = sys.argv[1], sys.argv[2:]
 {"k8s-version": k8s_version, "prepare": prepare, "kustomization": kustomization,
- "gitops": gitops, "checkov-report": checkov_report, "skips": skips}[cmd](*args)
+ "gitops": gitops, "checkov-report": checkov_report, "skips": skips,
+ "production": production}[cmd](*args)
 PYEOF
 
 passed=0
@@ -372,6 +382,13 @@ for tree in "${trees[@]}"; do
 
     for env in "$tree"/envs/*/; do
         env="${env%/}"
+        # A production environment pins every image by digest (policy pinned-images): its
+        # objects are scanned with the digest check (CKV_K8S_43) on.
+        env_skip_ids="$k8s_skip_ids"
+        if [[ "$(helper production "$tree/mlship.lock.json" "$(basename "$env")")" == yes ]]; then
+            env_skip_ids="$(tr ',' '\n' <<<"$k8s_skip_ids" | grep -vx CKV_K8S_43 | paste -sd, -)"
+            echo "== $(rel "$env") is a production environment: checkov's digest check CKV_K8S_43 is on"
+        fi
         # Kustomize roots of this env: envs/<env>/ and every nested folder
         # that holds files, such as envs/<env>/jobs/level-0/ (each is applied
         # on its own, e.g. by a separate Flux Kustomization).
@@ -403,13 +420,13 @@ for tree in "${trees[@]}"; do
         done
         if [[ -s "$nb_rendered" ]] && ((all_built)); then
             checkov_scan "checkov kubernetes" "$(rel "$env")/notebooks" kubernetes \
-                "${k8s_skip_ids:+$k8s_skip_ids,}$notebook_skip_ids" "$nb_rendered"
+                "${env_skip_ids:+$env_skip_ids,}$notebook_skip_ids" "$nb_rendered"
         fi
 
         if ((all_built)); then
             target="$(rel "$env")"
             if ((${#roots[@]} > 1)); then target+=" (+$((${#roots[@]} - 1)) nested)"; fi
-            checkov_scan "checkov kubernetes" "$target" kubernetes "$k8s_skip_ids" "$env_rendered"
+            checkov_scan "checkov kubernetes" "$target" kubernetes "$env_skip_ids" "$env_rendered"
         else
             skip "checkov kubernetes" "$(rel "$env") (kustomize build failed)"
         fi

@@ -27,7 +27,7 @@ fn spec(n: usize, min_auc: &str) -> String {
             "  svc{i}: {{image: app, port: 8080, autoscale: {{min: 2, max: 4}}}}\n"
         ));
     }
-    s.push_str("environments:\n  dev: {tag: dev, namespace: crash-dev}\n  prod: {}\n");
+    s.push_str("environments:\n  dev: {tag: dev, namespace: crash-dev}\n  prod: {production: false}\n");
     s
 }
 

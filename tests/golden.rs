@@ -111,6 +111,7 @@ environments:
   prod:
     namespace: demo-prod
     tag: "1.0.0"
+    production: false
     services:
       api:
         command: [gunicorn]
@@ -139,7 +140,7 @@ pipelines "nightly" {
     }
 }
 environments "dev" tag="dev"
-environments "prod" namespace="demo-prod" tag="1.0.0" {
+environments "prod" namespace="demo-prod" tag="1.0.0" production=#false {
     services "api" command="gunicorn"
     pipelines "nightly" {
         steps "train" {

@@ -20,7 +20,7 @@ const LAYERS: &[&[&str]] = &[
     &["source", "names", "units", "secrets", "spec", "project"],
     &["diag", "tree", "condition"],
     &["syntax", "schema_common"],
-    &["yamlout", "validate", "work"],
+    &["yamlout", "validate", "work", "imagelock"],
     &["schema", "check"],
     &["load", "inputs"],
     &["stdlib"],

@@ -29,7 +29,7 @@ pub fn yaml(n: usize) -> String {
             "  svc{i}: {{image: server, port: 8080, cpu: 250m, memory: 512Mi, autoscale: {{min: 2, max: 10, cpu: 70}}, secrets: [db]}}\n"
         ));
     }
-    s.push_str("environments:\n  dev: {namespace: bench-dev, tag: dev}\n  staging: {namespace: bench-staging, tag: rc}\n  prod: {tag: \"1.0.0\"}\n");
+    s.push_str("environments:\n  dev: {namespace: bench-dev, tag: dev}\n  staging: {namespace: bench-staging, tag: rc}\n  prod: {tag: \"1.0.0\", images: {trainer: {digest: \"sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}, server: {digest: \"sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\"}}}\n");
     s.push_str("gitops: {engine: argocd, repo: \"https://git.example.com/acme/bench.git\"}\n");
     s
 }
@@ -61,7 +61,7 @@ pub fn kdl(n: usize) -> String {
             "services \"svc{i}\" image=\"server\" port=8080 cpu=\"250m\" memory=\"512Mi\" {{ autoscale min=2 max=10 cpu=70; secrets \"db\"; }}\n"
         ));
     }
-    s.push_str("environments \"dev\" namespace=\"bench-dev\" tag=\"dev\"\nenvironments \"staging\" namespace=\"bench-staging\" tag=\"rc\"\nenvironments \"prod\" tag=\"1.0.0\"\n");
+    s.push_str("environments \"dev\" namespace=\"bench-dev\" tag=\"dev\"\nenvironments \"staging\" namespace=\"bench-staging\" tag=\"rc\"\nenvironments \"prod\" tag=\"1.0.0\" { images \"trainer\" digest=\"sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"; images \"server\" digest=\"sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\"; }\n");
     s.push_str("gitops engine=\"argocd\" repo=\"https://git.example.com/acme/bench.git\"\n");
     s
 }

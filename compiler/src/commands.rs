@@ -7,10 +7,12 @@
 
 use crate::diag::Diagnostic;
 use crate::emit::Output;
+use crate::imagelock::{self, Lock, Pin};
 use crate::project::{DirProject, GitProject, Project};
 use crate::report::{self, Checked};
 use crate::source::SourceFile;
 use crate::{Compiled, compile, diff, graph, inputs, validate, writer};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// How a command ends: `Ok(true)` all good (exit 0); `Ok(false)` it found problems: an invalid
@@ -372,6 +374,203 @@ pub fn init(t: &mut Transcript, dir: &Path, name: Option<String>) -> Outcome {
     let spec = starter.spec.display();
     t.err(format!("next: edit {spec}, then run `mlship build {spec}`\n"));
     Ok(true)
+}
+
+/// The images a spec's environments build, with the spec's diagnostics shown when it does
+/// not lower; and the lock beside it (empty when there is none).
+fn lock_inputs(t: &mut Transcript, path: &Path) -> Result<Option<(crate::BuiltImages, Lock)>, String> {
+    let bytes = inputs::read_spec(path)?;
+    let project = DirProject::new(inputs::spec_dir(path));
+    let built = match crate::built_images(&path.display().to_string(), &bytes, &project) {
+        Ok(built) => built,
+        Err(c) => {
+            let c = *c;
+            t.diagnostics(&c.diagnostics, &c.file, false);
+            t.err(format!(
+                "{}: the lock is unchanged ({})\n",
+                path.display(),
+                report::text::summary(&c.diagnostics)
+            ));
+            return Ok(None);
+        }
+    };
+    let lock_path = inputs::spec_dir(path).join(imagelock::FILE);
+    let lock = match project.read(imagelock::FILE) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Lock::default(),
+        Err(e) => return Err(format!("cannot read {}: {e}", lock_path.display())),
+        Ok(bytes) => {
+            let text = String::from_utf8(bytes).map_err(|_| format!("{} is not UTF-8", lock_path.display()))?;
+            imagelock::parse(&text).map_err(|problems| {
+                let lines: Vec<String> = problems
+                    .iter()
+                    .map(|p| format!("{}:{}:{}: {}", lock_path.display(), p.line, p.column, p.message))
+                    .collect();
+                format!("{}\nhelp: {}", lines.join("\n"), imagelock::Problem::HELP)
+            })?
+        }
+    };
+    Ok(Some((built, lock)))
+}
+
+/// Each named environment must be one the spec has.
+fn known_envs(built: &BTreeMap<String, BTreeMap<String, String>>, envs: &[&str]) -> Result<(), String> {
+    for env in envs {
+        if !built.contains_key(*env) {
+            let have: Vec<&str> = built.keys().map(String::as_str).collect();
+            return Err(format!(
+                "the spec has no environment `{env}` (it has: {})",
+                have.join(", ")
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Write the lock when it changed, and say so.
+fn save_lock(t: &mut Transcript, spec: &Path, before: &Lock, after: &Lock) -> Outcome {
+    let dir = inputs::spec_dir(spec);
+    let path = if dir == Path::new(".") {
+        PathBuf::from(imagelock::FILE)
+    } else {
+        dir.join(imagelock::FILE)
+    };
+    if imagelock::render(before) == imagelock::render(after) && path.exists() {
+        t.err(format!("{}: up to date\n", path.display()));
+        return Ok(true);
+    }
+    writer::write_file(&path, imagelock::render(after).as_bytes()).map_err(|e| format!("{}: {e}", path.display()))?;
+    t.err(format!(
+        "wrote {}; run `mlship build` to render the pins, and commit both\n",
+        path.display()
+    ));
+    Ok(true)
+}
+
+/// One line of what a lock command did to a pin.
+fn pin_change(env: &str, image: &str, before: Option<&Pin>, after: Option<&str>) -> String {
+    match (before.map(|p| p.reference.as_str()), after) {
+        (Some(b), Some(a)) if a == b => format!("{env}: {image}: unchanged {a}\n"),
+        (Some(b), Some(a)) => format!("{env}: {image}: {b} -> {a}\n"),
+        (None, Some(a)) => format!("{env}: {image}: pinned {a}\n"),
+        (Some(b), None) => format!("{env}: {image}: removed {b} (no longer built)\n"),
+        (None, None) => String::new(),
+    }
+}
+
+/// `mlship lock fill`: pin each named environment's images to the digests a `docker buildx
+/// bake --metadata-file` file records, after checking that each target was built as the
+/// reference the environment deploys. Images the file does not name keep their pin.
+pub fn lock_fill(t: &mut Transcript, spec: Option<PathBuf>, metadata: &Path, envs: &[String]) -> Outcome {
+    let path = spec_or_default(spec)?;
+    let Some((built, before)) = lock_inputs(t, &path)? else {
+        return Ok(false);
+    };
+    known_envs(&built, &envs.iter().map(String::as_str).collect::<Vec<_>>())?;
+    let text = std::fs::read_to_string(metadata).map_err(|e| format!("cannot read {}: {e}", metadata.display()))?;
+    let targets = imagelock::bake_metadata(&text).map_err(|e| format!("{}: {e}", metadata.display()))?;
+    let mut after = before.clone();
+    let mut wrong = Vec::new();
+    for env in envs {
+        let old = before.envs.get(env).cloned().unwrap_or_default();
+        let mut pins = BTreeMap::new();
+        for (image, reference) in &built[env] {
+            let Some(target) = targets.get(image) else {
+                match old.get(image) {
+                    Some(pin) => {
+                        t.out(format!(
+                            "{env}: {image}: not in the metadata, keeps {}\n",
+                            pin.reference
+                        ));
+                        pins.insert(image.clone(), pin.clone());
+                    }
+                    None => t.out(format!("{env}: {image}: not in the metadata, not pinned\n")),
+                }
+                continue;
+            };
+            if !target.names.contains(reference) {
+                wrong.push(format!(
+                    "bake target `{image}` was built as {}, but environment `{env}` deploys {reference}",
+                    if target.names.is_empty() {
+                        "no image name".to_string()
+                    } else {
+                        target.names.join(", ")
+                    }
+                ));
+                continue;
+            }
+            let pinned = format!("{reference}@{}", target.digest);
+            t.out(pin_change(env, image, old.get(image), Some(&pinned)));
+            pins.insert(image.clone(), Pin::new(pinned));
+        }
+        for (image, pin) in &old {
+            if !built[env].contains_key(image) {
+                t.out(pin_change(env, image, Some(pin), None));
+            }
+        }
+        after.envs.insert(env.clone(), pins);
+    }
+    after.envs.retain(|_, pins| !pins.is_empty());
+    if !wrong.is_empty() {
+        return Err(format!(
+            "{}\nhelp: build with the bake file of this spec's tree (`mlship build`, then `docker buildx bake -f deploy/docker-bake.hcl --push --metadata-file <file>`); nothing was written",
+            wrong.join("\n")
+        ));
+    }
+    save_lock(t, &path, &before, &after)
+}
+
+/// `mlship lock promote`: give environment `to` the exact builds `from` runs (all its
+/// images, or the named ones), printing each pin that changes.
+pub fn lock_promote(t: &mut Transcript, spec: Option<PathBuf>, from: &str, to: &str, images: &[String]) -> Outcome {
+    let path = spec_or_default(spec)?;
+    let Some((built, before)) = lock_inputs(t, &path)? else {
+        return Ok(false);
+    };
+    known_envs(&built, &[from, to])?;
+    if from == to {
+        return Err(format!("promote from `{from}` to another environment"));
+    }
+    for image in images {
+        if !built[to].contains_key(image) {
+            let have: Vec<&str> = built[to].keys().map(String::as_str).collect();
+            return Err(format!(
+                "environment `{to}` builds no image `{image}` (it builds: {})",
+                have.join(", ")
+            ));
+        }
+    }
+    let source = before.envs.get(from).cloned().unwrap_or_default();
+    let mut pins = before.envs.get(to).cloned().unwrap_or_default();
+    let mut wrong = Vec::new();
+    for (image, reference) in &built[to] {
+        if !images.is_empty() && !images.contains(image) {
+            continue;
+        }
+        let Some(pin) = source.get(image) else {
+            t.out(format!("{to}: {image}: `{from}` pins no build of it, left as it is\n"));
+            continue;
+        };
+        if imagelock::repository(&pin.reference) != imagelock::repository(reference) {
+            wrong.push(format!(
+                "`{from}` runs {image} from {}, `{to}` pulls it from {}",
+                imagelock::repository(&pin.reference),
+                imagelock::repository(reference)
+            ));
+            continue;
+        }
+        t.out(pin_change(to, image, pins.get(image), Some(&pin.reference)));
+        pins.insert(image.clone(), Pin::new(pin.reference.clone()));
+    }
+    if !wrong.is_empty() {
+        return Err(format!(
+            "{}\nhelp: a digest lives in one registry: copy the image (such as `crane copy`), then fill `{to}` from the copy; nothing was written",
+            wrong.join("\n")
+        ));
+    }
+    let mut after = before.clone();
+    after.envs.insert(to.to_string(), pins);
+    after.envs.retain(|_, pins| !pins.is_empty());
+    save_lock(t, &path, &before, &after)
 }
 
 #[cfg(test)]

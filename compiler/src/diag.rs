@@ -101,6 +101,8 @@ codes! {
     Serving = 39,
     /// A file the spec names cannot be read.
     Io = 40,
+    /// The image lock (images.lock.yaml) is malformed or does not fit the spec.
+    Lock = 41,
 }
 
 impl Code {

@@ -26,6 +26,7 @@ pub mod diag;
 pub mod diff;
 pub mod emit;
 pub mod graph;
+pub mod imagelock;
 pub mod init;
 pub mod inputs;
 pub mod load;
@@ -92,16 +93,7 @@ pub fn compile(name: &str, bytes: &[u8], project: &dyn project::Project) -> Comp
         Ok((output, warnings)) => (Some(output), warnings),
         Err(errors) => (None, errors),
     };
-    // Later stages report document paths; locate them in the base document.
-    if !more.is_empty()
-        && let Ok(tree) = load::parse(&file)
-    {
-        for mut d in more {
-            load::locate(&mut d, &tree);
-            diagnostics.push(d);
-        }
-    }
-    diag::normalize(&mut diagnostics);
+    located(&file, more, &mut diagnostics);
     if output.is_none() {
         access.clear();
     }
@@ -110,5 +102,60 @@ pub fn compile(name: &str, bytes: &[u8], project: &dyn project::Project) -> Comp
         output,
         diagnostics,
         access,
+    }
+}
+
+/// Later stages report document paths; locate them in the base document.
+fn located(file: &SourceFile, more: Vec<Diagnostic>, diagnostics: &mut Vec<Diagnostic>) {
+    if !more.is_empty()
+        && let Ok(tree) = load::parse(file)
+    {
+        for mut d in more {
+            load::locate(&mut d, &tree);
+            diagnostics.push(d);
+        }
+    }
+    diag::normalize(diagnostics);
+}
+
+/// Image references by environment, then image name.
+pub type BuiltImages = std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>;
+
+/// The images each environment builds, by environment and image name, each as the bake file
+/// tags it (`registry/name:tag`): what `mlship lock fill` and `promote` pin. The spec is
+/// lowered without its image lock, which they rewrite; a spec that does not lower gives its
+/// diagnostics (in a [`Compiled`] without output).
+pub fn built_images(name: &str, bytes: &[u8], project: &dyn project::Project) -> Result<BuiltImages, Box<Compiled>> {
+    /// The project without its image lock.
+    struct WithoutLock<'a>(&'a dyn project::Project);
+    impl project::Project for WithoutLock<'_> {
+        fn read(&self, rel: &str) -> std::io::Result<Vec<u8>> {
+            match rel == imagelock::FILE {
+                true => Err(std::io::ErrorKind::NotFound.into()),
+                false => self.0.read(rel),
+            }
+        }
+        fn exists(&self, rel: &str) -> std::io::Result<()> {
+            self.0.exists(rel)
+        }
+    }
+    let (file, loaded, mut diagnostics) = load::load(name, bytes);
+    let failed = |file, diagnostics| {
+        Box::new(Compiled {
+            file,
+            output: None,
+            diagnostics,
+            access: Vec::new(),
+        })
+    };
+    let Some(loaded) = loaded.filter(|_| !diagnostics.iter().any(Diagnostic::is_error)) else {
+        return Err(failed(file, diagnostics));
+    };
+    match lower::lower(&loaded, &WithoutLock(project)) {
+        Ok(plan) => Ok(plan.envs.into_iter().map(|e| (e.name, e.built_images)).collect()),
+        Err(more) => {
+            located(&file, more, &mut diagnostics);
+            Err(failed(file, diagnostics))
+        }
     }
 }

@@ -53,6 +53,10 @@ pub fn lower(loaded: &Loaded, project: &dyn Project) -> Result<Plan, Vec<Diagnos
     // Where each environment's diagnostics start: they name spec paths, which may have come
     // from the environment's override.
     let mut marks = Vec::new();
+    let lock = inputs::image_lock(project, &mut diags);
+    if let Some(lock) = &lock {
+        images::unknown_lock_envs(lock, loaded, &mut diags);
+    }
     for env in &loaded.envs {
         marks.push((diags.len(), env.name.as_str()));
         let at_env = Path::of(&["environments", &env.name]);
@@ -70,6 +74,33 @@ pub fn lower(loaded: &Loaded, project: &dyn Project) -> Result<Plan, Vec<Diagnos
             );
             continue;
         };
+        let production = s
+            .production
+            .unwrap_or(matches!(env.name.as_str(), "prod" | "production"));
+        // What the bake file tags for this environment: the built images and the notebook
+        // variants used here; the image lock pins them.
+        let mut built_images: BTreeMap<String, String> = s
+            .images
+            .iter()
+            .filter(|(_, img)| img.prebuilt.is_none())
+            .map(|(name, _)| {
+                (
+                    name.clone(),
+                    format!("{}/{name}:{tag}", s.registry.trim_end_matches('/')),
+                )
+            })
+            .collect();
+        for nb in s.notebooks.values().filter(|nb| nb.environments.contains(&env.name)) {
+            if let (Some(image), None) = (&nb.image, &nb.prebuilt) {
+                let variant = images::variant_name(image);
+                let reference = format!("{}/{variant}:{tag}", s.registry.trim_end_matches('/'));
+                built_images.insert(variant, reference);
+            }
+        }
+        let pins = lock
+            .as_ref()
+            .map(|l| images::pins(l, &env.name, s, &built_images, &mut diags))
+            .unwrap_or_default();
         let mut images: BTreeMap<String, String> = s
             .images
             .iter()
@@ -101,7 +132,10 @@ pub fn lower(loaded: &Loaded, project: &dyn Project) -> Result<Plan, Vec<Diagnos
                 (Some(image), _) => {
                     variants.insert(image.clone());
                     let variant = images::variant_name(image);
-                    format!("{}/{variant}:{tag}", s.registry.trim_end_matches('/'))
+                    match pins.get(&variant) {
+                        Some(pin) => pin.clone(),
+                        None => format!("{}/{variant}:{tag}", s.registry.trim_end_matches('/')),
+                    }
                 }
                 (None, Some(prebuilt)) => prebuilt.clone(),
                 (None, None) => continue,
@@ -172,7 +206,13 @@ pub fn lower(loaded: &Loaded, project: &dyn Project) -> Result<Plan, Vec<Diagnos
                 })
             })
             .collect();
+        // The bake file tags what the environments name; the lock pins what they deploy.
         refs.push(images.clone());
+        for (name, pin) in &pins {
+            if let Some(r) = images.get_mut(name) {
+                r.clone_from(pin);
+            }
+        }
         images.extend(notebook_images);
         let mut cx = workloads::Cx {
             spec: s,
@@ -255,6 +295,8 @@ pub fn lower(loaded: &Loaded, project: &dyn Project) -> Result<Plan, Vec<Diagnos
             level_timeouts,
             workflows,
             notebooks,
+            production,
+            built_images,
         });
     }
     marks.push((diags.len(), ""));
@@ -774,5 +816,65 @@ mod tests {
         );
         assert_eq!(c.requests["cpu"], SERVICE_CPU);
         assert_eq!(c.image, "r.io/p/app:1");
+    }
+
+    #[test]
+    fn the_image_lock_pins_what_an_environment_builds_and_refuses_what_does_not_fit() {
+        let spec = "apiVersion: mlship/v1\nproject: p\nregistry: r.io/p\nimages:\n  app: {stack: fastapi}\n  \
+            llm: {prebuilt: \"vllm/vllm-openai:v0.9.0\"}\nservices:\n  web: {image: app, port: 8080}\n\
+            environments:\n  dev: {tag: dev, namespace: p-dev}\n  prod: {tag: \"1\"}\n";
+        let digest = format!("sha256:{}", "a".repeat(64));
+        let lower_with = |lock: String| {
+            let (_, loaded, diags) = crate::load::load("mlship.yaml", spec.as_bytes());
+            let loaded = loaded.unwrap_or_else(|| panic!("{diags:?}"));
+            let project = MemProject([(crate::imagelock::FILE.to_string(), lock.into_bytes())].into());
+            lower(&loaded, &project)
+        };
+        let image = |plan: &Plan, env: &str| {
+            let env = plan.envs.iter().find(|e| e.name == env).unwrap();
+            env.services[0].template.pod.containers[0].image.clone()
+        };
+        // A pin of prod's build: prod runs it; dev keeps its tag; unknown names only warn.
+        let plan = lower_with(format!(
+            "version: 1\nenvironments:\n  prod:\n    app: r.io/p/app:dev@{digest}\n    llm: vllm/vllm-openai:v0.9.0@{digest}\n  qa:\n    app: r.io/p/app:qa@{digest}\n"
+        ))
+        .unwrap();
+        assert_eq!(image(&plan, "prod"), format!("r.io/p/app:dev@{digest}"));
+        assert_eq!(image(&plan, "dev"), "r.io/p/app:dev");
+        assert!(plan.envs.iter().find(|e| e.name == "prod").unwrap().production);
+        assert!(!plan.envs.iter().find(|e| e.name == "dev").unwrap().production);
+        let warnings: Vec<&str> = plan.warnings.iter().map(|d| d.message.as_str()).collect();
+        assert!(
+            warnings
+                .iter()
+                .any(|m| m.contains("pins `llm`, which is a prebuilt image")),
+            "{warnings:?}"
+        );
+        assert!(
+            warnings
+                .iter()
+                .any(|m| m.starts_with("images.lock.yaml:7:") && m.contains("environment `qa`")),
+            "{warnings:?}"
+        );
+        // A build of another repository is refused, at its line in the lock.
+        let diags = lower_with(format!(
+            "version: 1\nenvironments:\n  prod:\n    app: ghcr.io/x/app:1@{digest}\n"
+        ))
+        .unwrap_err();
+        assert!(
+            diags.iter().any(|d| d.code == Code::Lock
+                && d.message.starts_with("images.lock.yaml:4:")
+                && d.message
+                    .contains("a build of `ghcr.io/x/app`, but deploys it from `r.io/p/app`")),
+            "{diags:?}"
+        );
+        // A broken lock is a located error, not a silent tag.
+        let diags = lower_with("version: 1\nenvironments:\n  prod:\n    app: r.io/p/app:1\n".to_string()).unwrap_err();
+        assert!(
+            diags
+                .iter()
+                .any(|d| d.code == Code::Lock && d.message.starts_with("images.lock.yaml:4:")),
+            "{diags:?}"
+        );
     }
 }

@@ -120,10 +120,45 @@ enum Command {
         #[arg(long)]
         name: Option<String>,
     },
+    /// Pin each environment's images by digest in images.lock.yaml, beside the spec: fill it
+    /// from a bake metadata file, or promote one environment's builds to another. `build`
+    /// renders the pins (docs/ci.md).
+    Lock {
+        #[command(subcommand)]
+        action: LockAction,
+    },
     /// Print shell completions.
     Completions { shell: clap_complete::Shell },
     /// Print the man page (roff).
     Man,
+}
+
+#[derive(Subcommand)]
+enum LockAction {
+    /// Pin the named environments' images to the digests that `docker buildx bake
+    /// --metadata-file` recorded; images the file does not name keep their pin.
+    Fill {
+        /// The spec file. Default: mlship.yaml or mlship.kdl in the current folder.
+        spec: Option<PathBuf>,
+        /// The file `docker buildx bake --metadata-file FILE` wrote.
+        #[arg(long, value_name = "FILE")]
+        metadata: PathBuf,
+        /// Environments the build is for (repeat for several).
+        #[arg(long = "env", value_name = "NAME", required = true)]
+        envs: Vec<String>,
+    },
+    /// Give one environment the exact builds (digests) another runs, printing each change.
+    Promote {
+        /// The spec file. Default: mlship.yaml or mlship.kdl in the current folder.
+        spec: Option<PathBuf>,
+        #[arg(long, value_name = "ENV")]
+        from: String,
+        #[arg(long, value_name = "ENV")]
+        to: String,
+        /// Only these images (repeat for several). Default: every image `--to` builds.
+        #[arg(long = "image", value_name = "NAME")]
+        images: Vec<String>,
+    },
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -294,6 +329,12 @@ fn run(command: Command, t: &mut Transcript) -> Outcome {
         }
         Command::Schema { out } => commands::schema(t, out.as_deref()),
         Command::Init { dir, name } => commands::init(t, &dir, name),
+        Command::Lock {
+            action: LockAction::Fill { spec, metadata, envs },
+        } => commands::lock_fill(t, spec, &metadata, &envs),
+        Command::Lock {
+            action: LockAction::Promote { spec, from, to, images },
+        } => commands::lock_promote(t, spec, &from, &to, &images),
         Command::Completions { shell } => {
             let mut text = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "mlship", &mut text);

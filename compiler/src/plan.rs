@@ -125,6 +125,11 @@ pub struct EnvPlan {
     pub workflows: Vec<WorkflowPlan>,
     /// The notebooks this environment has.
     pub notebooks: Vec<NotebookPlan>,
+    /// Whether every image must be pinned by digest here (policy `pinned-images`).
+    pub production: bool,
+    /// The images mlship builds for this environment (notebook variants included), by name,
+    /// each as the bake file tags it (`registry/name:tag`): what the image lock pins.
+    pub built_images: BTreeMap<String, String>,
 }
 
 impl EnvPlan {

@@ -31,6 +31,11 @@ pub struct Spec {
     /// Image tag. Environments usually override it. Never `latest`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tag: Option<String>,
+    /// Whether the environment is production, where every image must be pinned by digest
+    /// (policy `pinned-images`); usually set per environment. Default: true for an
+    /// environment named `prod` or `production`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub production: Option<bool>,
     /// Target Kubernetes minor version, such as "1.33". Default: "1.33".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kubernetes: Option<String>,
@@ -157,6 +162,9 @@ pub enum Policy {
     ResourceLimits,
     /// Images name a tag other than `latest`, or a digest.
     NoLatestTag,
+    /// In a production environment, every image is pinned by digest: by the image lock
+    /// (`mlship lock fill`), `digest`, or a prebuilt reference with `@sha256:`.
+    PinnedImages,
     /// No hostPath volumes.
     NoHostPath,
     /// No privileged containers.
@@ -1409,6 +1417,11 @@ pub struct Environment {
     pub registry: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tag: Option<String>,
+    /// A production environment refuses images not pinned by digest (policy
+    /// `pinned-images`; the image lock pins them). Default: true for an environment named
+    /// `prod` or `production`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub production: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     /// Config overrides; `null` removes a key.
     pub config: Option<BTreeMap<String, serde_json::Value>>,

@@ -1155,6 +1155,11 @@ impl SpecBp {
                     }
                     (None, Some(_)) => {}
                 }
+                if e.name == "prod" {
+                    // A production environment refuses unpinned images; generated specs have
+                    // no image lock (the lock has its own tests).
+                    m.insert("production".into(), json!(false));
+                }
                 let mut config = Map::new();
                 for (i, new, value) in &e.config {
                     match (new, value) {

@@ -393,6 +393,7 @@ pub fn emit(plan: &Plan, spec_hash: &str) -> Result<(Output, Vec<Diagnostic>), V
         "kubernetes": plan.kubernetes,
         "engine": engine.map(|e| match e { Engine::Argocd => "argocd", Engine::Flux => "flux" }),
         "environments": plan.envs.iter().map(|e| e.name.clone()).collect::<Vec<_>>(),
+        "production": plan.envs.iter().filter(|e| e.production).map(|e| e.name.clone()).collect::<Vec<_>>(),
         "spec_sha256": spec_hash,
         "files": {},
     });

@@ -165,7 +165,7 @@ mod tests {
         secrets:\n  db: {provider: external-secrets, store: vault, keys: {DB_PASSWORD: p/db#password}}\n  \
         other: {provider: external-secrets, store: vault, keys: {OTHER: p/other#x}}\n\
         volumes:\n  data: {size: 10Gi}\n\
-        environments:\n  dev: {namespace: p-dev}\n  prod: {}\n";
+        environments:\n  dev: {namespace: p-dev}\n  prod: {production: false}\n";
 
     fn build(extra: &str) -> crate::Compiled {
         let spec = format!("{BASE}{extra}");

@@ -612,8 +612,9 @@ fn field_path(path: &str) -> Option<Path> {
 }
 
 /// Every policy violation of one pod spec: (policy, what is wrong).
-/// `shared` is the security context the object's pods share, if its kind has one.
-pub fn violations(pod: &Value, shared: Option<&Value>) -> Vec<(Policy, String)> {
+/// `shared` is the security context the object's pods share, if its kind has one;
+/// `production` whether images must be pinned by digest.
+pub fn violations(pod: &Value, shared: Option<&Value>, production: bool) -> Vec<(Policy, String)> {
     let mut out = Vec::new();
     let psc = match shared {
         Some(s) if pod["securityContext"].is_null() => s,
@@ -703,6 +704,12 @@ pub fn violations(pod: &Value, shared: Option<&Value>) -> Vec<(Policy, String)> 
                 format!("container `{name}` runs `{image}` without a version tag"),
             ));
         }
+        if production && !image.contains('@') {
+            out.push((
+                Policy::PinnedImages,
+                format!("container `{name}` runs `{image}`, which no digest pins"),
+            ));
+        }
     }
     out
 }
@@ -741,7 +748,7 @@ fn policies(plan: &Plan, env: &EnvPlan, objects: &[Object], used: &mut BTreeSet<
         let stable = format!("{}/{}", obj.kind(), names::stable_name(obj.kind(), obj.name()));
         let found = super::pod_specs(&obj.value)
             .into_iter()
-            .flat_map(|(_, pod)| violations(pod, super::pod_defaults(&obj.value)));
+            .flat_map(|(_, pod)| violations(pod, super::pod_defaults(&obj.value), env.production));
         for (policy, what) in found {
             if relaxed.iter().any(|(p, _)| *p == policy) {
                 continue;
@@ -755,11 +762,43 @@ fn policies(plan: &Plan, env: &EnvPlan, objects: &[Object], used: &mut BTreeSet<
                 continue;
             }
             let name = policy_name(policy);
-            let d = Diagnostic::error(Code::Policy, format!("{id} breaks policy `{name}`: {what}")).help(format!(
-                "fix the object, or waive the policy with a reason: waivers: [{{policy: {name}, object: {stable}, reason: \"...\"}}]"
+            let fix = match policy {
+                Policy::PinnedImages => format!(
+                    "pin the build this environment deploys: `mlship lock fill --env {env} --metadata <bake metadata>` or `mlship lock promote --from <tested environment> --to {env}` (docs/ci.md), `digest:` for a prebuilt image; or set `production: false`, or waive the policy with a reason",
+                    env = env.name
+                ),
+                _ => "fix the object, or waive the policy with a reason".to_string(),
+            };
+            let message = match policy {
+                Policy::PinnedImages => {
+                    format!(
+                        "{id} breaks policy `{name}` in production environment `{}`: {what}",
+                        env.name
+                    )
+                }
+                _ => format!("{id} breaks policy `{name}`: {what}"),
+            };
+            let d = Diagnostic::error(Code::Policy, message).help(format!(
+                "{fix}: waivers: [{{policy: {name}, object: {stable}, reason: \"...\"}}]"
             ));
-            diags.push(located(obj, d));
+            // An unpinned image in an object mlship rendered is the environment's: no lock
+            // entry, no digest (a patch that sets an image is rare; the waiver names it).
+            let d = match (policy, &obj.origin) {
+                (Policy::PinnedImages, Origin::Generated) => d.at(env_path(env)),
+                _ => located(obj, d),
+            };
+            diags.push(d);
         }
+    }
+}
+
+/// Where the spec makes `env` a production environment: its entry, or the top-level
+/// `production` of a spec without environments.
+fn env_path(env: &EnvPlan) -> Path {
+    if env.name == crate::load::DEFAULT_ENV {
+        Path::of(&["production"])
+    } else {
+        Path::of(&["environments", &env.name])
     }
 }
 
@@ -836,7 +875,7 @@ mod tests {
         assert_eq!(pods.len(), 1);
         assert_eq!(pods[0].0, "spec.jobTemplate.spec.template.spec");
         assert!(
-            violations(pods[0].1, None)
+            violations(pods[0].1, None, false)
                 .iter()
                 .any(|(p, _)| *p == Policy::RunAsNonRoot)
         );
@@ -932,7 +971,7 @@ mod tests {
             "volumes": [{"name": "docker", "hostPath": {"path": "/var/run/docker.sock"}}],
             "containers": [{"name": "c", "image": "nginx:latest", "securityContext": {"privileged": true}}]
         });
-        let found: BTreeSet<Policy> = violations(&pod, None).into_iter().map(|(p, _)| p).collect();
+        let found: BTreeSet<Policy> = violations(&pod, None, true).into_iter().map(|(p, _)| p).collect();
         for p in [
             Policy::NoHostNamespaces,
             Policy::NoHostPath,
@@ -941,9 +980,20 @@ mod tests {
             Policy::ResourceLimits,
             Policy::RunAsNonRoot,
             Policy::Seccomp,
+            Policy::PinnedImages,
         ] {
             assert!(found.contains(&p), "{p:?} not found");
         }
+        let pinned = json!({"containers": [{"name": "c", "image": "r.io/a:1@sha256:00"}]});
+        let unpinned = json!({"containers": [{"name": "c", "image": "r.io/a:1"}]});
+        let pins = |pod: &Value, production| {
+            violations(pod, None, production)
+                .iter()
+                .any(|(p, _)| *p == Policy::PinnedImages)
+        };
+        assert!(pins(&unpinned, true));
+        assert!(!pins(&unpinned, false));
+        assert!(!pins(&pinned, true));
     }
 
     /// Issue 14: each patch scanned every object for its own, and a patch that matched none

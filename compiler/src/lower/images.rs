@@ -3,9 +3,11 @@
 //! Takes: the base spec, the environments' image references and the project's files. Gives:
 //! one [`ImagePlan`] per image (Dockerfiles do not vary by environment; environments choose
 //! tags and digests), or located diagnostics for stacks, Python, framework and CUDA conflicts
-//! and missing files.
+//! and missing files. Also the image lock's pins of each environment, checked against what
+//! it builds.
 
 use crate::diag::{Code, Diagnostic};
+use crate::imagelock::{FILE, Lock, repository};
 use crate::plan::ImagePlan;
 use crate::project::Project;
 use crate::source::Path;
@@ -406,4 +408,91 @@ fn resolve_framework(
         help,
     );
     None
+}
+
+/// The image lock's pins for one environment, checked against what it builds: a pin must
+/// be of an image built here, of the repository the environment deploys it from, and the
+/// only pin of it (not also a `digest`). Gives the pinned references by image name.
+pub(super) fn pins(
+    lock: &Lock,
+    env: &str,
+    s: &Spec,
+    built: &BTreeMap<String, String>,
+    diags: &mut Vec<Diagnostic>,
+) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for (image, pin) in lock.envs.get(env).into_iter().flatten() {
+        let at = format!("{FILE}:{}:{}", pin.line, pin.column);
+        let Some(reference) = built.get(image) else {
+            let what = match s.images.get(image) {
+                Some(img) if img.prebuilt.is_some() => "a prebuilt image; pin it with `digest:` in the spec",
+                _ => "not an image this environment builds; remove the line, or run `mlship lock fill` again",
+            };
+            diags.push(warning(
+                Diagnostic::error(
+                    Code::Lock,
+                    format!("{at}: environment `{env}` pins `{image}`, which is {what}"),
+                )
+                .at(Path::of(&["environments", env])),
+            ));
+            continue;
+        };
+        if repository(&pin.reference) != repository(reference) {
+            diags.push(
+                Diagnostic::error(
+                    Code::Lock,
+                    format!(
+                        "{at}: environment `{env}` pins `{image}` to a build of `{}`, but deploys it from `{}`",
+                        repository(&pin.reference),
+                        repository(reference)
+                    ),
+                )
+                .at(Path::of(&["environments", env]))
+                .help(format!(
+                    "fill the lock from a build of this spec (`mlship lock fill --env {env} --metadata <bake metadata>`); a digest promoted from another registry must be copied there first"
+                )),
+            );
+            continue;
+        }
+        if s.images.get(image).is_some_and(|img| img.digest.is_some()) {
+            diags.push(
+                Diagnostic::error(
+                    Code::Conflict,
+                    format!("{at}: environment `{env}` pins `{image}` in the lock and with `digest`"),
+                )
+                .at(Path::of(&["images", image, "digest"]))
+                .help("keep one: remove `digest` and let `mlship lock fill` and `mlship lock promote` pin the image"),
+            );
+            continue;
+        }
+        out.insert(image.clone(), pin.reference.clone());
+    }
+    out
+}
+
+/// Environments the lock pins images for that the spec does not have.
+pub(super) fn unknown_lock_envs(lock: &Lock, loaded: &crate::load::Loaded, diags: &mut Vec<Diagnostic>) {
+    for (env, pins) in &lock.envs {
+        if !loaded.envs.iter().any(|e| &e.name == env)
+            && let Some(pin) = pins.values().next()
+        {
+            diags.push(warning(
+                Diagnostic::error(
+                    Code::Lock,
+                    format!(
+                        "{FILE}:{}:{}: the lock pins images for environment `{env}`, which the spec does not have",
+                        pin.line, pin.column
+                    ),
+                )
+                .help("remove the environment from the lock, or fix its name"),
+            ));
+        }
+    }
+}
+
+fn warning(d: Diagnostic) -> Diagnostic {
+    Diagnostic {
+        severity: crate::diag::Severity::Warning,
+        ..d
+    }
 }

@@ -287,3 +287,38 @@ pub(super) fn config_files(
     }
     out
 }
+
+/// The image lock beside the spec ([`crate::imagelock`]), if there is one; its problems are
+/// located in it.
+pub(super) fn image_lock(project: &dyn Project, diags: &mut Vec<Diagnostic>) -> Option<crate::imagelock::Lock> {
+    use crate::imagelock::{self, FILE};
+    let text = match project.read(FILE).map(String::from_utf8) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+        Err(e) => {
+            diags.push(
+                Diagnostic::error(Code::Io, format!("{FILE}: {e}"))
+                    .help("the image lock is a file in the spec's folder"),
+            );
+            return None;
+        }
+        Ok(Err(_)) => {
+            diags.push(
+                Diagnostic::error(Code::Lock, format!("{FILE} is not UTF-8")).help("write it with `mlship lock fill`"),
+            );
+            return None;
+        }
+        Ok(Ok(text)) => text,
+    };
+    match imagelock::parse(&text) {
+        Ok(lock) => Some(lock),
+        Err(problems) => {
+            for p in problems {
+                diags.push(
+                    Diagnostic::error(Code::Lock, format!("{FILE}:{}:{}: {}", p.line, p.column, p.message))
+                        .help(p.help),
+                );
+            }
+            None
+        }
+    }
+}
