@@ -97,6 +97,24 @@ ls "$W/sample" | wc -l >"$J/sample-count.txt"
 hf "validate-kv" 3 "" "kubernetes-validate --strict --quiet -k 1.33 $(ls -d "$W"/sample/*.yaml | tr '\n' ' ')"
 hf "validate-mlship-sample" "$RUNS" "" "$MLSHIP validate --manifests $W/sample --kubernetes 1.33"
 
+echo "== monorepo: one mlship check at the root of 500 projects against one process per spec"
+MONO=$([[ "$QUICK" == 1 ]] && echo 100 || echo 500)
+m="$W/mono"
+mkdir -p "$m"
+cp -r examples/fraud-detection "$W/mono-one" && rm -f "$W/mono-one/mlship.kdl"
+(cd "$W/mono-one" && "$MLSHIP" build mlship.yaml >/dev/null 2>&1)
+for i in $(seq -w 1 "$MONO"); do cp -r "$W/mono-one" "$m/p$i"; done
+echo "$MONO" >"$J/mono-count.txt"
+find "$m" -name mlship.yaml | sort >"$W/mono-specs.txt"
+cat >"$W/mono-loop.sh" <<SH
+while read -r spec; do "$MLSHIP" check "\$spec" >/dev/null 2>&1 || exit 1; done <"$W/mono-specs.txt"
+SH
+mono_runs=$(( RUNS > 10 ? 10 : RUNS ))
+hf "mono-root" "$mono_runs" "" "bash -c 'cd $m && $MLSHIP check'"
+hf "mono-one-thread" "$mono_runs" "" "bash -c 'cd $m && taskset -c 0 $MLSHIP check'"
+WARMUP=1 hf "mono-loop" 3 "" "bash $W/mono-loop.sh"
+rm -rf "$m"
+
 python3 - "$J" "$SIZES" >bench/results.md <<'PY'
 import json, os, statistics, subprocess, sys
 J, sizes = sys.argv[1], [int(s) for s in sys.argv[2].split()]
@@ -131,6 +149,12 @@ out += ["", "| validation | objects | time | objects per second |", "|---|---|--
         f"| mlship validate --manifests (same {sample} files) | {sample} | {ms(ml)} | {sample/ml:,.0f} |",
         f"| mlship validate --manifests (N = 1,000 prod tree) | {objs} | {ms(full)} | {objs/full:,.0f} |",
         "", f"mlship validates {kv/ml:.0f}x faster than kubernetes-validate on the same {sample} objects (whole processes)."]
+mono = int(open(f"{J}/mono-count.txt").read())
+root, one, loop = med("mono-root"), med("mono-one-thread"), med("mono-loop")
+out += ["", f"| monorepo: {mono} copies of fraud-detection, each with its tree | time | per spec | vs one process per spec |", "|---|---|---|---|",
+        f"| one `mlship check` at the root ({os.cpu_count()} threads) | {ms(root)} | {ms(root/mono)} | {loop/root:.0f}x |",
+        f"| one `mlship check` at the root, on one core | {ms(one)} | {ms(one/mono)} | {loop/one:.0f}x |",
+        f"| `mlship check <spec>`, one process per spec | {ms(loop)} | {ms(loop/mono)} | 1x |"]
 print("\n".join(out))
 PY
 cat bench/results.md

@@ -246,6 +246,63 @@ impl CheckedSpec {
     }
 }
 
+/// `f` of every item, on as many threads as the machine has (each takes the next item left),
+/// in the order of `items`. A process checks hundreds of specs at a monorepo's root; the
+/// schemas' validators are compiled once and shared by every thread.
+fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZero::get)
+        .min(items.len());
+    if threads <= 1 {
+        return items.iter().map(f).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut done: Vec<(usize, R)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                // The main thread's stack size: compiling recurses as deep on any thread.
+                std::thread::Builder::new().stack_size(8 << 20).spawn_scoped(scope, || {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(item) = items.get(i) else { break mine };
+                        mine.push((i, f(item)));
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| match w {
+                Ok(w) => w.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                Err(_) => Vec::new(),
+            })
+            .collect()
+    });
+    // No thread to be had: this one does what is left.
+    for i in next.into_inner()..items.len() {
+        done.push((i, f(&items[i])));
+    }
+    done.sort_unstable_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, r)| r).collect()
+}
+
+/// Compile one spec and compare it with its tree in `out` (beside the spec).
+fn check_one(path: &Path, out: &Path) -> Result<CheckedSpec, String> {
+    let compiled = compile_file(path)?;
+    let dir = inputs::spec_dir(path).join(out);
+    let stale = compiled
+        .output
+        .as_ref()
+        .map(|o| writer::stale(&dir, o))
+        .unwrap_or_default();
+    Ok(CheckedSpec {
+        compiled,
+        out: dir,
+        stale,
+    })
+}
+
 /// `mlship check`: validate and compile every spec (by default every one under the current
 /// folder that git does not ignore) and compare it with its committed tree in `out`.
 pub fn check(t: &mut Transcript, files: Vec<PathBuf>, out: &Path, format: CheckFormat) -> Outcome {
@@ -255,19 +312,9 @@ pub fn check(t: &mut Transcript, files: Vec<PathBuf>, out: &Path, format: CheckF
         files
     };
     let mut specs = Vec::new();
-    for path in &files {
-        let compiled = compile_file(path)?;
-        let dir = inputs::spec_dir(path).join(out);
-        let stale = compiled
-            .output
-            .as_ref()
-            .map(|o| writer::stale(&dir, o))
-            .unwrap_or_default();
-        let spec = CheckedSpec {
-            compiled,
-            out: dir,
-            stale,
-        };
+    // Specs are checked in parallel, and reported in the order given.
+    for spec in parallel_map(&files, |path| check_one(path, out)) {
+        let spec = spec?;
         let c = spec.report();
         match format {
             CheckFormat::Human => {
