@@ -47,7 +47,7 @@ pub fn process(
                     )
                     .at(Path::of(&["manifests"]).index(extra.index))
                     .help(format!(
-                        "set metadata.namespace: {} in the file if the kind is namespaced",
+                        "list the kind's CRD file in `crds`, or set metadata.namespace: {} in the file if the kind is namespaced",
                         env.namespace
                     ))
                 }),

@@ -17,7 +17,8 @@
 //!   `anyOf: [integer, string]`; OpenAPI 3.0's boolean `exclusiveMinimum`/`exclusiveMaximum`
 //!   become JSON Schema's numbers;
 //! - every object schema with `properties` is closed (`additionalProperties: false`) unless it
-//!   has `x-kubernetes-preserve-unknown-fields: true`; the root and embedded resources always
+//!   has `x-kubernetes-preserve-unknown-fields: true` or is a branch of `anyOf`, `allOf`,
+//!   `oneOf` or `not` (which only repeat properties declared beside them); the root and embedded resources always
 //!   admit `apiVersion`, `kind` and `metadata`, and `metadata` stays open (the API server checks
 //!   it as ObjectMeta, and so does the validator);
 //! - `format: int32` and `int64` get their bounds.
@@ -160,44 +161,14 @@ impl UserCrds {
     /// kind; a problem at `apiVersion` when they define it under other versions only, or do
     /// not serve this one; a problem at the object when its schema does not compile.
     pub(super) fn schema(&self, api_version: &str, kind: &str) -> Option<Result<&CrdSchema, Found>> {
-        let (group, _) = api_version.rsplit_once('/')?;
-        let of_kind: Vec<&UserKind> = self
+        let exact = self
             .kinds
             .iter()
-            .filter(|k| k.group() == group && k.kind == kind)
-            .collect();
-        if of_kind.is_empty() {
-            return None;
-        }
-        let served: Vec<String> = of_kind
-            .iter()
-            .filter(|k| k.served)
-            .map(|k| format!("`{}`", k.api_version))
-            .collect();
-        let wrong_version = |message: String| {
-            let first = of_kind[0];
-            Found {
-                help: Some(format!("its CRD is at {}", first.at())),
-                ..Found::new(Path::of(&["apiVersion"]), message)
-            }
+            .find(|k| k.api_version == api_version && k.kind == kind);
+        let k = match exact {
+            Some(k) if k.served => k,
+            _ => return self.wrong_version(api_version, kind, exact).map(Err),
         };
-        let Some(k) = of_kind.iter().find(|k| k.api_version == api_version) else {
-            return Some(Err(wrong_version(if served.is_empty() {
-                format!("no version of {kind} is served")
-            } else {
-                expected_values(&served, Some(&Json::from(api_version)))
-            })));
-        };
-        if !k.served {
-            return Some(Err(Found {
-                help: Some(format!("its CRD at {} has `served: false` for it", k.at())),
-                ..wrong_version(if served.is_empty() {
-                    format!("`{api_version}` is not served, nor any other version of {kind}")
-                } else {
-                    expected_values(&served, Some(&Json::from(api_version)))
-                })
-            }));
-        }
         let loaded = k.loaded.get_or_init(|| {
             let uri = format!(
                 "https://mlship.dev/schemas/user/{}_{}.json",
@@ -224,6 +195,36 @@ impl UserCrds {
                     e.chars().take(200).collect::<String>()
                 ),
             )),
+        })
+    }
+
+    /// The problem of an object of a user's group and kind under a version their CRD does
+    /// not define (`exact` is `None`) or does not serve; `None` when no CRD defines the kind.
+    fn wrong_version(&self, api_version: &str, kind: &str, exact: Option<&UserKind>) -> Option<Found> {
+        let (group, _) = api_version.rsplit_once('/')?;
+        let of_kind: Vec<&UserKind> = self
+            .kinds
+            .iter()
+            .filter(|k| k.group() == group && k.kind == kind)
+            .collect();
+        let first = of_kind.first()?;
+        let served: Vec<String> = of_kind
+            .iter()
+            .filter(|k| k.served)
+            .map(|k| format!("`{}`", k.api_version))
+            .collect();
+        let message = match (served.is_empty(), exact) {
+            (false, _) => expected_values(&served, Some(&Json::from(api_version))),
+            (true, Some(_)) => format!("`{api_version}` is not served, nor any other version of {kind}"),
+            (true, None) => format!("no version of {kind} is served"),
+        };
+        let help = match exact {
+            Some(k) => format!("its CRD at {} has `served: false` for it", k.at()),
+            None => format!("its CRD is at {}", first.at()),
+        };
+        Some(Found {
+            help: Some(help),
+            ..Found::new(Path::of(&["apiVersion"]), message)
         })
     }
 
@@ -319,7 +320,7 @@ fn kinds_of(o: &Object<'_>, file: &str) -> Result<Vec<UserKind>, Vec<Found>> {
 
 /// A served version's `openAPIV3Schema`, converted (see the module's documentation).
 fn convert_root(schema: &Json) -> Json {
-    let mut out = convert(schema);
+    let mut out = convert(schema, true);
     admit_resource_fields(&mut out);
     bound_integer_formats(&mut out);
     out
@@ -338,8 +339,10 @@ const DROP: &[&str] = &[
     "x-kubernetes-validations",
 ];
 
-/// One schema node, converted as `schemas/crds/crd2json.py` converts it.
-fn convert(s: &Json) -> Json {
+/// One schema node, converted as `schemas/crds/crd2json.py` converts it. Below `anyOf`,
+/// `allOf`, `oneOf` and `not` (value validations, which in a structural schema only repeat
+/// properties declared beside them) nothing is closed: `close` is false there.
+fn convert(s: &Json, close: bool) -> Json {
     let Json::Object(m) = s else { return s.clone() };
     let mut out: Map<String, Json> = m
         .iter()
@@ -353,18 +356,21 @@ fn convert(s: &Json) -> Json {
     let embedded = flag(&mut out, "x-kubernetes-embedded-resource");
     if let Some(Json::Object(props)) = out.get_mut("properties") {
         for v in props.values_mut() {
-            *v = convert(v);
+            *v = convert(v, close);
         }
     }
-    for key in ["items", "additionalProperties", "not"] {
+    for key in ["items", "additionalProperties"] {
         if let Some(v @ Json::Object(_)) = out.get_mut(key) {
-            *v = convert(v);
+            *v = convert(v, close);
         }
+    }
+    if let Some(v @ Json::Object(_)) = out.get_mut("not") {
+        *v = convert(v, false);
     }
     for key in ["anyOf", "allOf", "oneOf"] {
         if let Some(Json::Array(items)) = out.get_mut(key) {
             for v in items {
-                *v = convert(v);
+                *v = convert(v, false);
             }
         }
     }
@@ -406,7 +412,7 @@ fn convert(s: &Json) -> Json {
     if embedded {
         admit_resource_fields_of(&mut out);
     }
-    if out.contains_key("properties") && !preserve && !out.contains_key("additionalProperties") {
+    if close && out.contains_key("properties") && !preserve && !out.contains_key("additionalProperties") {
         out.insert("additionalProperties".into(), Json::Bool(false));
     }
     Json::Object(out)
@@ -591,6 +597,22 @@ spec:
     }
 
     #[test]
+    fn a_schema_that_does_not_compile_is_a_problem_of_each_object_of_its_kind() {
+        let crds = crds(&WIDGETS.replace("color: {type: string,", "color: {type: string, pattern: \"[\","));
+        let out = check(
+            &crds,
+            "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\nspec: {size: 1}\n",
+        );
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert!(
+            out[0].starts_with(
+                "w.yaml:1:1: Widget/w: the schema of Widget `example.com/v1` at crd.yaml:15 cannot be used: "
+            ),
+            "{out:?}"
+        );
+    }
+
+    #[test]
     fn a_crd_is_a_valid_manifest() {
         let schemas = crate::validate::schemas("1.33").unwrap();
         let docs = schemas.validate_yaml("crd.yaml", WIDGETS);
@@ -609,10 +631,12 @@ spec:
                 "b": {"x-kubernetes-int-or-string": true},
                 "c": {"type": "object", "x-kubernetes-preserve-unknown-fields": true, "properties": {"d": {"type": "integer"}}},
                 "e": {"type": "array", "items": {"type": "object", "properties": {"f": {"type": "boolean"}}}},
+                "g": {"type": "object", "properties": {"h": {"type": "string"}, "i": {"type": "string"}},
+                      "oneOf": [{"properties": {"h": {"minLength": 1}}, "required": ["h"]}, {"required": ["i"]}]},
             }
         });
         assert_eq!(
-            convert(&s),
+            convert(&s, true),
             json!({
                 "type": "object", "additionalProperties": false,
                 "properties": {
@@ -620,6 +644,9 @@ spec:
                     "b": {"anyOf": [{"type": "integer"}, {"type": "string"}]},
                     "c": {"type": "object", "properties": {"d": {"type": "integer"}}},
                     "e": {"type": "array", "items": {"type": "object", "properties": {"f": {"type": "boolean"}}, "additionalProperties": false}},
+                    // The branches repeat a property: closing them would refuse the others.
+                    "g": {"type": "object", "properties": {"h": {"type": "string"}, "i": {"type": "string"}}, "additionalProperties": false,
+                          "oneOf": [{"properties": {"h": {"minLength": 1}}, "required": ["h"]}, {"required": ["i"]}]},
                 }
             })
         );
