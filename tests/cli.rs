@@ -307,6 +307,123 @@ fn validate_manifests_reports_every_error_located_in_every_format() {
     s.snapshot("cli/validate-manifests");
 }
 
+/// A RayService CRD, as a user keeps it beside their manifests (trimmed).
+const RAY_CRD: &str = "\
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: rayservices.ray.io
+spec:
+  group: ray.io
+  names: {kind: RayService, plural: rayservices}
+  scope: Namespaced
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            required: [serveConfigV2]
+            properties:
+              serveConfigV2: {type: string}
+              upgradeStrategy:
+                type: object
+                properties:
+                  type: {type: string, enum: [NewCluster, None]}
+              rayClusterConfig: {type: object, x-kubernetes-preserve-unknown-fields: true}
+";
+
+#[test]
+fn validate_manifests_validates_custom_resources_with_their_crds() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Session::new(dir.path());
+    s.write("crds/rayservice.yaml", RAY_CRD);
+    s.write("crds/kustomization.yaml", "resources: [rayservice.yaml]\n");
+    s.write(
+        "app/ray.yaml",
+        "apiVersion: ray.io/v1\nkind: RayService\nmetadata:\n  name: llm\nspec:\n  serveConfigV2: |\n    applications: []\n  rayClusterConfig: {headGroupSpec: {}}\n---\napiVersion: kueue.x-k8s.io/v1beta1\nkind: LocalQueue\nmetadata:\n  name: team-a\n",
+    );
+    s.write(
+        "app/broken.yaml",
+        "apiVersion: ray.io/v1\nkind: RayService\nmetadata:\n  name: bad\nspec:\n  serveConfigV2: 3\n  upgradeStrategy:\n    type: BlueGreen\n    tpye: x\n---\napiVersion: ray.io/v1alpha1\nkind: RayService\nmetadata:\n  name: old\nspec:\n  serveConfigV2: \"\"\n",
+    );
+    // Without the CRD: every RayService is skipped, each named with why.
+    s.run(&["validate", "--manifests", "app/ray.yaml"]);
+    // With it (a folder: its *.yaml files; the kustomization has no CRD and is left out).
+    s.run(&["validate", "--manifests", "app/ray.yaml", "--crd", "crds"]);
+    // A wrong type, an enum, an unknown field and an apiVersion the CRD does not serve, located.
+    s.run(&[
+        "validate",
+        "--manifests",
+        "app",
+        "--crd",
+        "crds/rayservice.yaml",
+        "--format",
+        "json",
+    ]);
+    s.run(&[
+        "validate",
+        "--manifests",
+        "app/broken.yaml",
+        "--crd",
+        "crds/rayservice.yaml",
+    ]);
+    // The CRD files are manifests too.
+    s.run(&["validate", "--manifests", "crds", "--crd", "crds"]);
+    // A broken CRD: exit 2, each problem at its line and column, nothing validated.
+    s.write(
+        "bad-crd.yaml",
+        RAY_CRD
+            .replace("serveConfigV2: {type: string}", "serveConfigV2: {type: 7}")
+            .replace("served: true", "served: yes please"),
+    );
+    s.run(&["validate", "--manifests", "app/ray.yaml", "--crd", "bad-crd.yaml"]);
+    s.write(
+        "not-a-crd.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
+    );
+    s.run(&["validate", "--manifests", "app/ray.yaml", "--crd", "not-a-crd.yaml"]);
+    s.write(
+        "unclosed.yaml",
+        "apiVersion: apiextensions.k8s.io/v1\nkind: [CustomResourceDefinition\n",
+    );
+    s.run(&["validate", "--manifests", "app/ray.yaml", "--crd", "unclosed.yaml"]);
+    s.run(&["validate", "--crd", "crds", "mlship.yaml"]);
+    s.snapshot("cli/validate-manifests-crd");
+}
+
+#[test]
+fn a_spec_validates_its_extra_custom_resources_with_its_crds() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Session::new(dir.path());
+    s.write("k8s/rayservice-crd.yaml", RAY_CRD);
+    s.write(
+        "k8s/ray.yaml",
+        "apiVersion: ray.io/v1\nkind: RayService\nmetadata:\n  name: llm\nspec:\n  serveConfigV2: \"applications: []\"\n  upgradeStrategy: {type: Blue}\n",
+    );
+    let head = "apiVersion: mlship/v1\nproject: p\nregistry: r.io/p\ntag: \"1\"\nmanifests: [k8s/ray.yaml]\n";
+    s.write("mlship.yaml", format!("{head}crds: [k8s/rayservice-crd.yaml]\n"));
+    s.run(&["validate", "mlship.yaml"]);
+    s.edit("k8s/ray.yaml", "{type: Blue}", "{type: NewCluster}");
+    // Valid now, and namespaced as its CRD says.
+    s.run(&["build", "mlship.yaml"]);
+    assert!(
+        std::fs::read_to_string(dir.path().join("deploy/envs/default/rayservice-llm.yaml"))
+            .unwrap()
+            .contains("namespace: p"),
+    );
+    s.write(
+        "mlship.kdl",
+        "apiVersion \"mlship/v1\"\nproject \"p\"\nregistry \"r.io/p\"\ntag \"1\"\nmanifests \"k8s/ray.yaml\"\ncrds \"k8s/missing.yaml\"\n",
+    );
+    s.run(&["validate", "mlship.kdl"]);
+    s.snapshot("cli/spec-crds");
+}
+
 #[test]
 fn count_limits_are_located_errors() {
     let dir = tempfile::tempdir().unwrap();

@@ -167,17 +167,25 @@ pub fn validate(t: &mut Transcript, files: Vec<PathBuf>, json: bool) -> Outcome 
     Ok(ok)
 }
 
-/// `mlship validate --manifests`: a strict, offline kubeconform for any manifests.
-pub fn validate_manifests(t: &mut Transcript, paths: &[PathBuf], version: &str, format: ManifestFormat) -> Outcome {
+/// `mlship validate --manifests`: a strict, offline kubeconform for any manifests; objects of
+/// the kinds the CRD files in `crds` define (`--crd`) are validated against their schemas.
+pub fn validate_manifests(
+    t: &mut Transcript,
+    paths: &[PathBuf],
+    crds: &[PathBuf],
+    version: &str,
+    format: ManifestFormat,
+) -> Outcome {
     if paths.is_empty() {
         return Err("name the manifest files or folders to validate".into());
     }
     let schemas = validate::schemas(version).map_err(|e| e.to_string())?;
+    let user = read_crds(schemas, crds)?;
     let files = inputs::manifests(paths)?;
     let mut docs = Vec::new();
     for (name, text) in &files {
         match text {
-            Ok(text) => docs.extend(schemas.validate_yaml(name, text)),
+            Ok(text) => docs.extend(schemas.validate_yaml_with(name, text, &user)),
             Err(why) => docs.push(validate::Document::unreadable(name, why.clone())),
         }
     }
@@ -188,6 +196,32 @@ pub fn validate_manifests(t: &mut Transcript, paths: &[PathBuf], version: &str, 
         ManifestFormat::Junit => report::junit(&docs, version),
     });
     Ok(validate::summary(&docs).invalid == 0)
+}
+
+/// The CustomResourceDefinitions of `--crd` files and folders. A CRD that is not valid, or a
+/// named file without one, is an error naming every problem at its line and column.
+fn read_crds(schemas: &validate::Schemas, paths: &[PathBuf]) -> Result<validate::UserCrds, String> {
+    let mut user = validate::UserCrds::default();
+    let mut problems = Vec::new();
+    for file in inputs::crd_files(paths)? {
+        match user.read(schemas, &file.name, &file.text) {
+            Ok(0) if file.named => problems.push(format!(
+                "{}: no CustomResourceDefinition (`apiextensions.k8s.io/v1`) in this file",
+                file.name
+            )),
+            Ok(_) => {}
+            Err(docs) => problems.extend(docs.iter().map(ToString::to_string)),
+        }
+    }
+    if problems.is_empty() {
+        Ok(user)
+    } else {
+        Err(format!(
+            "{}\n(--crd takes valid CustomResourceDefinition files for Kubernetes {}; nothing was validated)",
+            problems.join("\n"),
+            schemas.version()
+        ))
+    }
 }
 
 /// `mlship build`: compile and write the tree (only `envs`' files, when named).

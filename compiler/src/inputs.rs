@@ -1,5 +1,5 @@
 //! A command's inputs on disk: the spec in a folder, every spec under one, the manifests
-//! under folders, a spec file's bytes within the input limit.
+//! and CRD files under folders, a spec file's bytes within the input limit.
 //!
 //! Folder walks go through the `ignore` crate: they skip what `.gitignore` (and git's other
 //! exclude files) ignore, with or without a repository, skip hidden folders, survive symlink
@@ -170,6 +170,55 @@ pub fn manifests(paths: &[PathBuf]) -> Result<Vec<(String, FileText)>, String> {
     Ok(files)
 }
 
+/// One CRD file: its name, its text, and whether it was named (not found in a folder).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CrdFile {
+    pub name: String,
+    pub text: String,
+    pub named: bool,
+}
+
+/// The CustomResourceDefinition files named by `paths` (`--crd`): a file as given, a folder
+/// walked for `*.yaml` and `*.yml` (as for manifests: ignored files left out, sorted). Each
+/// file once, in that order; a file that cannot be read or is not UTF-8 is an error.
+pub fn crd_files(paths: &[PathBuf]) -> Result<Vec<CrdFile>, String> {
+    let mut out: Vec<CrdFile> = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for path in paths {
+        let mut found = Vec::new();
+        if path.is_dir() {
+            for entry in walker(path, true).build() {
+                let entry = match entry {
+                    Ok(e) => e,
+                    Err(e) if is_loop(&e) => continue,
+                    Err(e) => return Err(e.to_string()),
+                };
+                let name = entry.file_name().to_string_lossy().to_ascii_lowercase();
+                let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
+                if !is_dir && (name.ends_with(".yaml") || name.ends_with(".yml")) {
+                    found.push((entry.into_path(), false));
+                }
+            }
+            found.sort();
+        } else {
+            found.push((path.clone(), true));
+        }
+        for (f, named) in found {
+            if !seen.insert(std::fs::canonicalize(&f).unwrap_or_else(|_| f.clone())) {
+                continue;
+            }
+            let bytes = std::fs::read(&f).map_err(|e| format!("cannot read {}: {e}", f.display()))?;
+            let text = text(bytes).map_err(|why| format!("{}: {why}", f.display()))?;
+            out.push(CrdFile {
+                name: f.display().to_string(),
+                text,
+                named,
+            });
+        }
+    }
+    Ok(out)
+}
+
 fn text(bytes: Vec<u8>) -> Result<String, String> {
     String::from_utf8(bytes).map_err(|e| {
         format!(
@@ -307,5 +356,27 @@ mod tests {
         );
         let missing = manifests(&[tmp.path().join("nope.yaml")]).unwrap_err();
         assert!(missing.starts_with("cannot read "), "{missing}");
+    }
+
+    #[test]
+    fn crd_folders_give_their_yaml_files_sorted_each_file_once() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("crds");
+        for rel in ["b.yaml", "a/c.yml", "a.json", "notes.md"] {
+            touch(&root, rel, "kind: CustomResourceDefinition\n");
+        }
+        let files = crd_files(&[root.clone(), root.join("b.yaml")]).unwrap();
+        let got: Vec<(&str, bool)> = files
+            .iter()
+            .map(|f| (f.name.strip_prefix(&format!("{}/", root.display())).unwrap(), f.named))
+            .collect();
+        assert_eq!(got, [("a/c.yml", false), ("b.yaml", false)]);
+        let named = crd_files(&[root.join("a.json")]).unwrap();
+        assert!(named[0].named);
+        assert!(
+            crd_files(&[root.join("nope.yaml")])
+                .unwrap_err()
+                .starts_with("cannot read ")
+        );
     }
 }

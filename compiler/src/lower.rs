@@ -419,7 +419,8 @@ pub fn lower(loaded: &Loaded, project: &dyn Project) -> Result<Plan, Vec<Diagnos
         .kubernetes
         .clone()
         .unwrap_or_else(|| DEFAULT_KUBERNETES.to_string());
-    let manifests = inputs::manifests(&loaded.spec, &kubernetes, project, &mut diags);
+    let crds = inputs::crds(&loaded.spec, &kubernetes, project, &mut diags);
+    let manifests = inputs::manifests(&loaded.spec, &kubernetes, &crds, project, &mut diags);
     if diags.iter().any(Diagnostic::is_error) {
         return Err(diags);
     }
@@ -430,6 +431,7 @@ pub fn lower(loaded: &Loaded, project: &dyn Project) -> Result<Plan, Vec<Diagnos
         images,
         envs,
         manifests,
+        crds: std::sync::Arc::new(crds),
         patches: loaded.spec.patches.clone(),
         waivers: loaded.spec.waivers.clone(),
         warnings: diags,

@@ -63,6 +63,11 @@ enum Command {
         /// `kubernetes:`.
         #[arg(long, value_name = "VERSION")]
         kubernetes: Option<String>,
+        /// With --manifests: a CustomResourceDefinition file, or a folder of them (every
+        /// *.yaml, *.yml), whose kinds are validated too instead of skipped. Repeatable. A
+        /// spec lists its own in `crds:`.
+        #[arg(long = "crd", value_name = "FILE|DIR")]
+        crds: Vec<PathBuf>,
         #[arg(long, value_enum, default_value_t = ValidateFormat::Human)]
         format: ValidateFormat,
     },
@@ -271,6 +276,7 @@ fn run(command: Command, t: &mut Transcript) -> Outcome {
             files,
             manifests: true,
             kubernetes,
+            crds,
             format,
         } => {
             let format = match format {
@@ -278,11 +284,14 @@ fn run(command: Command, t: &mut Transcript) -> Outcome {
                 ValidateFormat::Json => commands::ManifestFormat::Json,
                 ValidateFormat::Junit => commands::ManifestFormat::Junit,
             };
-            commands::validate_manifests(t, &files, kubernetes.as_deref().unwrap_or("1.33"), format)
+            commands::validate_manifests(t, &files, &crds, kubernetes.as_deref().unwrap_or("1.33"), format)
         }
         Command::Validate {
             kubernetes: Some(_), ..
         } => Err("--kubernetes applies to --manifests; a spec names its Kubernetes version in `kubernetes:`".into()),
+        Command::Validate { crds, .. } if !crds.is_empty() => {
+            Err("--crd applies to --manifests; a spec lists its CRD files in `crds:`".into())
+        }
         Command::Validate { files, format, .. } => commands::validate(t, files, format == ValidateFormat::Json),
         Command::Check {
             files,

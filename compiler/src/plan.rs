@@ -25,6 +25,9 @@ pub struct Plan {
     pub envs: Vec<EnvPlan>,
     /// Objects from the spec's extra manifest files, already validated.
     pub manifests: Vec<ExtraObject>,
+    /// The kinds of the spec's CRD files (`crds:`), for the extra objects' scope and the
+    /// validation of patched ones.
+    pub crds: std::sync::Arc<crate::validate::UserCrds>,
     pub patches: Vec<Patch>,
     pub waivers: Vec<Waiver>,
     /// What lowering noticed but did not refuse, such as a framework version outside the

@@ -93,6 +93,12 @@ pub struct Spec {
     /// validated like the rest. Relative to the spec's folder.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub manifests: Vec<String>,
+    /// CustomResourceDefinition files (YAML) of the custom resources in `manifests`: objects
+    /// of the kinds they define are validated against their schemas instead of skipped. Read
+    /// only, not added to the tree (list a CRD in `manifests` to apply it). Relative to the
+    /// spec's folder.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub crds: Vec<String>,
     /// Policy checks waived for one object, each with its reason.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub waivers: Vec<Waiver>,

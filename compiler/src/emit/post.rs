@@ -28,7 +28,10 @@ pub fn process(
         let mut value = extra.value.clone();
         let api_version = value["apiVersion"].as_str().unwrap_or_default();
         let kind = value["kind"].as_str().unwrap_or_default();
-        let scope = schemas.and_then(|s| s.scope(api_version, kind));
+        let scope = plan
+            .crds
+            .scope(api_version, kind)
+            .or_else(|| schemas.and_then(|s| s.scope(api_version, kind)));
         if value["metadata"].is_object() && value["metadata"]["namespace"].is_null() {
             match scope {
                 Some(Scope::Namespaced) => value["metadata"]["namespace"] = json!(env.namespace),
@@ -44,7 +47,7 @@ pub fn process(
                     )
                     .at(Path::of(&["manifests"]).index(extra.index))
                     .help(format!(
-                        "set metadata.namespace: {} in the file if the kind is namespaced",
+                        "list the kind's CRD file in `crds`, or set metadata.namespace: {} in the file if the kind is namespaced",
                         env.namespace
                     ))
                 }),
@@ -513,7 +516,7 @@ fn validate(plan: &Plan, objects: &[Object], diags: &mut Vec<Diagnostic>) {
         }
         // The objects Argo's resource templates create are checked as strictly as the rest.
         for (template, manifest) in resource_manifests(&obj.value) {
-            let Ok(violations) = schemas.validate(&manifest) else {
+            let Ok(violations) = schemas.validate_with(&manifest, &plan.crds) else {
                 continue;
             };
             for v in violations {
@@ -532,7 +535,7 @@ fn validate(plan: &Plan, objects: &[Object], diags: &mut Vec<Diagnostic>) {
                 diags.push(located(obj, d));
             }
         }
-        let Ok(violations) = schemas.validate(&obj.value) else {
+        let Ok(violations) = schemas.validate_with(&obj.value, &plan.crds) else {
             continue;
         };
         for v in violations {

@@ -1,7 +1,7 @@
-//! Files the spec names besides its images: extra manifests and encrypted secrets.
+//! Files the spec names besides its images: CRD files, extra manifests and encrypted secrets.
 //!
-//! Takes: the spec and the project's files. Gives: the extra manifests' objects, validated and
-//! located in their own files, and each SealedSecret or SOPS file, parsed and refused when it
+//! Takes: the spec and the project's files. Gives: the kinds of the CRD files; the extra
+//! manifests' objects, validated (those kinds too) and located in their own files, and each SealedSecret or SOPS file, parsed and refused when it
 //! carries plaintext: the same rules as every output object ([`crate::secrets::scan`]), with no
 //! waiver, since everything outside the encrypted values of such a file is plaintext.
 
@@ -27,57 +27,107 @@ fn leak_path(leak: &crate::secrets::Leak) -> Path {
     )
 }
 
+/// A file the spec names (in `manifests` or `crds`, at `at`), as text; a missing, non-UTF-8
+/// or outside file is a diagnostic.
+fn read_text(project: &dyn Project, file: &str, at: &Path, diags: &mut Vec<Diagnostic>) -> Option<String> {
+    match project.read(file).map(String::from_utf8) {
+        Ok(Ok(t)) => Some(t),
+        Ok(Err(_)) => {
+            diags.push(Diagnostic::error(Code::Io, format!("`{file}` is not UTF-8")).at(at.clone()));
+            None
+        }
+        Err(e) => {
+            let what = if e.kind() == std::io::ErrorKind::PermissionDenied {
+                "leads outside the project"
+            } else {
+                "does not exist"
+            };
+            diags.push(
+                Diagnostic::error(Code::Io, format!("`{file}` {what}"))
+                    .at(at.clone())
+                    .help("list manifest files relative to the spec's folder"),
+            );
+            None
+        }
+    }
+}
+
+/// Every located problem of `docs` (of `file`, named at `at`) as a diagnostic.
+fn problems(docs: &[crate::validate::Document], file: &str, version: &str, at: &Path, diags: &mut Vec<Diagnostic>) {
+    for doc in docs {
+        for p in doc.problems() {
+            let v = &p.violation;
+            let path = if v.path.is_empty() {
+                String::new()
+            } else {
+                format!("{}: ", v.path)
+            };
+            let mut d = Diagnostic::error(
+                Code::InvalidObject,
+                format!("{file}:{}:{}: {path}{}", p.line, p.column, v.message),
+            )
+            .at(at.clone())
+            .label(format!("in this file, for Kubernetes {version}"));
+            if let Some(h) = &v.help {
+                d = d.help(h.clone());
+            }
+            diags.push(d);
+        }
+    }
+}
+
+/// Read the spec's CRD files (`crds`): the kinds they define. A file that is not a valid
+/// CustomResourceDefinition, or has none, is a diagnostic located in it.
+pub(super) fn crds(
+    s: &Spec,
+    version: &str,
+    project: &dyn Project,
+    diags: &mut Vec<Diagnostic>,
+) -> crate::validate::UserCrds {
+    let mut out = crate::validate::UserCrds::default();
+    let Ok(schemas) = crate::validate::schemas(version) else {
+        return out;
+    };
+    for (index, file) in s.crds.iter().enumerate() {
+        let at = Path::of(&["crds"]).index(index);
+        let Some(text) = read_text(project, file, &at, diags) else {
+            continue;
+        };
+        match out.read(schemas, file, &text) {
+            Ok(0) => diags.push(
+                Diagnostic::error(
+                    Code::InvalidObject,
+                    format!("`{file}` has no CustomResourceDefinition (`apiextensions.k8s.io/v1`)"),
+                )
+                .at(at)
+                .help("list CRD files in `crds`, and the objects that use them in `manifests`"),
+            ),
+            Ok(_) => {}
+            Err(docs) => problems(&docs, file, version, &at, diags),
+        }
+    }
+    out
+}
+
 /// Read, split and validate the extra manifest files; problems are located in those files.
+/// Objects of the kinds of `crds` are validated against their schemas.
 pub(super) fn manifests(
     s: &Spec,
     version: &str,
+    crds: &crate::validate::UserCrds,
     project: &dyn Project,
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<ExtraObject> {
     let mut out = Vec::new();
     for (index, file) in s.manifests.iter().enumerate() {
         let at = Path::of(&["manifests"]).index(index);
-        let text = match project.read(file).map(String::from_utf8) {
-            Ok(Ok(t)) => t,
-            Ok(Err(_)) => {
-                diags.push(Diagnostic::error(Code::Io, format!("`{file}` is not UTF-8")).at(at));
-                continue;
-            }
-            Err(e) => {
-                let what = if e.kind() == std::io::ErrorKind::PermissionDenied {
-                    "leads outside the project"
-                } else {
-                    "does not exist"
-                };
-                diags.push(
-                    Diagnostic::error(Code::Io, format!("`{file}` {what}"))
-                        .at(at)
-                        .help("list manifest files relative to the spec's folder"),
-                );
-                continue;
-            }
+        let Some(text) = read_text(project, file, &at, diags) else {
+            continue;
         };
-        let docs = crate::validate::validate_yaml(version, file, &text).unwrap_or_default();
-        for doc in &docs {
-            for p in doc.problems() {
-                let v = &p.violation;
-                let path = if v.path.is_empty() {
-                    String::new()
-                } else {
-                    format!("{}: ", v.path)
-                };
-                let mut d = Diagnostic::error(
-                    Code::InvalidObject,
-                    format!("{file}:{}:{}: {path}{}", p.line, p.column, v.message),
-                )
-                .at(at.clone())
-                .label(format!("in this file, for Kubernetes {version}"));
-                if let Some(h) = &v.help {
-                    d = d.help(h.clone());
-                }
-                diags.push(d);
-            }
-        }
+        let docs = crate::validate::schemas(version)
+            .map(|schemas| schemas.validate_yaml_with(file, &text, crds))
+            .unwrap_or_default();
+        problems(&docs, file, version, &at, diags);
         for (offset, chunk) in crate::validate::split_documents(&text) {
             let sub = crate::source::SourceFile::new(file.as_str(), chunk);
             let Ok(tree) = syntax::yaml::parse(&sub) else { continue };

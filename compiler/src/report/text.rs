@@ -3,7 +3,7 @@
 use super::Checked;
 use crate::diag::{self, Diagnostic};
 use crate::source::SourceFile;
-use crate::validate::{Document, summary as manifest_summary};
+use crate::validate::{Document, Outcome, summary as manifest_summary};
 use crate::writer::Report;
 use std::path::Path;
 
@@ -64,11 +64,24 @@ pub fn check(c: &Checked) -> String {
     out
 }
 
-/// `validate --manifests`: every document with problems, then the counts.
+/// `validate --manifests`: every document with problems, then every object skipped and why,
+/// then the counts; documents in the order read.
 pub fn manifests(docs: &[Document], files: usize, version: &str) -> String {
     let mut out = String::new();
     for d in docs.iter().filter(|d| !d.problems().is_empty()) {
         out.push_str(&format!("{d}\n"));
+    }
+    for d in docs {
+        if let Outcome::Skipped(u) = &d.outcome {
+            let what = d
+                .object
+                .as_ref()
+                .map_or_else(|| format!("document {}", d.number), ToString::to_string);
+            out.push_str(&format!(
+                "{}:{}: skipped {what} ({}): no schema; pass its CRD with --crd\n",
+                d.file, d.line, u.api_version
+            ));
+        }
     }
     let s = manifest_summary(docs);
     out.push_str(&format!(

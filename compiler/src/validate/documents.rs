@@ -5,9 +5,8 @@
 //! [`Problem`]s at lines and columns of the file, or skipped (a kind without a schema); and
 //! [`summary`] counts. Values read as Kubernetes reads them (YAML 1.1 booleans such as `yes`).
 
-use super::Schemas;
-use super::UnknownKind;
-use super::messages::{Violation, path_string, show};
+use super::messages::{Found, Violation, path_string, show};
+use super::{Schemas, UnknownKind, UserCrds};
 use crate::diag::Code;
 use crate::source::{Path, SourceFile, Span};
 use crate::tree::{Node, Value as TreeValue};
@@ -28,117 +27,17 @@ impl Schemas {
     /// skipped; a document that is not valid YAML is an invalid document with the parser's
     /// error. Line and column are 1-based, in `text`.
     pub fn validate_yaml(&self, name: &str, text: &str) -> Vec<Document> {
-        let file = SourceFile::new(name, text);
-        let mut out = Vec::new();
-        for (offset, chunk) in split_documents(text) {
-            if is_blank(chunk) {
-                continue;
-            }
-            let sub = SourceFile::new(name, chunk);
-            // An error at the end of the document (an unclosed bracket) points just after its
-            // last content, not at the next document's `---`.
-            let end = chunk.trim_end().len();
-            let at = |span: Span| file.line_col(offset + span.start.min(end));
-            let number = out.len() + 1;
-            let first_line = file.line_col(offset + first_content(chunk)).0;
-            let doc = match crate::syntax::yaml::parse(&sub) {
-                Err(diags) if diags.iter().all(|d| d.code == Code::Encoding) => continue,
-                Err(diags) => Document {
-                    file: name.to_string(),
-                    number,
-                    line: first_line,
-                    object: None,
-                    outcome: Outcome::Invalid(
-                        diags
-                            .into_iter()
-                            .map(|d| {
-                                let (line, column) = at(d.span.unwrap_or_default());
-                                let (message, help) = match d.code {
-                                    Code::Type => (d.message.replace("the spec must be", "an object must be"), None),
-                                    Code::Syntax => (d.message, d.help),
-                                    _ => (d.message, None),
-                                };
-                                Problem {
-                                    line,
-                                    column,
-                                    violation: Violation {
-                                        path: String::new(),
-                                        message,
-                                        help,
-                                    },
-                                }
-                            })
-                            .collect(),
-                    ),
-                },
-                Ok(tree) => {
-                    let mut booleans = Vec::new();
-                    let json = as_kubernetes_reads(&tree, chunk, &Path::root(), &mut booleans);
-                    let judge = |obj: &Json, prefix: &Path| -> Outcome {
-                        match self.check(obj) {
-                            Err(unknown) => Outcome::Skipped(unknown),
-                            Ok(found) if found.is_empty() => Outcome::Valid,
-                            Ok(found) => {
-                                let mut problems: Vec<(Span, Problem)> = found
-                                    .into_iter()
-                                    .map(|mut f| {
-                                        let mut full = prefix.clone();
-                                        full.0.extend(f.path.0.iter().cloned());
-                                        if f.help.is_none() && booleans.contains(&full) {
-                                            let word =
-                                                tree.lookup(&full).map(|n| show(&n.to_json())).unwrap_or_default();
-                                            f.help = Some(format!(
-                                                "Kubernetes reads YAML 1.1, where {word} is a boolean; quote it"
-                                            ));
-                                        }
-                                        let span = tree.span_of(&full, f.key);
-                                        let (line, column) = at(span);
-                                        let problem = Problem {
-                                            line,
-                                            column,
-                                            violation: Violation {
-                                                path: path_string(&f.path),
-                                                message: f.message,
-                                                help: f.help,
-                                            },
-                                        };
-                                        (span, problem)
-                                    })
-                                    .collect();
-                                problems.sort_by_key(|(span, p)| {
-                                    (span.start, p.violation.path.clone(), p.violation.message.clone())
-                                });
-                                Outcome::Invalid(problems.into_iter().map(|(_, p)| p).collect())
-                            }
-                        }
-                    };
-                    // A `kind: List` is applied item by item, so each item is a document.
-                    if let (Some("List"), Some(items)) = (json["kind"].as_str(), json["items"].as_array()) {
-                        for (i, item) in items.iter().enumerate() {
-                            let prefix = Path::of(&["items"]).index(i);
-                            let start = tree.lookup(&prefix).map_or(0, |n| n.span.start);
-                            out.push(Document {
-                                file: name.to_string(),
-                                number: out.len() + 1,
-                                line: file.line_col(offset + start).0,
-                                object: ObjectRef::of(item),
-                                outcome: judge(item, &prefix),
-                            });
-                        }
-                        continue;
-                    }
-                    Document {
-                        file: name.to_string(),
-                        number,
-                        line: first_line,
-                        object: ObjectRef::of(&json),
-                        outcome: judge(&json, &Path::root()),
-                    }
-                }
-            };
-            out.push(doc);
-        }
-        out
+        self.validate_yaml_with(name, text, &UserCrds::default())
+    }
+
+    /// [`Schemas::validate_yaml`], with the users' own custom resources: objects of their
+    /// kinds are validated against their CRDs' schemas (which win over a bundled schema).
+    pub fn validate_yaml_with(&self, name: &str, text: &str, crds: &UserCrds) -> Vec<Document> {
+        objects(name, text, |o| match self.check(o.json, crds) {
+            Err(unknown) => Outcome::Skipped(unknown),
+            Ok(found) if found.is_empty() => Outcome::Valid,
+            Ok(found) => Outcome::Invalid(o.locate(found)),
+        })
     }
 
     /// Validate the manifests among `(name, text)` pairs, in the order given: files for which
@@ -153,6 +52,145 @@ impl Schemas {
         mark_duplicates(&mut docs);
         docs
     }
+}
+
+/// One object of a YAML file, as [`objects`] hands it to its judge.
+pub(super) struct Object<'a> {
+    /// The object as Kubernetes reads it.
+    pub(super) json: &'a Json,
+    /// The document it is in, and the object's path there (`items[2]` in a `kind: List`).
+    tree: &'a Node,
+    prefix: Path,
+    /// The paths of plain YAML 1.1 booleans (`yes`), in the document.
+    booleans: &'a [Path],
+    /// Line and column in the file of a span of the document.
+    at: &'a dyn Fn(Span) -> (usize, usize),
+}
+
+impl Object<'_> {
+    /// Line and column in the file of the value at `path` in the object.
+    pub(super) fn line_col(&self, path: &Path) -> (usize, usize) {
+        let mut full = self.prefix.clone();
+        full.0.extend(path.0.iter().cloned());
+        (self.at)(self.tree.span_of(&full, false))
+    }
+
+    /// Problems found at paths in the object, located in the file and sorted by position.
+    pub(super) fn locate(&self, found: Vec<Found>) -> Vec<Problem> {
+        let mut problems: Vec<(Span, Problem)> = found
+            .into_iter()
+            .map(|mut f| {
+                let mut full = self.prefix.clone();
+                full.0.extend(f.path.0.iter().cloned());
+                if f.help.is_none() && self.booleans.contains(&full) {
+                    let word = self.tree.lookup(&full).map(|n| show(&n.to_json())).unwrap_or_default();
+                    f.help = Some(format!(
+                        "Kubernetes reads YAML 1.1, where {word} is a boolean; quote it"
+                    ));
+                }
+                let span = self.tree.span_of(&full, f.key);
+                let (line, column) = (self.at)(span);
+                let problem = Problem {
+                    line,
+                    column,
+                    violation: Violation {
+                        path: path_string(&f.path),
+                        message: f.message,
+                        help: f.help,
+                    },
+                };
+                (span, problem)
+            })
+            .collect();
+        problems.sort_by_key(|(span, p)| (span.start, p.violation.path.clone(), p.violation.message.clone()));
+        problems.into_iter().map(|(_, p)| p).collect()
+    }
+}
+
+/// Every object of one YAML file (`---` separated), each judged by `judge`: one [`Document`]
+/// per object, a `kind: List`'s items one by one (kubectl applies them so), and one invalid
+/// document for each document that is not valid YAML. Empty documents are left out.
+pub(super) fn objects(name: &str, text: &str, mut judge: impl FnMut(&Object<'_>) -> Outcome) -> Vec<Document> {
+    let file = SourceFile::new(name, text);
+    let mut out = Vec::new();
+    for (offset, chunk) in split_documents(text) {
+        if is_blank(chunk) {
+            continue;
+        }
+        let sub = SourceFile::new(name, chunk);
+        // An error at the end of the document (an unclosed bracket) points just after its
+        // last content, not at the next document's `---`.
+        let end = chunk.trim_end().len();
+        let at = |span: Span| file.line_col(offset + span.start.min(end));
+        let number = out.len() + 1;
+        let first_line = file.line_col(offset + first_content(chunk)).0;
+        let doc = match crate::syntax::yaml::parse(&sub) {
+            Err(diags) if diags.iter().all(|d| d.code == Code::Encoding) => continue,
+            Err(diags) => Document {
+                file: name.to_string(),
+                number,
+                line: first_line,
+                object: None,
+                outcome: Outcome::Invalid(
+                    diags
+                        .into_iter()
+                        .map(|d| {
+                            let (line, column) = at(d.span.unwrap_or_default());
+                            let (message, help) = match d.code {
+                                Code::Type => (d.message.replace("the spec must be", "an object must be"), None),
+                                Code::Syntax => (d.message, d.help),
+                                _ => (d.message, None),
+                            };
+                            Problem {
+                                line,
+                                column,
+                                violation: Violation {
+                                    path: String::new(),
+                                    message,
+                                    help,
+                                },
+                            }
+                        })
+                        .collect(),
+                ),
+            },
+            Ok(tree) => {
+                let mut booleans = Vec::new();
+                let json = as_kubernetes_reads(&tree, chunk, &Path::root(), &mut booleans);
+                let object = |json, prefix| Object {
+                    json,
+                    tree: &tree,
+                    prefix,
+                    booleans: &booleans,
+                    at: &at,
+                };
+                // A `kind: List` is applied item by item, so each item is a document.
+                if let (Some("List"), Some(items)) = (json["kind"].as_str(), json["items"].as_array()) {
+                    for (i, item) in items.iter().enumerate() {
+                        let prefix = Path::of(&["items"]).index(i);
+                        let start = tree.lookup(&prefix).map_or(0, |n| n.span.start);
+                        out.push(Document {
+                            file: name.to_string(),
+                            number: out.len() + 1,
+                            line: file.line_col(offset + start).0,
+                            object: ObjectRef::of(item),
+                            outcome: judge(&object(item, prefix)),
+                        });
+                    }
+                    continue;
+                }
+                Document {
+                    file: name.to_string(),
+                    number,
+                    line: first_line,
+                    object: ObjectRef::of(&json),
+                    outcome: judge(&object(&json, Path::root())),
+                }
+            }
+        };
+        out.push(doc);
+    }
+    out
 }
 
 /// Two documents of one kind, namespace and name: kubectl applies both, and the later one
@@ -289,7 +327,7 @@ pub struct ObjectRef {
 }
 
 impl ObjectRef {
-    fn of(obj: &Json) -> Option<ObjectRef> {
+    pub(super) fn of(obj: &Json) -> Option<ObjectRef> {
         let s = |v: Option<&Json>| v.and_then(Json::as_str).map(str::to_string);
         Some(ObjectRef {
             api_version: s(obj.get("apiVersion"))?,

@@ -22,6 +22,11 @@
 //! `metadata` against the version's `ObjectMeta`. [`Schemas::scope`] and [`crd::scope`] say
 //! whether a kind is namespaced.
 //!
+//! Users' own custom resources: [`UserCrds`] reads their CustomResourceDefinition files, and
+//! [`Schemas::validate_with`] and [`Schemas::validate_yaml_with`] validate objects of those
+//! kinds against the CRDs' schemas, converted as the bundled ones are and checked by the same
+//! code (a user's CRD wins over a bundled schema of its kind).
+//!
 //! Pure: no file system. [`validate_files`] takes `(name, text)` pairs the caller read.
 //!
 //! The parts, each feeding the next:
@@ -29,13 +34,15 @@
 //! - [`crd`]: the table of custom resources with a schema, built from `schemas/crds/`;
 //! - `kinds`: which schema an object's `apiVersion` and `kind` name;
 //! - `messages`: jsonschema's errors as short, located problems;
-//! - `documents`: multi-document YAML files in, one [`Document`] per object out.
+//! - `documents`: multi-document YAML files in, one [`Document`] per object out;
+//! - `user`: the users' CRD files in, [`UserCrds`] out.
 
 mod bundle;
 pub mod crd;
 mod documents;
 mod kinds;
 mod messages;
+mod user;
 
 pub use bundle::Schemas;
 pub use crd::custom_resources;
@@ -44,6 +51,7 @@ pub use documents::{
     split_documents, summary,
 };
 pub use messages::{Violation, path_string};
+pub use user::{UserCrds, UserKind, is_crd};
 
 use crate::source::Path;
 use bundle::OBJECT_META;
@@ -169,8 +177,14 @@ impl Schemas {
     /// unknown kinds. A top-level `sops` mapping (SOPS metadata, removed when Flux or KSOPS
     /// decrypt) is ignored.
     pub fn validate(&self, obj: &Json) -> Result<Vec<Violation>, UnknownKind> {
+        self.validate_with(obj, &UserCrds::default())
+    }
+
+    /// [`Schemas::validate`], with the users' own custom resources: an object of one of their
+    /// kinds is validated against its CRD's schema, which wins over a bundled one.
+    pub fn validate_with(&self, obj: &Json, crds: &UserCrds) -> Result<Vec<Violation>, UnknownKind> {
         Ok(self
-            .check(obj)?
+            .check(obj, crds)?
             .into_iter()
             .map(|f| Violation {
                 path: path_string(&f.path),
@@ -180,8 +194,8 @@ impl Schemas {
             .collect())
     }
 
-    /// The problems of one object, at paths in it (see [`Schemas::validate`]).
-    fn check(&self, obj: &Json) -> Result<Vec<Found>, UnknownKind> {
+    /// The problems of one object, at paths in it (see [`Schemas::validate_with`]).
+    fn check(&self, obj: &Json, crds: &UserCrds) -> Result<Vec<Found>, UnknownKind> {
         let Json::Object(map) = obj else {
             return Ok(vec![Found::new(
                 Path::root(),
@@ -217,11 +231,14 @@ impl Schemas {
             Resolved::Near(k, wrong) => (k, wrong),
             Resolved::NoSuchKind(f) => return Ok(vec![f]),
             Resolved::Custom => {
-                let Some(crd) = crd::schema(api, kind) else {
-                    return Err(UnknownKind {
+                // The user's CRD wins: it is what their cluster serves.
+                let crd = match crds.schema(api, kind) {
+                    Some(Ok(crd)) => crd,
+                    Some(Err(why)) => return Ok(vec![why]),
+                    None => crd::schema(api, kind).ok_or_else(|| UnknownKind {
                         api_version: api.clone(),
                         kind: kind.clone(),
-                    });
+                    })?,
                 };
                 let ctx = Ctx {
                     doc: &crd.doc,
