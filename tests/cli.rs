@@ -520,3 +520,105 @@ fn the_image_lock_is_filled_from_bake_metadata_promoted_and_built() {
     s.run(&["build", "mlship.yaml"]);
     s.snapshot("cli/image-lock");
 }
+
+/// The spec's name and `line:col` left out of `explain`'s output, which is otherwise the same
+/// for a spec and its twin in the other syntax.
+fn without_spec_locations(text: &str, spec: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find(spec) {
+        out.push_str(&rest[..at]);
+        out.push_str("SPEC");
+        rest = &rest[at + spec.len()..];
+        // `:line:col`
+        for _ in 0..2 {
+            if let Some(r) = rest.strip_prefix(':') {
+                let digits = r.len() - r.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+                rest = &r[digits..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[test]
+fn explain_says_where_a_rendered_value_came_from_in_both_syntaxes() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_example("fraud-detection", dir.path());
+    let mut s = Session::new(dir.path());
+    let deployment = "envs/prod/deployment-fraud-detection-api.yaml";
+    let hpa = "envs/prod/horizontalpodautoscaler-fraud-detection-api.yaml";
+    let container = "spec.template.spec.containers[0]";
+    let memory = format!("{container}.resources.limits.memory");
+    let period = format!("{container}.livenessProbe.periodSeconds");
+    let image = "spec.template.spec.containers[name=server].image";
+    let queries: Vec<Vec<&str>> = vec![
+        // Set in the base spec.
+        vec![deployment, &memory],
+        // Set by an environment's override, over the base spec's value.
+        vec![hpa, "spec.maxReplicas"],
+        // By the file's name in the environment, with a value the base spec does not set.
+        vec!["--env", "dev", "deployment-fraud-detection-api.yaml", "spec.replicas"],
+        // A default, and the rule that chose it.
+        vec![deployment, &period],
+        vec![deployment, "spec.template.spec.securityContext.runAsUser"],
+        // A patch.
+        vec![deployment, "spec.template.spec.priorityClassName"],
+        // Composed of several spec values.
+        vec![deployment, image],
+        // Composed: a name and its content hash, and one object of a file of several.
+        vec![
+            "--env",
+            "dev",
+            "configmap-fraud-detection-config-015aec94.yaml",
+            "data.THRESHOLD",
+        ],
+        vec![
+            "envs/prod/job-fraud-detection-tuning-prepare-b95255ef.yaml",
+            "metadata.name",
+        ],
+        vec!["gitops/dev.yaml#fraud-detection-dev", "spec.source.path"],
+        // A path under the output folder, and a pipeline step's template picked by name.
+        vec![
+            "deploy/envs/prod/workflowtemplate-fraud-detection-training.yaml",
+            "spec.templates[name=train].activeDeadlineSeconds",
+        ],
+    ];
+    let mut outputs = Vec::new();
+    for spec in ["mlship.yaml", "mlship.kdl"] {
+        let mut text = String::new();
+        for q in &queries {
+            let mut args = vec!["explain", spec];
+            args.extend(q);
+            let run = s.run(&args);
+            assert_eq!(run.code, 0, "{args:?}: {}", run.stderr);
+            text.push_str(&run.stdout);
+        }
+        outputs.push(without_spec_locations(&text, spec));
+    }
+    assert_eq!(outputs[0], outputs[1], "the YAML and KDL twins explain differently");
+    s.note("errors: an unknown field, file and environment, a file of another environment, a bad field, a file of two objects");
+    for args in [
+        vec![
+            "explain",
+            "mlship.yaml",
+            deployment,
+            "spec.template.spec.containers[0].resource.limits",
+        ],
+        vec!["explain", "mlship.yaml", deployment, "spec.template.spec.containers[3]"],
+        vec![
+            "explain",
+            "mlship.yaml",
+            "envs/prod/deployment-fraud-detection-apu.yaml",
+            "spec",
+        ],
+        vec!["explain", "mlship.yaml", "--env", "staging", deployment, "spec"],
+        vec!["explain", "mlship.yaml", "--env", "dev", deployment, "spec"],
+        vec!["explain", "mlship.yaml", deployment, "spec..replicas"],
+        vec!["explain", "mlship.yaml", "gitops/dev.yaml", "spec"],
+    ] {
+        assert_eq!(s.run(&args).code, 2, "{args:?}");
+    }
+    s.snapshot("cli/explain");
+}

@@ -28,7 +28,7 @@ const LAYERS: &[&[&str]] = &[
     &["lower", "emit"],
     // `lib` is the crate root's own items: `compile` runs load, lower and emit.
     &["lib"],
-    &["diff", "graph", "writer"],
+    &["diff", "explain", "graph", "writer"],
     &["report", "init"],
     &["commands"],
 ];

@@ -420,6 +420,26 @@ pub fn diff(
     Ok(r.is_empty())
 }
 
+/// `mlship explain`: where the value of `field` in the rendered `file` (`FILE#N` or
+/// `FILE#name` for one object of several) came from, in environment `env` (default: the
+/// file's own).
+pub fn explain(t: &mut Transcript, spec: Option<PathBuf>, env: Option<&str>, file: &str, field: &str) -> Outcome {
+    let path = spec_or_default(spec)?;
+    let c = compile_file(&path)?;
+    let Some(output) = c.output else {
+        t.diagnostics(&c.diagnostics, &c.file, false);
+        t.err(report::text::validated(
+            &path.display().to_string(),
+            false,
+            &c.diagnostics,
+        ));
+        // An invalid spec renders nothing to explain: exit 1, as for validate and diff.
+        return Ok(false);
+    };
+    t.out(crate::explain::explain(&c.file, &output, env, file, field)?);
+    Ok(true)
+}
+
 /// `mlship graph`: the spec's pipelines and services as Mermaid or DOT.
 pub fn graph(t: &mut Transcript, spec: Option<PathBuf>, kind: graph::Kind) -> Outcome {
     let path = spec_or_default(spec)?;

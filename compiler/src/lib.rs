@@ -25,6 +25,7 @@ pub mod condition;
 pub mod diag;
 pub mod diff;
 pub mod emit;
+pub mod explain;
 pub mod graph;
 pub mod imagelock;
 pub mod init;

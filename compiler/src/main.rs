@@ -105,6 +105,32 @@ enum Command {
         #[arg(long, value_enum, default_value_t = DiffFormat::Human)]
         format: DiffFormat,
     },
+    /// Say where a value of the rendered tree came from: the spec line (base or environment
+    /// override), the patch, or the default and its rule.
+    #[command(
+        long_about = "Say where a value of the rendered tree came from: the spec value that set it, in the base spec or in an \
+environment's override, as file:line:col and its path in the spec; the patch that set it; or the default and the rule that \
+chose it.\n\n\
+FILE is a file of the rendered tree (envs/prod/deployment-x-api.yaml, or the same under the output folder, or the file's name \
+with --env); FILE#N or FILE#<name> picks one object of a file that holds several. FIELD is a path in the object: \
+spec.template.spec.containers[0].resources.limits.memory, containers[name=server].image, metadata.labels[\"app.kubernetes.io/name\"].\n\n\
+Example: mlship explain mlship.yaml envs/prod/deployment-fraud-detection-api.yaml spec.template.spec.containers[0].image"
+    )]
+    Explain {
+        /// The spec file, then FILE; or FILE alone, with the spec mlship.yaml or mlship.kdl in
+        /// the current folder.
+        #[arg(value_name = "SPEC|FILE")]
+        first: String,
+        /// FILE after a spec, else FIELD.
+        #[arg(value_name = "FILE|FIELD")]
+        second: String,
+        /// FIELD, after a spec and FILE.
+        #[arg(value_name = "FIELD")]
+        third: Option<String>,
+        /// The environment (default: the one the file is in).
+        #[arg(long, value_name = "NAME")]
+        env: Option<String>,
+    },
     /// Draw the pipelines and services as Mermaid or Graphviz DOT.
     Graph {
         spec: Option<PathBuf>,
@@ -329,6 +355,15 @@ fn run(command: Command, t: &mut Transcript) -> Outcome {
             };
             commands::diff(t, spec, against.as_deref(), &envs, out, unified, format)
         }
+        Command::Explain {
+            first,
+            second,
+            third,
+            env,
+        } => match third {
+            Some(field) => commands::explain(t, Some(PathBuf::from(first)), env.as_deref(), &second, &field),
+            None => commands::explain(t, None, env.as_deref(), &first, &second),
+        },
         Command::Graph { spec, format } => {
             let kind = match format {
                 GraphFormat::Mermaid => mlship::graph::Kind::Mermaid,
