@@ -553,6 +553,13 @@ fn explain_says_where_a_rendered_value_came_from_in_both_syntaxes() {
     let memory = format!("{container}.resources.limits.memory");
     let period = format!("{container}.livenessProbe.periodSeconds");
     let image = "spec.template.spec.containers[name=server].image";
+    // A Job's name ends in its content hash: the committed tree's.
+    let job = std::fs::read_dir(common::root().join("golden/fraud-detection/envs/prod"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .find(|f| f.starts_with("job-fraud-detection-tuning-prepare-"))
+        .map(|f| format!("envs/prod/{f}"))
+        .unwrap();
     let queries: Vec<Vec<&str>> = vec![
         // Set in the base spec.
         vec![deployment, &memory],
@@ -574,10 +581,7 @@ fn explain_says_where_a_rendered_value_came_from_in_both_syntaxes() {
             "configmap-fraud-detection-config-015aec94.yaml",
             "data.THRESHOLD",
         ],
-        vec![
-            "envs/prod/job-fraud-detection-tuning-prepare-b95255ef.yaml",
-            "metadata.name",
-        ],
+        vec![&job, "metadata.name"],
         vec!["gitops/dev.yaml#fraud-detection-dev", "spec.source.path"],
         // A path under the output folder, and a pipeline step's template picked by name.
         vec![

@@ -314,9 +314,8 @@ fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Ve
             .collect()
     });
     // No thread to be had: this one does what is left.
-    for i in next.into_inner()..items.len() {
-        done.push((i, f(&items[i])));
-    }
+    let left = next.into_inner();
+    done.extend(items.iter().enumerate().skip(left).map(|(i, item)| (i, f(item))));
     done.sort_unstable_by_key(|(i, _)| *i);
     done.into_iter().map(|(_, r)| r).collect()
 }
@@ -436,7 +435,13 @@ pub fn explain(t: &mut Transcript, spec: Option<PathBuf>, env: Option<&str>, fil
         // An invalid spec renders nothing to explain: exit 1, as for validate and diff.
         return Ok(false);
     };
-    t.out(crate::explain::explain(&c.file, &output, env, file, field)?);
+    // The lock as the compile read it: a lock that does not parse made the compile fail.
+    let lock = DirProject::new(inputs::spec_dir(&path))
+        .read(imagelock::FILE)
+        .ok()
+        .and_then(|bytes| imagelock::parse(&String::from_utf8_lossy(&bytes)).ok())
+        .unwrap_or_default();
+    t.out(crate::explain::explain(&c.file, &lock, &output, env, file, field)?);
     Ok(true)
 }
 

@@ -16,6 +16,7 @@
 //! one value fits.
 
 use crate::emit::{Output, env_of};
+use crate::imagelock::Lock;
 use crate::source::{Path, Seg, SourceFile, Span};
 use crate::tree::{Node, Value};
 use serde_json::Value as Json;
@@ -850,9 +851,11 @@ fn locate(tree: &Node, merged: &Node, env: &str, path: &Path) -> Option<Located>
 }
 
 /// Explain `field` of the rendered `file` (with `#N` or `#name`) in environment `env`.
-/// `spec` is the spec the output was compiled from.
+/// `spec` is the spec the output was compiled from, `lock` the image lock it was compiled
+/// with.
 pub fn explain(
     spec: &SourceFile,
+    lock: &Lock,
     output: &Output,
     env: Option<&str>,
     file: &str,
@@ -995,6 +998,23 @@ pub fn explain(
     // 2. A field whose spec keys are known.
     if let Some(rule) = rule_for(&path) {
         if rule.rule == "image-reference" {
+            // A pin of the image lock replaces the tag the spec composes.
+            let pin = lock
+                .envs
+                .get(env)
+                .into_iter()
+                .flatten()
+                .find(|(_, pin)| value.as_str() == Some(pin.reference.as_str()));
+            if let Some((image, pin)) = pin {
+                let _ = writeln!(
+                    out,
+                    "  pinned by the image lock (rule `image-lock`): {}:{}:{} environments.{env}.{image}, written by `mlship lock fill` or `mlship lock promote` (docs/ci.md)",
+                    crate::imagelock::FILE,
+                    pin.line,
+                    pin.column
+                );
+                return Ok(out);
+            }
             return Ok(image_reference(out, &tree, &merged, env, &scope, &value, &shown));
         }
         let mut found = None;
@@ -1531,7 +1551,7 @@ patches:\n  - kind: Deployment\n    name: demo-api\n    environments: [prod]\n  
     fn run(env: Option<&str>, file: &str, field: &str) -> Result<String, String> {
         let c = crate::compile("mlship.yaml", SPEC.as_bytes(), &MemProject::default());
         let output = c.output.unwrap_or_else(|| panic!("{:?}", c.diagnostics));
-        explain(&c.file, &output, env, file, field)
+        explain(&c.file, &Lock::default(), &output, env, file, field)
     }
 
     #[test]
@@ -1671,7 +1691,7 @@ patches:\n  - kind: Deployment\n    name: demo-api\n    environments: [prod]\n  
                     let got: Vec<String> = compiled
                         .iter()
                         .map(|(spec, out)| {
-                            let r = explain(spec, out, None, &file, &field)
+                            let r = explain(spec, &Lock::default(), out, None, &file, &field)
                                 .unwrap_or_else(|e| panic!("{file} {field}: {e}"));
                             strip(&r, &spec.name)
                         })
