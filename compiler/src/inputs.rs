@@ -110,7 +110,17 @@ fn is_loop(e: &ignore::Error) -> bool {
 /// dangling symlink, a pipe) is reported by name, never silently left out.
 pub fn discover(root: &Path) -> Result<Vec<PathBuf>, String> {
     let mut found = Vec::new();
-    for entry in walker(root, false).build() {
+    let mut walk = walker(root, false);
+    // A rendered tree (its lock file at its root) holds no spec: at a monorepo's root, its
+    // files are most of what there is to walk.
+    walk.filter_entry(|e| {
+        let has = |name: &str| std::fs::symlink_metadata(e.path().join(name)).is_ok();
+        !(e.file_type().is_some_and(|t| t.is_dir())
+            && e.depth() > 0
+            && has(crate::names::TREE_LOCK)
+            && !SPEC_NAMES.iter().any(|n| has(n)))
+    });
+    for entry in walk.build() {
         let entry = match entry {
             Ok(e) => e,
             Err(e) if is_loop(&e) => continue,
@@ -304,6 +314,26 @@ mod tests {
         symlink("..", root.join("p/up")).unwrap();
         symlink("p", root.join("alias")).unwrap();
         assert_eq!(names(&discover(root).unwrap()), ["p/mlship.yaml"]);
+    }
+
+    #[test]
+    fn discovery_does_not_walk_rendered_trees() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        touch(root, "p/mlship.yaml", "project: x\n");
+        touch(root, "p/deploy/mlship.lock.json", "{}");
+        // Nothing below a tree's root is a spec (a file named like one is not walked to).
+        touch(root, "p/deploy/envs/mlship.yaml", "project: x\n");
+        // A folder with a lock file and a spec is a project, walked as any other.
+        touch(root, "q/mlship.lock.json", "{}");
+        touch(root, "q/mlship.kdl", "project \"x\"\n");
+        touch(root, "q/sub/mlship.yaml", "project: x\n");
+        assert_eq!(
+            names(&discover(root).unwrap()),
+            ["p/mlship.yaml", "q/mlship.kdl", "q/sub/mlship.yaml"]
+        );
+        // The root itself is walked whatever it holds.
+        assert_eq!(names(&discover(&root.join("p/deploy")).unwrap()), ["envs/mlship.yaml"]);
     }
 
     #[test]

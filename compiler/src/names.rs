@@ -81,6 +81,9 @@ pub fn sorted_json(v: &serde_json::Value) -> serde_json::Value {
     }
 }
 
+/// The file at the root of a rendered tree that lists its files and their SHA-256.
+pub const TREE_LOCK: &str = "mlship.lock.json";
+
 /// Full hex SHA-256, for the lock file.
 pub fn sha256(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()

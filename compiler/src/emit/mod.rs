@@ -32,7 +32,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
-pub const LOCK_FILE: &str = "mlship.lock.json";
+pub const LOCK_FILE: &str = crate::names::TREE_LOCK;
 
 /// Files by relative path (with `/`).
 pub type Files = BTreeMap<String, Vec<u8>>;
