@@ -26,7 +26,8 @@ const LAYERS: &[&[&str]] = &[
     &["stdlib"],
     &["plan"],
     &["lower", "emit"],
-    // `lib` is the crate root's own items: `compile` runs load, lower and emit.
+    // `lib` is the crate root's own items: `compile` runs load, lower and emit, and
+    // `built_images` load and lower.
     &["lib"],
     &["diff", "explain", "graph", "writer"],
     &["report", "init"],
@@ -34,7 +35,7 @@ const LAYERS: &[&[&str]] = &[
 ];
 
 /// Items of the crate root that code names as `crate::<item>`.
-const LIB_ITEMS: &[&str] = &["compile"];
+const LIB_ITEMS: &[&str] = &["compile", "built_images", "BuiltImages"];
 
 fn layer_of(module: &str) -> Option<usize> {
     LAYERS.iter().position(|l| l.contains(&module))

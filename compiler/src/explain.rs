@@ -1548,10 +1548,16 @@ images:\n  app: {stack: fastapi}\nservices:\n  api:\n    image: app\n    port: 8
 environments:\n  dev: {namespace: demo-dev}\n  prod:\n    services:\n      api:\n        memory: 2Gi\n\
 patches:\n  - kind: Deployment\n    name: demo-api\n    environments: [prod]\n    patch: {spec: {template: {spec: {priorityClassName: high}}}}\n";
 
+    /// prod deploys a pinned build of the image (a production environment must).
+    const LOCK: &str = "version: 1\nenvironments:\n  prod:\n    app: r.io/demo/app:1@sha256:\
+        4b825dc642cb6eb9a060e54bf8d69288fbee4904b5f1a3e0f8c2d1e0a9b8c7d6\n";
+
     fn run(env: Option<&str>, file: &str, field: &str) -> Result<String, String> {
-        let c = crate::compile("mlship.yaml", SPEC.as_bytes(), &MemProject::default());
+        let project = MemProject([(crate::imagelock::FILE.to_string(), LOCK.as_bytes().to_vec())].into());
+        let c = crate::compile("mlship.yaml", SPEC.as_bytes(), &project);
         let output = c.output.unwrap_or_else(|| panic!("{:?}", c.diagnostics));
-        explain(&c.file, &Lock::default(), &output, env, file, field)
+        let lock = crate::imagelock::parse(LOCK).unwrap();
+        explain(&c.file, &lock, &output, env, file, field)
     }
 
     #[test]
@@ -1589,6 +1595,15 @@ patches:\n  - kind: Deployment\n    name: demo-api\n    environments: [prod]\n  
         )
         .unwrap();
         assert!(patch.contains("set by a patch: mlship.yaml:23:"), "{patch}");
+        let image = "spec.template.spec.containers[0].image";
+        let pinned = run(Some("prod"), "deployment-demo-api.yaml", image).unwrap();
+        assert!(
+            pinned
+                .contains("pinned by the image lock (rule `image-lock`): images.lock.yaml:4:10 environments.prod.app"),
+            "{pinned}"
+        );
+        let tagged = run(Some("dev"), "deployment-demo-api.yaml", image).unwrap();
+        assert!(tagged.contains("composed (rule `image-reference`)"), "{tagged}");
         let max = run(
             Some("prod"),
             "deployment-demo-api.yaml",

@@ -143,6 +143,22 @@ const VALUE_PREFIXES: &[(&str, usize, bool, &str)] = &[
     ("AGE-SECRET-KEY-1", 50, false, "an age private key"),
 ];
 
+/// The shortest text a rule of [`in_text`] can take for a credential without a `=` or a
+/// `://` in it: the shortest known key format, a long random-looking token (24), the PuTTY
+/// key header (19). Most values mlship sees are shorter: names, ports, paths.
+const SHORTEST_CREDENTIAL: usize = {
+    let mut min = 19;
+    let mut i = 0;
+    while i < VALUE_PREFIXES.len() {
+        let (prefix, rest, ..) = VALUE_PREFIXES[i];
+        if prefix.len() + rest < min {
+            min = prefix.len() + rest;
+        }
+        i += 1;
+    }
+    min
+};
+
 /// Why something looks like a credential, and whether a waiver may cover it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
@@ -263,6 +279,9 @@ fn is_reference(value: &str) -> bool {
 /// a private key, a URL with a password, a known key format anywhere in it, a `NAME=value`
 /// pair (or `--name=value` flag) whose name is a credential's, or a long random-looking token.
 pub fn in_text(text: &str) -> Option<Finding> {
+    if text.len() < SHORTEST_CREDENTIAL && !text.contains('=') && !text.contains("://") {
+        return None;
+    }
     if (text.contains("-----BEGIN") && text.contains("PRIVATE KEY")) || text.contains("PuTTY-User-Key-File") {
         return Some(Finding::certain("the value is a private key".into()));
     }
@@ -350,12 +369,22 @@ fn high_entropy(value: &str) -> bool {
     if classes.iter().filter(|c| **c).count() < 3 {
         return false;
     }
-    let mut counts = std::collections::HashMap::new();
+    // Shannon entropy of the characters: counted in an array for ASCII (nearly every value).
+    let mut ascii = [0usize; 128];
+    let mut other = std::collections::BTreeMap::new();
     for c in value.chars() {
-        *counts.entry(c).or_insert(0usize) += 1;
+        match ascii.get_mut(c as usize) {
+            Some(k) => *k += 1,
+            None => *other.entry(c).or_insert(0usize) += 1,
+        }
     }
     let n = value.chars().count() as f64;
-    let entropy: f64 = counts.values().map(|&k| -(k as f64 / n) * (k as f64 / n).log2()).sum();
+    let entropy: f64 = ascii
+        .iter()
+        .chain(other.values())
+        .filter(|&&k| k > 0)
+        .map(|&k| -(k as f64 / n) * (k as f64 / n).log2())
+        .sum();
     entropy > 4.3
 }
 
@@ -854,6 +883,18 @@ mod tests {
         ] {
             assert_eq!(in_text(text), None, "{text}");
         }
+    }
+
+    #[test]
+    fn the_shortest_key_of_every_format_is_still_found() {
+        for (prefix, rest, ..) in VALUE_PREFIXES {
+            let token: String = format!("{prefix}{}", "aB3".repeat(*rest).get(..*rest).unwrap());
+            assert!(in_text(&token).is_some_and(|f| !f.waivable), "{token}");
+            assert!(token.len() >= SHORTEST_CREDENTIAL, "{token}");
+        }
+        assert!(in_text("a://u:pw@h").is_some(), "a short URL with a password");
+        assert!(in_text("PASSWORD=Zx9Qw8").is_some(), "a short credential pair");
+        assert_eq!(in_text("fraud-detection-api"), None);
     }
 
     #[test]
