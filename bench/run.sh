@@ -97,8 +97,8 @@ ls "$W/sample" | wc -l >"$J/sample-count.txt"
 hf "validate-kv" 3 "" "kubernetes-validate --strict --quiet -k 1.33 $(ls -d "$W"/sample/*.yaml | tr '\n' ' ')"
 hf "validate-mlship-sample" "$RUNS" "" "$MLSHIP validate --manifests $W/sample --kubernetes 1.33"
 
-echo "== monorepo: one mlship check at the root of 500 projects against one process per spec"
 MONO=$([[ "$QUICK" == 1 ]] && echo 100 || echo 500)
+echo "== monorepo: one mlship check at the root of $MONO projects against one process per spec"
 m="$W/mono"
 mkdir -p "$m"
 cp -r examples/fraud-detection "$W/mono-one" && rm -f "$W/mono-one/mlship.kdl"
