@@ -515,6 +515,18 @@ fn the_image_lock_is_filled_from_bake_metadata_promoted_and_built() {
     ]);
     assert_eq!(std::fs::read(dir.path().join("images.lock.yaml")).unwrap(), before);
     s.run(&["lock", "promote", "mlship.yaml", "--from", "dev", "--to", "nowhere"]);
+    s.note("a digest belongs to its registry: promoting to an environment that pulls from another is refused");
+    s.edit(
+        "mlship.yaml",
+        "  prod:\n    tag: \"1.4.2\"",
+        "  prod:\n    registry: registry.example.com/fraud\n    tag: \"1.4.2\"",
+    );
+    let before = std::fs::read(dir.path().join("images.lock.yaml")).unwrap();
+    s.run(&["lock", "promote", "mlship.yaml", "--from", "dev", "--to", "prod"]);
+    assert_eq!(std::fs::read(dir.path().join("images.lock.yaml")).unwrap(), before);
+    s.note("and the pins prod has are of the other registry: build says so at their lines");
+    s.run(&["build", "mlship.yaml"]);
+    s.edit("mlship.yaml", "    registry: registry.example.com/fraud\n", "");
     s.note("a hand-edited lock with a short digest is a located error");
     s.edit("images.lock.yaml", "@sha256:", "@sha256:0");
     s.run(&["build", "mlship.yaml"]);

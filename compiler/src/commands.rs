@@ -576,6 +576,8 @@ pub fn lock_fill(t: &mut Transcript, spec: Option<PathBuf>, metadata: &Path, env
     let targets = imagelock::bake_metadata(&text).map_err(|e| format!("{}: {e}", metadata.display()))?;
     let mut after = before.clone();
     let mut wrong = Vec::new();
+    // What changes, printed once the whole metadata is known to fit.
+    let mut lines = Vec::new();
     for env in envs {
         let old = before.envs.get(env).cloned().unwrap_or_default();
         let mut pins = BTreeMap::new();
@@ -583,13 +585,13 @@ pub fn lock_fill(t: &mut Transcript, spec: Option<PathBuf>, metadata: &Path, env
             let Some(target) = targets.get(image) else {
                 match old.get(image) {
                     Some(pin) => {
-                        t.out(format!(
+                        lines.push(format!(
                             "{env}: {image}: not in the metadata, keeps {}\n",
                             pin.reference
                         ));
                         pins.insert(image.clone(), pin.clone());
                     }
-                    None => t.out(format!("{env}: {image}: not in the metadata, not pinned\n")),
+                    None => lines.push(format!("{env}: {image}: not in the metadata, not pinned\n")),
                 }
                 continue;
             };
@@ -605,12 +607,12 @@ pub fn lock_fill(t: &mut Transcript, spec: Option<PathBuf>, metadata: &Path, env
                 continue;
             }
             let pinned = format!("{reference}@{}", target.digest);
-            t.out(pin_change(env, image, old.get(image), Some(&pinned)));
+            lines.push(pin_change(env, image, old.get(image), Some(&pinned)));
             pins.insert(image.clone(), Pin::new(pinned));
         }
         for (image, pin) in &old {
             if !built[env].contains_key(image) {
-                t.out(pin_change(env, image, Some(pin), None));
+                lines.push(pin_change(env, image, Some(pin), None));
             }
         }
         after.envs.insert(env.clone(), pins);
@@ -621,6 +623,9 @@ pub fn lock_fill(t: &mut Transcript, spec: Option<PathBuf>, metadata: &Path, env
             "{}\nhelp: build with the bake file of this spec's tree (`mlship build`, then `docker buildx bake -f deploy/docker-bake.hcl --push --metadata-file <file>`); nothing was written",
             wrong.join("\n")
         ));
+    }
+    for line in lines {
+        t.out(line);
     }
     save_lock(t, &path, &before, &after)
 }
@@ -648,12 +653,13 @@ pub fn lock_promote(t: &mut Transcript, spec: Option<PathBuf>, from: &str, to: &
     let source = before.envs.get(from).cloned().unwrap_or_default();
     let mut pins = before.envs.get(to).cloned().unwrap_or_default();
     let mut wrong = Vec::new();
+    let mut lines = Vec::new();
     for (image, reference) in &built[to] {
         if !images.is_empty() && !images.contains(image) {
             continue;
         }
         let Some(pin) = source.get(image) else {
-            t.out(format!("{to}: {image}: `{from}` pins no build of it, left as it is\n"));
+            lines.push(format!("{to}: {image}: `{from}` pins no build of it, left as it is\n"));
             continue;
         };
         if imagelock::repository(&pin.reference) != imagelock::repository(reference) {
@@ -664,7 +670,7 @@ pub fn lock_promote(t: &mut Transcript, spec: Option<PathBuf>, from: &str, to: &
             ));
             continue;
         }
-        t.out(pin_change(to, image, pins.get(image), Some(&pin.reference)));
+        lines.push(pin_change(to, image, pins.get(image), Some(&pin.reference)));
         pins.insert(image.clone(), Pin::new(pin.reference.clone()));
     }
     if !wrong.is_empty() {
@@ -672,6 +678,9 @@ pub fn lock_promote(t: &mut Transcript, spec: Option<PathBuf>, from: &str, to: &
             "{}\nhelp: a digest lives in one registry: copy the image (such as `crane copy`), then fill `{to}` from the copy; nothing was written",
             wrong.join("\n")
         ));
+    }
+    for line in lines {
+        t.out(line);
     }
     let mut after = before.clone();
     after.envs.insert(to.to_string(), pins);
