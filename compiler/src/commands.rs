@@ -519,7 +519,7 @@ fn lock_inputs(t: &mut Transcript, path: &Path) -> Result<Option<(crate::BuiltIm
 }
 
 /// Each named environment must be one the spec has.
-fn known_envs(built: &BTreeMap<String, BTreeMap<String, String>>, envs: &[&str]) -> Result<(), String> {
+fn known_envs(built: &crate::BuiltImages, envs: &[&str]) -> Result<(), String> {
     for env in envs {
         if !built.contains_key(*env) {
             let have: Vec<&str> = built.keys().map(String::as_str).collect();
@@ -532,19 +532,35 @@ fn known_envs(built: &BTreeMap<String, BTreeMap<String, String>>, envs: &[&str])
     Ok(())
 }
 
-/// Write the lock when it changed, and say so.
-fn save_lock(t: &mut Transcript, spec: &Path, before: &Lock, after: &Lock) -> Outcome {
+/// Refuse what does not fit (`wrong`, with `help`), else print what changes (`lines`) and
+/// write the lock when it changed (environments without pins dropped), and say so.
+fn save_lock(
+    t: &mut Transcript,
+    spec: &Path,
+    before: &Lock,
+    mut after: Lock,
+    lines: &[String],
+    wrong: &[String],
+    help: &str,
+) -> Outcome {
+    if !wrong.is_empty() {
+        return Err(format!("{}\nhelp: {help}; nothing was written", wrong.join("\n")));
+    }
+    for line in lines {
+        t.out(line);
+    }
+    after.envs.retain(|_, pins| !pins.is_empty());
     let dir = inputs::spec_dir(spec);
     let path = if dir == Path::new(".") {
         PathBuf::from(imagelock::FILE)
     } else {
         dir.join(imagelock::FILE)
     };
-    if imagelock::render(before) == imagelock::render(after) && path.exists() {
+    if imagelock::render(before) == imagelock::render(&after) && path.exists() {
         t.err(format!("{}: up to date\n", path.display()));
         return Ok(true);
     }
-    writer::write_file(&path, imagelock::render(after).as_bytes()).map_err(|e| format!("{}: {e}", path.display()))?;
+    writer::write_file(&path, imagelock::render(&after).as_bytes()).map_err(|e| format!("{}: {e}", path.display()))?;
     t.err(format!(
         "wrote {}; run `mlship build` to render the pins, and commit both\n",
         path.display()
@@ -617,17 +633,8 @@ pub fn lock_fill(t: &mut Transcript, spec: Option<PathBuf>, metadata: &Path, env
         }
         after.envs.insert(env.clone(), pins);
     }
-    after.envs.retain(|_, pins| !pins.is_empty());
-    if !wrong.is_empty() {
-        return Err(format!(
-            "{}\nhelp: build with the bake file of this spec's tree (`mlship build`, then `docker buildx bake -f deploy/docker-bake.hcl --push --metadata-file <file>`); nothing was written",
-            wrong.join("\n")
-        ));
-    }
-    for line in lines {
-        t.out(line);
-    }
-    save_lock(t, &path, &before, &after)
+    let help = "build with the bake file of this spec's tree (`mlship build`, then `docker buildx bake -f deploy/docker-bake.hcl --push --metadata-file <file>`)";
+    save_lock(t, &path, &before, after, &lines, &wrong, help)
 }
 
 /// `mlship lock promote`: give environment `to` the exact builds `from` runs (all its
@@ -673,19 +680,12 @@ pub fn lock_promote(t: &mut Transcript, spec: Option<PathBuf>, from: &str, to: &
         lines.push(pin_change(to, image, pins.get(image), Some(&pin.reference)));
         pins.insert(image.clone(), Pin::new(pin.reference.clone()));
     }
-    if !wrong.is_empty() {
-        return Err(format!(
-            "{}\nhelp: a digest lives in one registry: copy the image (such as `crane copy`), then fill `{to}` from the copy; nothing was written",
-            wrong.join("\n")
-        ));
-    }
-    for line in lines {
-        t.out(line);
-    }
     let mut after = before.clone();
     after.envs.insert(to.to_string(), pins);
-    after.envs.retain(|_, pins| !pins.is_empty());
-    save_lock(t, &path, &before, &after)
+    let help = format!(
+        "a digest lives in one registry: copy the image (such as `crane copy`), then fill `{to}` from the copy"
+    );
+    save_lock(t, &path, &before, after, &lines, &wrong, &help)
 }
 
 #[cfg(test)]

@@ -157,18 +157,7 @@ pub fn manifests(paths: &[PathBuf]) -> Result<Vec<(String, FileText)>, String> {
             continue;
         }
         if path.is_dir() {
-            for entry in walker(path, true).build() {
-                let entry = match entry {
-                    Ok(e) => e,
-                    Err(e) if is_loop(&e) => continue,
-                    Err(e) => return Err(e.to_string()),
-                };
-                let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
-                if !is_dir && crate::validate::is_manifest(&entry.path().to_string_lossy()) {
-                    found.push(entry.into_path());
-                }
-            }
-            found.sort();
+            found = files_under(path, |p| crate::validate::is_manifest(&p.to_string_lossy()))?;
         } else {
             found.push(path.clone());
         }
@@ -178,6 +167,24 @@ pub fn manifests(paths: &[PathBuf]) -> Result<Vec<(String, FileText)>, String> {
         }
     }
     Ok(files)
+}
+
+/// The files under `dir` that `keep` takes, sorted: symlinked folders followed, each once;
+/// what git ignores left out.
+fn files_under(dir: &Path, keep: impl Fn(&Path) -> bool) -> Result<Vec<PathBuf>, String> {
+    let mut found = Vec::new();
+    for entry in walker(dir, true).build() {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) if is_loop(&e) => continue,
+            Err(e) => return Err(e.to_string()),
+        };
+        if !entry.file_type().is_some_and(|t| t.is_dir()) && keep(entry.path()) {
+            found.push(entry.into_path());
+        }
+    }
+    found.sort();
+    Ok(found)
 }
 
 /// One CRD file: its name, its text, and whether it was named (not found in a folder).
@@ -197,19 +204,11 @@ pub fn crd_files(paths: &[PathBuf]) -> Result<Vec<CrdFile>, String> {
     for path in paths {
         let mut found = Vec::new();
         if path.is_dir() {
-            for entry in walker(path, true).build() {
-                let entry = match entry {
-                    Ok(e) => e,
-                    Err(e) if is_loop(&e) => continue,
-                    Err(e) => return Err(e.to_string()),
-                };
-                let name = entry.file_name().to_string_lossy().to_ascii_lowercase();
-                let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
-                if !is_dir && (name.ends_with(".yaml") || name.ends_with(".yml")) {
-                    found.push((entry.into_path(), false));
-                }
-            }
-            found.sort();
+            let yaml = |p: &Path| {
+                let name = p.file_name().unwrap_or_default().to_string_lossy().to_ascii_lowercase();
+                name.ends_with(".yaml") || name.ends_with(".yml")
+            };
+            found = files_under(path, yaml)?.into_iter().map(|f| (f, false)).collect();
         } else {
             found.push((path.clone(), true));
         }

@@ -539,19 +539,14 @@ fn validate(plan: &Plan, objects: &[Object], diags: &mut Vec<Diagnostic>) {
             continue;
         };
         for v in violations {
-            let path = if v.path.is_empty() {
-                String::new()
-            } else {
-                format!("{}: ", v.path)
-            };
             let mut d = Diagnostic::error(
                 Code::InvalidObject,
                 format!(
-                    "{}/{} is invalid for Kubernetes {}: {path}{}",
+                    "{}/{} is invalid for Kubernetes {}: {}",
                     obj.kind(),
                     obj.name(),
                     plan.kubernetes,
-                    v.message
+                    v.what()
                 ),
             );
             if let Some(h) = v.help.clone() {

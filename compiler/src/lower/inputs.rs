@@ -57,14 +57,9 @@ fn problems(docs: &[crate::validate::Document], file: &str, version: &str, at: &
     for doc in docs {
         for p in doc.problems() {
             let v = &p.violation;
-            let path = if v.path.is_empty() {
-                String::new()
-            } else {
-                format!("{}: ", v.path)
-            };
             let mut d = Diagnostic::error(
                 Code::InvalidObject,
-                format!("{file}:{}:{}: {path}{}", p.line, p.column, v.message),
+                format!("{file}:{}:{}: {}", p.line, p.column, v.what()),
             )
             .at(at.clone())
             .label(format!("in this file, for Kubernetes {version}"));

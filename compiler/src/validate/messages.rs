@@ -27,13 +27,22 @@ pub struct Violation {
     pub help: Option<String>,
 }
 
+impl Violation {
+    /// `path: message`, or the message alone for the object itself: the violation without
+    /// its help, for a diagnostic that carries the help apart.
+    pub fn what(&self) -> String {
+        if self.path.is_empty() {
+            self.message.clone()
+        } else {
+            format!("{}: {}", self.path, self.message)
+        }
+    }
+}
+
 /// `path: message (help)`, the one way a violation is shown, with or without a position.
 impl fmt::Display for Violation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if !self.path.is_empty() {
-            write!(f, "{}: ", self.path)?;
-        }
-        f.write_str(&self.message)?;
+        f.write_str(&self.what())?;
         if let Some(help) = &self.help {
             write!(f, " ({help})")?;
         }
