@@ -4,6 +4,7 @@
 #
 #   bash bench/run.sh            # full run (about 10 minutes on 2 cores)
 #   QUICK=1 bash bench/run.sh    # fewer runs, no N = 10,000 (a smoke test)
+#   BASELINE=/path/to/old/mlship bash bench/run.sh   # also times the largest build with it
 #
 # Each timed write starts after `sync`, so one run's write-back does not land in the next.
 # Writes bench/results.md. Installs what it needs: hyperfine and GNU time from Debian's
@@ -88,6 +89,15 @@ for n in $SIZES; do
     /usr/bin/time -f "%M" -o "$J/mem-n$n.txt" "$MLSHIP" build "$d/mlship.yaml" >/dev/null 2>&1
     find "$d/deploy/envs/prod" -name '*.yaml' ! -name kustomization.yaml | wc -l >"$J/objects-n$n.txt"
     find "$d/deploy" -type f | wc -l >"$J/files-n$n.txt"
+    # Before and after in one run: BASELINE=<an earlier mlship binary> builds the largest spec
+    # too (into another folder), timed and measured the same way.
+    if [[ -n "${BASELINE:-}" && "$n" == "${SIZES##* }" ]]; then
+        hf "buildbase-n$n" "$runs" "rm -rf $d/deploy-base && sync" "$BASELINE build $d/mlship.yaml --out $d/deploy-base"
+        rm -rf "$d/deploy-base"
+        /usr/bin/time -f "%M" -o "$J/membase-n$n.txt" "$BASELINE" build "$d/mlship.yaml" --out "$d/deploy-base" >/dev/null 2>&1
+        rm -rf "$d/deploy-base"
+        echo "$BASELINE" >"$J/baseline.txt"
+    fi
 done
 
 echo "== validation: mlship validate --manifests against kubernetes-validate on the same objects"
@@ -142,6 +152,13 @@ for n in sizes:
     fl = med(f"floor-n{n}")
     kcell, ratio = (ms(k), f"{k/b:.0f}x") if k else ("not run (too slow)", "-")
     out.append(f"| {n:,} | {objs} | {files:,} | {ms(b)} | {ms(kd) if kd else "over the KDL size limit"} | {ms(fl)} | {b/fl:.1f}x | {kcell} | {ratio} | {mem:.0f} MB |")
+if os.path.exists(f"{J}/baseline.txt"):
+    n = sizes[-1]
+    mem = lambda f: int(open(f"{J}/{f}-n{n}.txt").read().split()[-1]) / 1024
+    base, now = med(f"buildbase-n{n}"), med(f"build-n{n}")
+    out += ["", f"| N = {n:,}, before and after (this run) | mlship build | peak memory |", "|---|---|---|",
+            f"| before: `{open(f'{J}/baseline.txt').read().strip()}` | {ms(base)} | {mem('membase'):.0f} MB |",
+            f"| after: this build | {ms(now)} ({now/base:.2f}x) | {mem('mem'):.0f} MB ({mem('mem')/mem('membase'):.2f}x) |"]
 if 1000 in sizes and 10000 in sizes:
     out += ["", f"Growth: build at N = 10,000 takes {med('build-n10000')/med('build-n1000'):.1f}x the time at N = 1,000."]
 sample = int(open(f"{J}/sample-count.txt").read())

@@ -12,7 +12,7 @@
 #[path = "support/specgen.rs"]
 mod specgen;
 
-use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
+use criterion::{BatchSize, BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use mlship::source::SourceFile;
 use std::hint::black_box;
 
@@ -30,7 +30,7 @@ fn stages(c: &mut Criterion) {
         let (_, loaded, _) = mlship::load::load("mlship.yaml", yaml.as_bytes());
         let loaded = loaded.expect("generated specs are valid");
         let plan = mlship::lower::lower(&loaded, &project).unwrap();
-        let (out, _) = mlship::emit::emit(&plan, "hash").unwrap();
+        let (out, _) = mlship::emit::emit(plan.clone(), "hash").unwrap();
         let objects = out.files.len();
 
         let mut g = c.benchmark_group(format!("n{n}"));
@@ -59,7 +59,11 @@ fn stages(c: &mut Criterion) {
             b.iter(|| mlship::emit::docker::files(black_box(&plan)).unwrap())
         });
         g.bench_function("emit_and_serialize", |b| {
-            b.iter(|| mlship::emit::emit(black_box(&plan), "hash").unwrap())
+            b.iter_batched(
+                || plan.clone(),
+                |plan| mlship::emit::emit(black_box(plan), "hash").unwrap(),
+                BatchSize::LargeInput,
+            )
         });
         let manifests: Vec<(&str, &str)> = out
             .files

@@ -81,14 +81,18 @@ pub fn compile(name: &str, bytes: &[u8], project: &dyn project::Project) -> Comp
         .expect("JSON serializes"),
     );
     let mut access = Vec::new();
-    let result = lower::lower(&loaded, project).and_then(|plan| {
+    let lowered = lower::lower(&loaded, project);
+    // The specs are not needed past lowering: a large one's typed specs (the base and each
+    // environment's) take about a third of the peak memory that emitting would add them to.
+    drop(loaded);
+    let result = lowered.and_then(|plan| {
         for env in &plan.envs {
             for nb in &env.notebooks {
                 let line = format!("notebook `{}`: {}", nb.name, emit::notebooks::port_forward(env, nb));
                 access.push((env.name.clone(), line));
             }
         }
-        emit::emit(&plan, &spec_hash)
+        emit::emit(plan, &spec_hash)
     });
     let (output, more) = match result {
         Ok((output, warnings)) => (Some(output), warnings),

@@ -53,7 +53,7 @@ pub fn manifests(docs: &[Document]) -> String {
                 Outcome::Invalid(_) => "invalid",
                 Outcome::Skipped(_) => "skipped",
             };
-            json!({
+            let mut doc = json!({
                 "file": d.file, "line": d.line,
                 "kind": d.object.as_ref().map(|o| o.kind.clone()),
                 "name": d.object.as_ref().and_then(|o| o.name.clone()),
@@ -62,7 +62,12 @@ pub fn manifests(docs: &[Document]) -> String {
                     "line": p.line, "column": p.column, "path": p.violation.path,
                     "message": p.violation.message, "help": p.violation.help,
                 })).collect::<Vec<_>>(),
-            })
+            });
+            // Why a document was not validated, as the human report says it.
+            if let Outcome::Skipped(u) = &d.outcome {
+                doc["reason"] = json!(format!("{u}; pass its CRD with --crd"));
+            }
+            doc
         })
         .collect();
     let mut out = serde_json::to_string_pretty(&docs).expect("JSON serializes");
