@@ -134,6 +134,7 @@ J, sizes = sys.argv[1], [int(s) for s in sys.argv[2].split()]
 def med(name):
     return statistics.median(json.load(open(f"{J}/{name}.json"))["results"][0]["times"])
 def ms(x): return f"{x*1000:.1f} ms" if x < 10 else f"{x:.2f} s"
+def peak(name): return int(open(f"{J}/{name}.txt").read().split()[-1]) / 1024  # GNU time's KB, in MB
 cpu = subprocess.run(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"], capture_output=True, text=True).stdout.strip()
 out = [f"Machine: {os.cpu_count()} cores, {cpu}. Medians of whole processes (hyperfine), one run of bench/run.sh.", ""]
 out += ["| example | check | build (fresh dir) | build (no change) | floor: read spec + cp -r tree | check / floor | build / floor |", "|---|---|---|---|---|---|---|"]
@@ -146,19 +147,20 @@ for n in sizes:
     b = med(f"build-n{n}")
     kd = med(f"buildkdl-n{n}") if os.path.exists(f"{J}/buildkdl-n{n}.json") else None
     k = med(f"kustomize-n{n}") if os.path.exists(f"{J}/kustomize-n{n}.json") else None
-    mem = int(open(f"{J}/mem-n{n}.txt").read().split()[-1]) / 1024
+    mem = peak(f"mem-n{n}")
     objs = open(f"{J}/objects-n{n}.txt").read().strip()
     files = int(open(f"{J}/files-n{n}.txt").read())
     fl = med(f"floor-n{n}")
     kcell, ratio = (ms(k), f"{k/b:.0f}x") if k else ("not run (too slow)", "-")
-    out.append(f"| {n:,} | {objs} | {files:,} | {ms(b)} | {ms(kd) if kd else "over the KDL size limit"} | {ms(fl)} | {b/fl:.1f}x | {kcell} | {ratio} | {mem:.0f} MB |")
+    kdl = ms(kd) if kd else "over the KDL size limit"
+    out.append(f"| {n:,} | {objs} | {files:,} | {ms(b)} | {kdl} | {ms(fl)} | {b/fl:.1f}x | {kcell} | {ratio} | {mem:.0f} MB |")
 if os.path.exists(f"{J}/baseline.txt"):
     n = sizes[-1]
-    mem = lambda f: int(open(f"{J}/{f}-n{n}.txt").read().split()[-1]) / 1024
     base, now = med(f"buildbase-n{n}"), med(f"build-n{n}")
+    mbase, mnow = peak(f"membase-n{n}"), peak(f"mem-n{n}")
     out += ["", f"| N = {n:,}, before and after (this run) | mlship build | peak memory |", "|---|---|---|",
-            f"| before: `{open(f'{J}/baseline.txt').read().strip()}` | {ms(base)} | {mem('membase'):.0f} MB |",
-            f"| after: this build | {ms(now)} ({now/base:.2f}x) | {mem('mem'):.0f} MB ({mem('mem')/mem('membase'):.2f}x) |"]
+            f"| before: `{open(f'{J}/baseline.txt').read().strip()}` | {ms(base)} | {mbase:.0f} MB |",
+            f"| after: this build | {ms(now)} ({now/base:.2f}x) | {mnow:.0f} MB ({mnow/mbase:.2f}x) |"]
 if 1000 in sizes and 10000 in sizes:
     out += ["", f"Growth: build at N = 10,000 takes {med('build-n10000')/med('build-n1000'):.1f}x the time at N = 1,000."]
 sample = int(open(f"{J}/sample-count.txt").read())

@@ -65,7 +65,7 @@ pub fn manifests(docs: &[Document]) -> String {
             });
             // Why a document was not validated, as the human report says it.
             if let Outcome::Skipped(u) = &d.outcome {
-                doc["reason"] = json!(format!("{u}; pass its CRD with --crd"));
+                doc["reason"] = json!(format!("{u}; {}", super::CRD_HINT));
             }
             doc
         })

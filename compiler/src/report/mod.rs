@@ -16,6 +16,9 @@ pub use github::github;
 pub use junit::junit;
 pub use sarif::sarif;
 
+/// What to do about a document skipped for want of a schema, in every format that says why.
+const CRD_HINT: &str = "pass its CRD with --crd";
+
 use crate::diag::Diagnostic;
 use crate::source::SourceFile;
 use std::path::Path;

@@ -78,8 +78,11 @@ pub fn manifests(docs: &[Document], files: usize, version: &str) -> String {
                 .as_ref()
                 .map_or_else(|| format!("document {}", d.number), ToString::to_string);
             out.push_str(&format!(
-                "{}:{}: skipped {what} ({}): no schema; pass its CRD with --crd\n",
-                d.file, d.line, u.api_version
+                "{}:{}: skipped {what} ({}): no schema; {}\n",
+                d.file,
+                d.line,
+                u.api_version,
+                super::CRD_HINT
             ));
         }
     }
