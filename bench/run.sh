@@ -128,6 +128,29 @@ hf "mono-one-thread" "$mono_runs" "" "bash -c 'cd $m && taskset -c 0 $MLSHIP che
 WARMUP=1 hf "mono-loop" 3 "" "bash $W/mono-loop.sh"
 rm -rf "$m"
 
+# The hook's first run on a fresh cache builds mlship; measured once each, from a cold target
+# folder with the crates already downloaded: the real pre-commit framework installing the
+# `mlship-check` hook (`cargo install`, the release profile), against a build with the fat-LTO
+# `dist` profile, which is what the hook built before the profiles were split.
+if [[ "$QUICK" != 1 ]]; then
+    echo "== pre-commit: the hook's cold install against a fat-LTO build"
+    [[ -z "$(git status --porcelain -- compiler Cargo.toml Cargo.lock stdlib .pre-commit-hooks.yaml)" ]] ||
+        echo "note: pre-commit installs the hook from the committed HEAD, not from uncommitted changes"
+    pc="$W/precommit"
+    git init -q "$pc"
+    printf 'repos:\n  - repo: %s\n    rev: %s\n    hooks:\n      - id: mlship-check\n' "$ROOT" "$(git rev-parse HEAD)" >"$pc/.pre-commit-config.yaml"
+    elapsed_ms() { local t0 t1; t0=$(date +%s%N); "$@" >/dev/null 2>&1 || return 1; t1=$(date +%s%N); echo $(((t1 - t0) / 1000000)); }
+    sync
+    (cd "$pc" && unset CARGO_TARGET_DIR && PRE_COMMIT_HOME="$W/precommit-home" elapsed_ms pre-commit install-hooks) >"$J/precommit-cold.txt" &&
+        find "$W/precommit-home" -path '*/bin/mlship' -type f | grep -q . ||
+        { echo "pre-commit did not install the hook: no figures"; rm -f "$J/precommit-cold.txt"; }
+    rm -rf "$W/precommit-home"
+    sync
+    CARGO_TARGET_DIR="$W/dist-cold" elapsed_ms cargo build --profile dist --locked --quiet >"$J/dist-cold.txt" ||
+        { echo "the dist build failed: no figures"; rm -f "$J/dist-cold.txt"; }
+    rm -rf "$W/dist-cold"
+fi
+
 python3 - "$J" "$SIZES" >bench/results.md <<'PY'
 import json, os, statistics, subprocess, sys
 J, sizes = sys.argv[1], [int(s) for s in sys.argv[2].split()]
@@ -178,6 +201,11 @@ out += ["", f"| monorepo: {mono} copies of fraud-detection, each with its tree |
         f"| one `mlship check` at the root ({os.cpu_count()} threads) | {ms(root)} | {ms(root/mono)} | {loop/root:.0f}x |",
         f"| one `mlship check` at the root, on one core | {ms(one)} | {ms(one/mono)} | {loop/one:.0f}x |",
         f"| `mlship check <spec>`, one process per spec | {ms(loop)} | {ms(loop/mono)} | 1x |"]
+if all(os.path.exists(f"{J}/{n}.txt") for n in ("precommit-cold", "dist-cold")):
+    hook, lto = (int(open(f"{J}/{n}.txt").read()) / 1000 for n in ("precommit-cold", "dist-cold"))
+    out += ["", "| pre-commit, first run on a fresh cache (cold target folder, crates downloaded) | time |", "|---|---|",
+            f"| `pre-commit install-hooks`: the `mlship-check` hook's `cargo install` (release profile) | {hook:.0f} s |",
+            f"| `cargo build --profile dist` (fat LTO, one codegen unit: what the hook built before) | {lto:.0f} s ({hook/lto:.2f}x) |"]
 print("\n".join(out))
 PY
 cat bench/results.md

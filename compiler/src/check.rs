@@ -97,46 +97,60 @@ impl Checker<'_> {
     /// node selectors and the repository were judged by their own rules; patches are judged in
     /// the objects they patch, and environments in their merged specs.
     fn every_string(&mut self, s: &Spec) {
-        fn walk(v: &serde_json::Value, at: Path, out: &mut Vec<(Path, String)>) {
+        /// The strings with a credential in them, at their paths: one path is kept while
+        /// walking, and copied only for a finding (nearly every string has none).
+        fn walk(v: &serde_json::Value, at: &mut Path, out: &mut Vec<(Path, String)>) {
             match v {
                 serde_json::Value::Object(m) => {
                     for (k, child) in m {
-                        walk(child, at.key(k), out);
+                        if at.0.is_empty() && ["patches", "waivers", "environments"].contains(&k.as_str()) {
+                            continue;
+                        }
+                        at.0.push(Seg::Key(k.clone()));
+                        walk(child, at, out);
+                        at.0.pop();
                     }
                 }
                 serde_json::Value::Array(items) => {
                     for (i, item) in items.iter().enumerate() {
-                        walk(item, at.index(i), out);
+                        at.0.push(Seg::Index(i));
+                        walk(item, at, out);
+                        at.0.pop();
                     }
                 }
-                serde_json::Value::String(text) => out.push((at, text.clone())),
+                serde_json::Value::String(text) => {
+                    if let Some(f) = crate::secrets::in_text(text).filter(|f| !f.waivable) {
+                        out.push((at.clone(), f.why));
+                    }
+                }
                 _ => {}
             }
         }
-        let mut strings = Vec::new();
-        walk(&serde_json::to_value(s).unwrap_or_default(), Path::root(), &mut strings);
+        let mut found = Vec::new();
+        walk(
+            &serde_json::to_value(s).unwrap_or_default(),
+            &mut Path::root(),
+            &mut found,
+        );
+        if found.is_empty() {
+            return;
+        }
         let judged: std::collections::BTreeSet<Path> = self
             .out
             .iter()
             .filter(|d| d.code == Code::Credential)
             .filter_map(|d| d.path.clone())
             .collect();
-        for (at, text) in strings {
-            let skip = matches!(at.0.first(), Some(Seg::Key(k)) if ["patches", "waivers", "environments"].contains(&k.as_str()));
-            if skip || judged.contains(&at) {
+        for (at, why) in found {
+            if judged.contains(&at) {
                 continue;
             }
-            if let Some(f) = crate::secrets::in_text(&text).filter(|f| !f.waivable) {
-                self.err(
-                    Code::Credential,
-                    at,
-                    format!(
-                        "this value looks like a credential ({}); it would be written into the output",
-                        f.why
-                    ),
-                    "keep credentials out of the spec: declare them under `secrets:` and list them on the workload",
-                );
-            }
+            self.err(
+                Code::Credential,
+                at,
+                format!("this value looks like a credential ({why}); it would be written into the output"),
+                "keep credentials out of the spec: declare them under `secrets:` and list them on the workload",
+            );
         }
     }
 

@@ -143,11 +143,9 @@ const VALUE_PREFIXES: &[(&str, usize, bool, &str)] = &[
     ("AGE-SECRET-KEY-1", 50, false, "an age private key"),
 ];
 
-/// The shortest text a rule of [`in_text`] can take for a credential without a `=` or a
-/// `://` in it: the shortest known key format, a long random-looking token (24), the PuTTY
-/// key header (19). Most values mlship sees are shorter: names, ports, paths.
-const SHORTEST_CREDENTIAL: usize = {
-    let mut min = 19;
+/// The shortest known key format, prefix included.
+const SHORTEST_KEY: usize = {
+    let mut min = usize::MAX;
     let mut i = 0;
     while i < VALUE_PREFIXES.len() {
         let (prefix, rest, ..) = VALUE_PREFIXES[i];
@@ -158,6 +156,11 @@ const SHORTEST_CREDENTIAL: usize = {
     }
     min
 };
+
+/// The shortest text a rule of [`in_text`] can take for a credential without a `=` or a
+/// `://` in it: the shortest known key format, a long random-looking token (24), the PuTTY
+/// key header (19). Most values mlship sees are shorter: names, ports, paths.
+const SHORTEST_CREDENTIAL: usize = if SHORTEST_KEY < 19 { SHORTEST_KEY } else { 19 };
 
 /// Why something looks like a credential, and whether a waiver may cover it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -288,8 +291,10 @@ pub fn in_text(text: &str) -> Option<Finding> {
     if url_password(text) {
         return Some(Finding::certain("the URL carries a password".into()));
     }
-    for token in text.split(|c: char| !(c.is_ascii_alphanumeric() || "_-.".contains(c))) {
-        if let Some(what) = key_format(token) {
+    for token in text.split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))) {
+        if token.len() >= SHORTEST_KEY
+            && let Some(what) = key_format(token)
+        {
             return Some(Finding::certain(format!("the value looks like {what}")));
         }
     }
