@@ -741,15 +741,17 @@ impl Scan {
         if judged.iter().any(|j| j == at) {
             return;
         }
-        let parent_key = |at: &[Part], back: usize| match at.iter().rev().nth(back) {
-            Some(Part::Key(k)) => Some(k.clone()),
-            _ => None,
-        };
+        fn parent_key(at: &[Part], back: usize) -> Option<&str> {
+            match at.iter().rev().nth(back) {
+                Some(Part::Key(k)) => Some(k),
+                _ => None,
+            }
+        }
         match v {
             Value::Object(m) => {
                 // A container's variable: judged by name and value together.
                 if matches!(at.last(), Some(Part::Index(_)))
-                    && parent_key(at, 1).as_deref() == Some("env")
+                    && parent_key(at, 1) == Some("env")
                     && let (Some(name), Some(value)) = (
                         m.get("name").and_then(Value::as_str),
                         m.get("value").and_then(Value::as_str),
@@ -782,13 +784,13 @@ impl Scan {
                 let key = parent_key(at, 0);
                 // Unprefixed annotations are the user's own variables; prefixed ones belong
                 // to tools (`vault.hashicorp.com/agent-inject-secret-db` names a path).
-                let annotation = parent_key(at, 1).as_deref() == Some("annotations");
-                let found = match &key {
+                let annotation = parent_key(at, 1) == Some("annotations");
+                let found = match key {
                     Some(k) if annotation && !k.contains('/') => credential(k, text),
                     _ => in_text(text),
                 };
                 if let Some(f) = found {
-                    self.found(at.clone(), key.as_deref(), f);
+                    self.found(at.clone(), key, f);
                 }
             }
             _ => {}
