@@ -1,6 +1,7 @@
 //! Criterion benchmarks of each compiler stage and of the whole compile, on generated specs
 //! with N services and N pipeline steps (N = 10, 100, 1,000 and 10,000). Run with
-//! `cargo bench --bench stages`; see docs/performance.md.
+//! `cargo bench --bench stages`; see docs/performance.md. The `linear` group times inputs that
+//! once took quadratic time, at two sizes ten times apart.
 
 #![allow(
     clippy::disallowed_methods,
@@ -91,5 +92,81 @@ fn stages(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, stages);
+/// Inputs that once took quadratic time (issue 14), each at two sizes ten times apart: linear
+/// work takes about 10x as long at the larger size, quadratic work 100x. A long flow
+/// collection on one YAML line, rendering many diagnostics of one large file, two
+/// environments overriding every config key, and many patches of as many objects.
+fn linear(c: &mut Criterion) {
+    let bench_mode = std::env::args().any(|a| a == "--bench");
+    let sizes: &[usize] = if bench_mode { &[1000, 10_000] } else { &[100] };
+    let mut g = c.benchmark_group("linear");
+    g.sample_size(10);
+    g.sampling_mode(SamplingMode::Flat);
+    for &n in sizes {
+        let items: Vec<String> = (0..8 * n).map(|i| format!("a{i}")).collect();
+        let flow = SourceFile::new("mlship.yaml", format!("x: [{}]\n", items.join(", ")));
+        g.bench_function(BenchmarkId::new("yaml_flow_list_on_one_line", 8 * n), |b| {
+            b.iter(|| mlship::load::parse(black_box(&flow)).unwrap())
+        });
+
+        let mut text = "#\n".repeat(10 * n);
+        let mut diags = Vec::new();
+        for i in 0..n {
+            let at = text.len() + 2;
+            text.push_str(&format!("  svc{i}: {{replicas: 2, port: 8080}}\n"));
+            diags.push(
+                mlship::diag::Diagnostic::error(mlship::diag::Code::Conflict, "`replicas` is ignored")
+                    .span(mlship::source::Span::new(at, at + 3))
+                    .help("remove it"),
+            );
+        }
+        let file = SourceFile::new("mlship.yaml", text);
+        g.bench_function(BenchmarkId::new("render_diagnostics", n), |b| {
+            b.iter(|| {
+                diags
+                    .iter()
+                    .map(|d| mlship::diag::render(black_box(d), &file, false).len())
+                    .sum::<usize>()
+            })
+        });
+
+        let keys: String = (0..10 * n).map(|i| format!("  K{i}: a\n")).collect();
+        let over: String = (0..10 * n).map(|i| format!("      K{i}: b\n")).collect();
+        let overrides = format!(
+            "apiVersion: mlship/v1\nproject: p\nregistry: r.io/p\ntag: \"1\"\nconfig:\n{keys}\
+             environments:\n  dev:\n    config:\n{over}  prod:\n    config:\n{over}"
+        );
+        assert!(mlship::load::load("mlship.yaml", overrides.as_bytes()).1.is_some());
+        g.bench_function(
+            BenchmarkId::new("load_two_environments_overriding_every_config_key", 10 * n),
+            |b| b.iter(|| mlship::load::load("mlship.yaml", black_box(overrides.as_bytes()))),
+        );
+
+        let mut yaml = specgen::yaml(n);
+        yaml.push_str("patches:\n");
+        for i in 0..n {
+            yaml.push_str(&format!(
+                "  - {{kind: Deployment, name: bench-svc{i}, patch: {{metadata: {{labels: {{a: b}}}}}}}}\n"
+            ));
+        }
+        let project = specgen::project();
+        let (_, loaded, diags) = mlship::load::load("mlship.yaml", yaml.as_bytes());
+        let loaded = loaded.unwrap_or_else(|| panic!("{diags:?}"));
+        let plan = mlship::lower::lower(&loaded, &project).unwrap();
+        assert!(
+            mlship::emit::emit(plan.clone(), "hash").is_ok(),
+            "every patch finds its Deployment"
+        );
+        g.bench_function(BenchmarkId::new("patches_of_as_many_services", n), |b| {
+            b.iter_batched(
+                || plan.clone(),
+                |plan| mlship::emit::emit(black_box(plan), "hash").unwrap(),
+                BatchSize::LargeInput,
+            )
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, stages, linear);
 criterion_main!(benches);

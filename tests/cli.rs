@@ -134,14 +134,16 @@ fn hostile_inputs_fail_cleanly_and_fast() {
         let took = start.elapsed();
         // Checked here too, so that a crash is never taken into a snapshot by an update.
         assert!(!run.stderr.contains("panicked"), "{name}: {}", run.stderr);
-        assert!(took.as_secs() < 5, "{name} took {took:?}");
+        // A guard against reading without bound, not a speed claim (a debug build on a busy
+        // machine is slow; a read forever never ends).
+        assert!(took.as_secs() < 60, "{name} took {took:?}");
     }
     // Issue 14: a spec that is a symlink to /dev/zero claims no length; it was read forever.
     std::os::unix::fs::symlink("/dev/zero", dir.path().join("zero.yaml")).unwrap();
     s.note("zero.yaml is a symlink to /dev/zero");
     let start = Instant::now();
     s.run(&["validate", "zero.yaml"]);
-    assert!(start.elapsed().as_secs() < 5, "zero.yaml took {:?}", start.elapsed());
+    assert!(start.elapsed().as_secs() < 60, "zero.yaml took {:?}", start.elapsed());
     s.snapshot("cli/hostile-inputs");
 }
 
@@ -161,7 +163,7 @@ fn check_finds_a_spec_symlinked_to_dev_zero_and_fails_fast() {
     s.run_in("ok", &["build"]);
     let start = Instant::now();
     s.run(&["check"]);
-    assert!(start.elapsed().as_secs() < 5, "check took {:?}", start.elapsed());
+    assert!(start.elapsed().as_secs() < 60, "check took {:?}", start.elapsed());
     std::fs::remove_file(dir.path().join("zero/mlship.yaml")).unwrap();
     let made = std::process::Command::new("mkfifo")
         .arg(dir.path().join("zero/mlship.yaml"))
@@ -171,7 +173,7 @@ fn check_finds_a_spec_symlinked_to_dev_zero_and_fails_fast() {
     s.note("zero/mlship.yaml is a named pipe");
     let start = Instant::now();
     s.run(&["check"]);
-    assert!(start.elapsed().as_secs() < 5, "check took {:?}", start.elapsed());
+    assert!(start.elapsed().as_secs() < 60, "check took {:?}", start.elapsed());
     s.snapshot("cli/check-dev-zero");
 }
 

@@ -369,10 +369,11 @@ mod tests {
 
     /// Issue 14: each diagnostic's rendering indexed the lines of the whole file again, so
     /// 20,000 diagnostics in a 2 MB spec (an override per service, each warned about) took
-    /// 13 s to print. Rendered through the file's own index, they take well under a second;
-    /// and the text is what codespan's `SimpleFile` gives.
+    /// 13 s to print. They are rendered through the file's own index, and the text is what
+    /// codespan's `SimpleFile` gives. The time is measured in the `linear` group of benches/stages.rs, at two sizes ten times apart, not
+    /// here: a timed test fails on a busy machine.
     #[test]
-    fn rendering_20000_diagnostics_takes_linear_time() {
+    fn rendering_20000_diagnostics_through_the_files_index_matches_codespan() {
         let mut text = "#\n".repeat(200_000);
         let mut diags = Vec::new();
         for i in 0..20_000 {
@@ -387,10 +388,7 @@ mod tests {
             );
         }
         let file = SourceFile::new("mlship.yaml", text.as_str());
-        let start = std::time::Instant::now();
         let out: Vec<String> = diags.iter().map(|d| render(d, &file, false)).collect();
-        let took = start.elapsed();
-        assert!(took.as_secs() < 5, "rendering 20,000 diagnostics took {took:?}");
         let config = term::Config::default();
         let simple = codespan_reporting::files::SimpleFile::new(file.name.as_str(), file.text.as_str());
         for (d, ours) in [(&diags[0], &out[0]), (&diags[19_999], &out[19_999])] {

@@ -309,20 +309,18 @@ mod tests {
 
     /// Issue 14: an environment's overrides were merged, and checked against what the base
     /// declares, by a scan per key: two environments that set each of 100,000 config keys
-    /// (within every limit) took minutes to load.
+    /// (within every limit) took minutes to load. The time is measured in the `linear` group of benches/stages.rs, at two sizes ten times apart, not
+    /// here: a timed test fails on a busy machine.
     #[test]
-    fn overriding_100000_config_keys_takes_linear_time() {
+    fn overriding_100000_config_keys_in_two_environments_loads() {
         let keys: String = (0..100_000).map(|i| format!("  K{i}: a\n")).collect();
         let over: String = (0..100_000).map(|i| format!("      K{i}: b\n")).collect();
         let yaml = format!(
             "apiVersion: mlship/v1\nproject: p\nregistry: r.io/p\ntag: \"1\"\nconfig:\n{keys}\
              environments:\n  dev:\n    config:\n{over}  prod:\n    config:\n{over}"
         );
-        let start = std::time::Instant::now();
         let (_, loaded, diags) = load("mlship.yaml", yaml.as_bytes());
-        let took = start.elapsed();
         let loaded = loaded.unwrap_or_else(|| panic!("{:?}", diags.first()));
         assert_eq!(loaded.envs[1].spec.config["K99999"], "b");
-        assert!(took.as_secs() < 30, "loading took {took:?}");
     }
 }

@@ -283,10 +283,11 @@ mod tests {
     }
 
     /// Issue 14: each step's Job was found by a scan of every object, so 20,000 steps (the
-    /// limit) took 124 s to name in a release build. Indexed, they take a fraction of a second
-    /// even in a debug build.
+    /// limit) took 124 s to name in a release build. Indexed, each gets its own content name.
+    /// The time is measured with the whole emit in benches/stages.rs (N = 10,000 steps), not
+    /// here: a timed test fails on a busy machine.
     #[test]
-    fn naming_20000_jobs_takes_linear_time() {
+    fn naming_20000_jobs_gives_each_its_own_name() {
         let yaml = "apiVersion: mlship/v1\nproject: p\nregistry: r.io/p\ntag: \"1\"\nimages:\n  app: {stack: python}\n\
                     pipelines:\n  ml:\n    steps:\n      s: {image: app, run: [go]}\n";
         let (_, loaded, diags) = crate::load::load("mlship.yaml", yaml.as_bytes());
@@ -317,12 +318,9 @@ mod tests {
                 super::Object::generated("", job)
             })
             .collect();
-        let start = std::time::Instant::now();
         super::name_jobs(&env, &mut objects);
-        let took = start.elapsed();
         let named: std::collections::BTreeSet<&str> = objects.iter().map(super::Object::name).collect();
         assert_eq!(named.len(), n);
         assert!(named.iter().all(|name| !name.ends_with("-00000000")));
-        assert!(took.as_secs() < 5, "naming {n} Jobs took {took:?}");
     }
 }

@@ -997,10 +997,11 @@ mod tests {
     /// Issue 14: each patch scanned every object for its own, and a patch that matched none
     /// scanned them again for its help, which listed them all: 5,000 patches and 5,000
     /// services took 23 s to check, and 5,000 patches naming none of them 131 s (release
-    /// builds). Indexed, 10,000 patches of 10,000 objects and 1,000 that match none take
-    /// seconds in a debug build.
+    /// builds). Indexed, every patch finds its object and the help of one that matches none
+    /// is cut short; the time is measured in the `linear` group of benches/stages.rs, at two
+    /// sizes, not here (a timed test fails on a busy machine).
     #[test]
-    fn patches_find_their_objects_in_linear_time() {
+    fn ten_thousand_patches_find_their_objects_and_the_help_of_unmatched_ones_is_cut_short() {
         let yaml = "apiVersion: mlship/v1\nproject: p\nregistry: r.io/p\ntag: \"1\"\nimages:\n  app: {stack: python}\n\
                     services:\n  s: {image: app, port: 8080}\n";
         let (_, loaded, diags) = crate::load::load("mlship.yaml", yaml.as_bytes());
@@ -1023,13 +1024,10 @@ mod tests {
             .extend((0..1_000).map(|i| patch(format!("unknown-zzzz-{i}"))));
         let env = plan.envs[0].clone();
         let mut diags = Vec::new();
-        let start = std::time::Instant::now();
         apply_patches(&plan, &env, &mut objects, &mut diags);
-        let took = start.elapsed();
         assert!(objects.iter().all(|o| o.value["metadata"]["labels"]["a"] == "b"));
         assert_eq!(diags.len(), 1_000, "{:?}", diags.first());
         let help = diags[0].help.as_deref().unwrap_or_default();
         assert!(help.ends_with(", and 9990 more"), "{help}");
-        assert!(took.as_secs() < 20, "{n} patches of {n} objects took {took:?}");
     }
 }

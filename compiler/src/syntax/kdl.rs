@@ -506,16 +506,15 @@ mod tests {
 
     /// Issue 14: the value limit counted nodes, so 5.5 million arguments on one node passed it,
     /// after 40 s and 6.6 GB in the parser. Arguments and properties count, and the limit is
-    /// held before the parser runs: a million and one values fail in well under a second.
+    /// held before the parser runs: a million and one values are refused with the limit's
+    /// error, not parsed.
     #[test]
     fn many_arguments_and_properties_on_one_node_are_refused_before_parsing() {
         let half = LIMITS.max_values / 2;
         let args = "1 ".repeat(half);
         let props: String = (0..=half).map(|i| format!("p{i}=1 ")).collect();
         let f = SourceFile::new("t.kdl", format!("project \"x\"\nx {args}{props}\n"));
-        let start = std::time::Instant::now();
         let e = parse(&f).unwrap_err();
-        assert!(start.elapsed().as_secs() < 5, "took {:?}", start.elapsed());
         assert_eq!(e[0].code, Code::Limit);
         assert_eq!(
             e[0].message,

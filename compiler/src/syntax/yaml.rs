@@ -355,21 +355,18 @@ mod tests {
     }
 
     /// Issue 14: a flow collection on one line took quadratic time (each event's position was
-    /// found by rescanning its line): 80,000 items took 33 s in a release build. Linear, these
-    /// take a fraction of a second even in a debug build.
+    /// found by rescanning its line): 80,000 items took 33 s in a release build. The time is measured in the `linear` group of benches/stages.rs, at two sizes ten times apart, not
+    /// here: a timed test fails on a busy machine.
     #[test]
-    fn flow_collections_on_one_line_take_linear_time() {
+    fn flow_collections_of_tens_of_thousands_of_items_on_one_line_parse() {
         let list: Vec<String> = (0..80_000).map(|i| format!("a{i}")).collect();
         let map: Vec<String> = (0..40_000).map(|i| format!("k{i}: é{i}")).collect();
         for text in [
             format!("x: [{}]\n", list.join(", ")),
             format!("x: {{{}}}\n", map.join(", ")),
         ] {
-            let start = std::time::Instant::now();
             let n = parse_str(&text).unwrap();
-            let took = start.elapsed();
             assert!(n.to_json()["x"].as_array().map_or(40_000, Vec::len) >= 40_000);
-            assert!(took.as_secs() < 5, "{} bytes on one line took {took:?}", text.len());
         }
     }
 
