@@ -30,7 +30,7 @@ fn stages(c: &mut Criterion) {
         let tree = mlship::load::parse(&yfile).unwrap();
         let (_, loaded, _) = mlship::load::load("mlship.yaml", yaml.as_bytes());
         let loaded = loaded.expect("generated specs are valid");
-        let plan = mlship::lower::lower(&loaded, &project).unwrap();
+        let plan = mlship::lower::lower(loaded.clone(), &project).unwrap();
         let (out, _) = mlship::emit::emit(plan.clone(), "hash").unwrap();
         let objects = out.files.len();
 
@@ -54,7 +54,11 @@ fn stages(c: &mut Criterion) {
             b.iter(|| mlship::load::load("mlship.yaml", black_box(yaml.as_bytes())))
         });
         g.bench_function("lower", |b| {
-            b.iter(|| mlship::lower::lower(black_box(&loaded), &project).unwrap())
+            b.iter_batched(
+                || loaded.clone(),
+                |loaded| mlship::lower::lower(black_box(loaded), &project).unwrap(),
+                BatchSize::LargeInput,
+            )
         });
         g.bench_function("emit_dockerfiles", |b| {
             b.iter(|| mlship::emit::docker::files(black_box(&plan)).unwrap())
@@ -152,7 +156,7 @@ fn linear(c: &mut Criterion) {
         let project = specgen::project();
         let (_, loaded, diags) = mlship::load::load("mlship.yaml", yaml.as_bytes());
         let loaded = loaded.unwrap_or_else(|| panic!("{diags:?}"));
-        let plan = mlship::lower::lower(&loaded, &project).unwrap();
+        let plan = mlship::lower::lower(loaded.clone(), &project).unwrap();
         assert!(
             mlship::emit::emit(plan.clone(), "hash").is_ok(),
             "every patch finds its Deployment"

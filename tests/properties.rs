@@ -311,7 +311,7 @@ fn all_name_problems(files: &Files, strict: bool) -> Vec<String> {
 fn duplicate_objects(yaml: &str, project: &MemProject) -> Vec<String> {
     let (_, loaded, _) = mlship::load::load("mlship.yaml", yaml.as_bytes());
     let loaded = loaded.expect("compiled before");
-    let plan = mlship::lower::lower(&loaded, project).expect("compiled before");
+    let plan = mlship::lower::lower(loaded, project).expect("compiled before");
     let mut out = Vec::new();
     for env in &plan.envs {
         let mut seen = BTreeMap::new();

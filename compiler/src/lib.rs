@@ -81,10 +81,8 @@ pub fn compile(name: &str, bytes: &[u8], project: &dyn project::Project) -> Comp
         .expect("JSON serializes"),
     );
     let mut access = Vec::new();
-    let lowered = lower::lower(&loaded, project);
-    // The specs are not needed past lowering: a large one's typed specs (the base and each
-    // environment's) take about a third of the peak memory that emitting would add them to.
-    drop(loaded);
+    // The specs are not needed past lowering, which drops each as it is done with it.
+    let lowered = lower::lower(loaded, project);
     let result = lowered.and_then(|plan| {
         for env in &plan.envs {
             for nb in &env.notebooks {
@@ -156,7 +154,7 @@ pub fn built_images(name: &str, bytes: &[u8], project: &dyn project::Project) ->
     let Some(loaded) = loaded.filter(|_| !diagnostics.iter().any(Diagnostic::is_error)) else {
         return Err(failed(file, diagnostics));
     };
-    match lower::lower(&loaded, &WithoutLock(project)) {
+    match lower::lower(loaded, &WithoutLock(project)) {
         Ok(plan) => Ok(plan.envs.into_iter().map(|e| (e.name, e.built_images)).collect()),
         Err(more) => {
             located(&file, more, &mut diagnostics);

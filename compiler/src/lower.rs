@@ -44,7 +44,9 @@ pub const LEVEL_TIMEOUT: u64 = 3600;
 /// How often an ExternalSecret is refreshed from its store.
 pub const SECRET_REFRESH: &str = "1h";
 
-pub fn lower(loaded: &Loaded, project: &dyn Project) -> Result<Plan, Vec<Diagnostic>> {
+/// Each environment's typed spec is dropped once it is lowered: a large spec's are a few
+/// hundred MB, which the plans of the environments after it would otherwise be added to.
+pub fn lower(mut loaded: Loaded, project: &dyn Project) -> Result<Plan, Vec<Diagnostic>> {
     let mut diags = Vec::new();
     let mut envs = Vec::new();
     let mut refs = Vec::new();
@@ -55,10 +57,14 @@ pub fn lower(loaded: &Loaded, project: &dyn Project) -> Result<Plan, Vec<Diagnos
     let mut marks = Vec::new();
     let lock = inputs::image_lock(project, &mut diags);
     if let Some(lock) = &lock {
-        images::unknown_lock_envs(lock, loaded, &mut diags);
+        images::unknown_lock_envs(lock, &loaded, &mut diags);
     }
-    for env in &loaded.envs {
-        marks.push((diags.len(), env.name.as_str()));
+    let env_specs = std::mem::take(&mut loaded.envs);
+    let names: Vec<String> = env_specs.iter().map(|e| e.name.clone()).collect();
+    let loaded = &loaded;
+    for (env, name) in env_specs.into_iter().zip(&names) {
+        let env = &env;
+        marks.push((diags.len(), name.as_str()));
         let at_env = Path::of(&["environments", &env.name]);
         let s = &env.spec;
         let namespace = s.namespace.clone().unwrap_or_else(|| s.project.clone());
@@ -362,8 +368,8 @@ pub fn lower(loaded: &Loaded, project: &dyn Project) -> Result<Plan, Vec<Diagnos
     // would leave the notebook nowhere.
     for (name, nb) in &loaded.spec.notebooks {
         for (i, env) in nb.environments.iter().enumerate() {
-            if !loaded.envs.iter().any(|e| e.name == *env) {
-                let known: Vec<&str> = loaded.envs.iter().map(|e| e.name.as_str()).collect();
+            if !names.contains(env) {
+                let known: Vec<&str> = names.iter().map(String::as_str).collect();
                 let help = match crate::schema_common::closest(env, known.iter().copied()) {
                     Some(n) => format!("did you mean `{n}`?"),
                     None => format!("the environments are {}", known.join(", ")),
@@ -388,8 +394,8 @@ pub fn lower(loaded: &Loaded, project: &dyn Project) -> Result<Plan, Vec<Diagnos
     }
     for (i, p) in loaded.spec.patches.iter().enumerate() {
         for (j, name) in p.environments.iter().enumerate() {
-            if !loaded.envs.iter().any(|e| e.name == *name) {
-                let known: Vec<&str> = loaded.envs.iter().map(|e| e.name.as_str()).collect();
+            if !names.contains(name) {
+                let known: Vec<&str> = names.iter().map(String::as_str).collect();
                 let help = match crate::schema_common::closest(name, known.iter().copied()) {
                     Some(n) => format!("did you mean `{n}`?"),
                     None => format!("the environments are {}", known.join(", ")),
@@ -532,7 +538,7 @@ mod tests {
         );
         let (_, loaded, diags) = crate::load::load("mlship.yaml", yaml.as_bytes());
         let loaded = loaded.unwrap_or_else(|| panic!("{diags:?}"));
-        lower(&loaded, &MemProject::default())
+        lower(loaded, &MemProject::default())
     }
 
     #[test]
@@ -570,7 +576,7 @@ mod tests {
                 )]
                 .into(),
             );
-            let diags = lower(&loaded, &project).expect_err("outside the matrix");
+            let diags = lower(loaded, &project).expect_err("outside the matrix");
             assert!(diags.iter().any(|d| d.message.contains(expect)), "{diags:?}");
         }
     }
@@ -625,7 +631,7 @@ mod tests {
         let project = MemProject([("big.txt".to_string(), vec![b'a'; 300 << 10])].into());
         let lowered = |engine: &str| {
             let (_, loaded, diags) = crate::load::load("mlship.yaml", yaml(engine).as_bytes());
-            lower(&loaded.unwrap_or_else(|| panic!("{diags:?}")), &project)
+            lower(loaded.unwrap_or_else(|| panic!("{diags:?}")), &project)
         };
         assert!(lowered("flux").is_ok(), "Flux applies server-side: 1 MiB");
         let diags = lowered("argocd").expect_err("past 240 KiB");
@@ -678,8 +684,8 @@ mod tests {
         let (_, loaded, diags) = crate::load::load("mlship.yaml", yaml.as_bytes());
         let loaded = loaded.unwrap_or_else(|| panic!("{diags:?}"));
         let with = |text: &str| MemProject([("app.ini".to_string(), text.as_bytes().to_vec())].into());
-        assert!(lower(&loaded, &with("[db]\nhost = db.internal\n")).is_ok());
-        let diags = lower(&loaded, &with("[db]\nurl = postgres://app:s3cr3t-pass@db/app\n")).expect_err("a password");
+        assert!(lower(loaded.clone(), &with("[db]\nhost = db.internal\n")).is_ok());
+        let diags = lower(loaded, &with("[db]\nurl = postgres://app:s3cr3t-pass@db/app\n")).expect_err("a password");
         assert_eq!(diags.len(), 1, "{diags:?}");
         assert_eq!(diags[0].code, Code::Credential);
         assert_eq!(
@@ -701,7 +707,7 @@ mod tests {
             let extra = format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: \"{bad}\"\n");
             let (_, loaded, _) = crate::load::load("mlship.yaml", yaml.as_bytes());
             let project = MemProject([("extra.yaml".to_string(), extra.into_bytes())].into());
-            let diags = lower(&loaded.expect("loads"), &project).expect_err(bad);
+            let diags = lower(loaded.expect("loads"), &project).expect_err(bad);
             assert_eq!(diags[0].code, Code::InvalidName, "{diags:?}");
             assert!(
                 diags[0].message.starts_with("extra.yaml:4:9: metadata.name"),
@@ -757,7 +763,7 @@ mod tests {
              \x20 lean: {image: gpu, port: 8000, gpu: 1, shm: false}\n\
              \x20 sized: {image: app, port: 8080, shm: 2Gi}\n";
         let (_, loaded, diags) = crate::load::load("mlship.yaml", yaml.as_bytes());
-        let plan = lower(&loaded.unwrap_or_else(|| panic!("{diags:?}")), &MemProject::default()).expect("lowers");
+        let plan = lower(loaded.unwrap_or_else(|| panic!("{diags:?}")), &MemProject::default()).expect("lowers");
         let svc = |n: &str| {
             plan.envs[0]
                 .services
@@ -830,7 +836,7 @@ mod tests {
             let (_, loaded, diags) = crate::load::load("mlship.yaml", spec.as_bytes());
             let loaded = loaded.unwrap_or_else(|| panic!("{diags:?}"));
             let project = MemProject([(crate::imagelock::FILE.to_string(), lock.into_bytes())].into());
-            lower(&loaded, &project)
+            lower(loaded, &project)
         };
         let image = |plan: &Plan, env: &str| {
             let env = plan.envs.iter().find(|e| e.name == env).unwrap();

@@ -15,7 +15,6 @@ pub const TARGET: Target = Target {
     name: "argocd",
     kinds: &[Kind::new("argoproj.io/v1alpha1", "Application")],
     emit: Emit::Gitops(Engine::Argocd, objects),
-    rename: None,
 };
 
 /// The environment's cluster (Argo CD's own when the spec names none) and namespace.

@@ -20,11 +20,11 @@ pub const TARGET: Target = Target {
         Kind::new("batch/v1", "CronJob").pods(&[&["spec", "jobTemplate", "spec", "template", "spec"]]),
     ],
     emit: Emit::Env(objects),
-    rename: Some(name_jobs),
 };
 
-fn objects(_: &Plan, env: &EnvPlan) -> Vec<Object> {
-    let mut out = Vec::new();
+/// A group per CronJob, and one per pipeline for its steps' Jobs, which are named by the
+/// hashes of the Jobs they need (steps need only steps of their own pipeline).
+fn objects(_: &Plan, env: &EnvPlan, sink: &mut super::Sink<'_>) {
     for p in &env.pipelines {
         if let Some(c) = &p.cron {
             let cron = CronJob {
@@ -46,14 +46,29 @@ fn objects(_: &Plan, env: &EnvPlan) -> Vec<Object> {
                 }),
                 ..Default::default()
             };
-            out.push(Object::generated("", to_value(&cron)));
+            sink(vec![Object::generated("", to_value(&cron))], &|_| {});
         }
     }
+    // The steps of each pipeline, in their order (dependency levels), the pipelines in the
+    // order their first steps come in.
+    let mut pipelines: Vec<Vec<&StepPlan>> = Vec::new();
+    let mut index: BTreeMap<&str, usize> = BTreeMap::new();
     for step in &env.steps {
-        out.push(Object::generated(&step.folder, job(env, step)));
+        let i = *index.entry(&step.pipeline).or_insert_with(|| {
+            pipelines.push(Vec::new());
+            pipelines.len() - 1
+        });
+        pipelines[i].push(step);
     }
-    name_jobs(env, &mut out);
-    out
+    for steps in &pipelines {
+        let mut out: Vec<Object> = steps
+            .iter()
+            .map(|s| Object::generated(&s.folder, job(env, s)))
+            .collect();
+        let rename = |objects: &mut [Object]| name_jobs(env, steps, objects);
+        rename(&mut out);
+        sink(out, &rename);
+    }
 }
 
 /// The kinds a step's object may be: a Job, a Katib Experiment of Jobs, a Trainer TrainJob.
@@ -61,8 +76,9 @@ const STEP_KINDS: &[&str] = &["Job", "Experiment", "TrainJob"];
 
 /// Names each step's Job by its content: a hash of its spec and, for a step that needs
 /// others, of their hashes, so that changing a step re-runs every step that depends on it,
-/// and nothing else. Runs again after patches (a patched Job is a new Job).
-fn name_jobs(env: &EnvPlan, objects: &mut [Object]) {
+/// and nothing else. Runs again after patches (a patched Job is a new Job). `steps` are in
+/// dependency levels.
+fn name_jobs(env: &EnvPlan, steps: &[&StepPlan], objects: &mut [Object]) {
     let mut hashes: BTreeMap<(&str, &str), String> = BTreeMap::new();
     // The Jobs by stable name, and by stable name and step labels: the first of each, found
     // once (a scan per step was quadratic: 20,000 steps took 124 s). Naming keeps a Job's
@@ -82,7 +98,7 @@ fn name_jobs(env: &EnvPlan, objects: &mut [Object]) {
         by_name.entry(stable).or_insert(i);
     }
     // Steps are in dependency levels, so the steps a step needs are hashed before it.
-    for step in &env.steps {
+    for step in steps {
         let stable = names::job(&env.project, &step.pipeline, &step.step, "");
         let stable = stable.trim_end_matches('-').to_string();
         // By its step's labels (two steps may share a stable name: pipeline `a` step `b-c`
@@ -292,7 +308,7 @@ mod tests {
                     pipelines:\n  ml:\n    steps:\n      s: {image: app, run: [go]}\n";
         let (_, loaded, diags) = crate::load::load("mlship.yaml", yaml.as_bytes());
         let loaded = loaded.unwrap_or_else(|| panic!("{diags:?}"));
-        let plan = crate::lower::lower(&loaded, &MemProject::default()).unwrap();
+        let plan = crate::lower::lower(loaded, &MemProject::default()).unwrap();
         let mut env = plan.envs[0].clone();
         let one = env.steps[0].clone();
         let n = crate::syntax::MAX_STEPS;
@@ -318,7 +334,7 @@ mod tests {
                 super::Object::generated("", job)
             })
             .collect();
-        super::name_jobs(&env, &mut objects);
+        super::name_jobs(&env, &env.steps.iter().collect::<Vec<_>>(), &mut objects);
         let named: std::collections::BTreeSet<&str> = objects.iter().map(super::Object::name).collect();
         assert_eq!(named.len(), n);
         assert!(named.iter().all(|name| !name.ends_with("-00000000")));

@@ -55,11 +55,13 @@ pub const TARGET: Target = Target {
         Kind::new("v1", "Pod").pods(&[&["spec"]]),
     ],
     emit: Emit::Env(objects),
-    rename: None,
 };
 
-fn objects(_: &Plan, env: &EnvPlan) -> Vec<Object> {
+/// A group for the environment's own objects (namespace, config, secrets, claims), one per
+/// service, one for the files and one for the pipelines' accounts and policies.
+fn objects(_: &Plan, env: &EnvPlan, sink: &mut super::Sink<'_>) {
     let cx = Cx { env };
+    let mut sink = |values: Vec<Value>| sink(values.into_iter().map(|v| Object::generated("", v)).collect(), &|_| {});
     let mut out = Vec::new();
     let mut ns_labels = env.labels(None, None);
     ns_labels.insert("pod-security.kubernetes.io/enforce".into(), "restricted".into());
@@ -106,8 +108,9 @@ fn objects(_: &Plan, env: &EnvPlan) -> Vec<Object> {
             ..Default::default()
         }));
     }
+    sink(std::mem::take(&mut out));
     for svc in &env.services {
-        out.extend(cx.service(svc));
+        sink(cx.service(svc));
     }
     for f in &env.files {
         out.push(to_value(&ConfigMap {
@@ -117,11 +120,13 @@ fn objects(_: &Plan, env: &EnvPlan) -> Vec<Object> {
             ..Default::default()
         }));
     }
+    sink(std::mem::take(&mut out));
     for p in &env.pipelines {
-        out.push(cx.service_account(&p.name, "pipeline", p.token, &p.account_annotations));
-        out.push(cx.network_policy(&p.name, "pipeline", &[]));
+        sink(vec![
+            cx.service_account(&p.name, "pipeline", p.token, &p.account_annotations),
+            cx.network_policy(&p.name, "pipeline", &[]),
+        ]);
     }
-    out.into_iter().map(|v| Object::generated("", v)).collect()
 }
 
 struct Cx<'a> {

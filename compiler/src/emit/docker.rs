@@ -24,7 +24,6 @@ pub const TARGET: Target = Target {
     name: "docker",
     kinds: &[],
     emit: Emit::Files(files),
-    rename: None,
 };
 
 pub fn files(plan: &Plan) -> Result<super::Files, Vec<Diagnostic>> {

@@ -24,7 +24,6 @@ pub const TARGET: Target = Target {
         Kind::new("kustomize.toolkit.fluxcd.io/v1", "Kustomization"),
     ],
     emit: Emit::Gitops(Engine::Flux, objects),
-    rename: None,
 };
 
 fn objects(plan: &Plan, env: &EnvPlan, g: &GitopsPlan) -> Vec<Value> {

@@ -24,8 +24,7 @@ pub const TARGET: Target = Target {
         "template",
         "spec",
     ]])],
-    emit: Emit::Env(|_, _| Vec::new()),
-    rename: None,
+    emit: Emit::Env(|_, _, _| {}),
 };
 
 /// Katib's default success and failure conditions of a batch/v1 Job trial (gjson paths).

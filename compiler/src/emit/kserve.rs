@@ -21,7 +21,6 @@ pub const TARGET: Target = Target {
         Kind::new("serving.kserve.io/v1alpha1", "ServingRuntime"),
     ],
     emit: Emit::Env(objects),
-    rename: None,
 };
 
 /// The annotation KServe reads the deployment mode from.
@@ -29,11 +28,13 @@ pub const MODE_ANNOTATION: &str = "serving.kserve.io/deploymentMode";
 /// The container name KServe gives the predictor's (and expects of a custom one).
 pub const CONTAINER: &str = "kserve-container";
 
-fn objects(_: &Plan, env: &EnvPlan) -> Vec<Object> {
-    env.services
-        .iter()
-        .filter_map(|svc| Some(Object::generated("", inference_service(env, svc, svc.kserve.as_ref()?))))
-        .collect()
+/// One group per InferenceService.
+fn objects(_: &Plan, env: &EnvPlan, sink: &mut super::Sink<'_>) {
+    for svc in &env.services {
+        if let Some(k) = &svc.kserve {
+            sink(vec![Object::generated("", inference_service(env, svc, k))], &|_| {});
+        }
+    }
 }
 
 fn inference_service(env: &EnvPlan, svc: &ServicePlan, k: &KservePlan) -> Value {

@@ -57,16 +57,21 @@ pub struct Target {
     pub name: &'static str,
     pub kinds: &'static [Kind],
     pub emit: Emit,
-    /// Renames the objects it names by their content, once patches have changed them.
-    pub rename: Option<fn(&EnvPlan, &mut [Object])>,
 }
+
+/// Where a target hands over an environment's objects, a group at a time, with what names
+/// the group's objects by their content (Jobs, run-once Workflows) once patches have changed
+/// them: a patched Job is a new Job, and so are those after it. Most groups pass `&|_| {}`.
+pub type Sink<'s> = dyn FnMut(Vec<Object>, &dyn Fn(&mut [Object])) + 's;
 
 pub enum Emit {
     /// Files outside the environments (Dockerfiles, the bake file).
     Files(fn(&Plan) -> Result<Files, Vec<Diagnostic>>),
-    /// Objects in each environment's folder, which extra manifests, patches, validation and
-    /// policies then see.
-    Env(fn(&Plan, &EnvPlan) -> Vec<Object>),
+    /// Objects in each environment's folder, which patches, validation and policies then see
+    /// ([`post::Post`]), handed to the sink a group at a time: the objects of one workload, or
+    /// all of the target's when its `rename` needs them together. An environment's objects are
+    /// never all in memory at once (at N = 10,000 they were about 500 MB).
+    Env(fn(&Plan, &EnvPlan, &mut Sink<'_>)),
     /// The GitOps engine's objects for one environment, in `gitops/<env>.yaml`.
     Gitops(Engine, fn(&Plan, &EnvPlan, &GitopsPlan) -> Vec<Value>),
 }
@@ -216,14 +221,13 @@ pub fn meta(env: &EnvPlan, name: &str, workload: Option<&str>, component: Option
 
 /// The environment's objects from every target, before extra manifests and patches.
 pub fn objects(plan: &Plan, env: &EnvPlan) -> Vec<Object> {
-    TARGETS
-        .iter()
-        .filter_map(|t| match t.emit {
-            Emit::Env(f) => Some(f(plan, env)),
-            _ => None,
-        })
-        .flatten()
-        .collect()
+    let mut out = Vec::new();
+    for t in TARGETS {
+        if let Emit::Env(f) = t.emit {
+            f(plan, env, &mut |group, _| out.extend(group));
+        }
+    }
+    out
 }
 
 /// The objects one environment of a spec renders to, by file name, and the warnings; for
@@ -271,6 +275,85 @@ mod tests {
         assert!(
             eu.contains("  kubeConfig:\n    secretRef:\n      name: eu-west-kubeconfig"),
             "{eu}"
+        );
+    }
+
+    const WORKLOADS: &str = "apiVersion: mlship/v1\nproject: p\nregistry: r.io/p\ntag: \"1\"\nimages:\n  app: {stack: python}\n\
+        config: {mode: fast}\nservices:\n  a: {image: app, port: 8080}\n  b: {image: app, port: 8080, autoscale: {min: 2, max: 4, cpu: 70}}\n\
+        pipelines:\n  ml:\n    steps:\n      prep: {image: app, run: [p]}\n      train: {image: app, run: [t], needs: [prep]}\n  \
+        other:\n    steps:\n      one: {image: app, run: [o]}\n  nightly:\n    schedule: \"@daily\"\n    steps:\n      s: {image: app, run: [s]}\n  \
+        flow:\n    engine: argo-workflows\n    steps:\n      x: {image: app, run: [x]}\n      y: {image: app, run: [y], needs: [x]}\n";
+
+    /// An environment's objects are post-processed a workload at a time, never all at once
+    /// (at N = 10,000 they were about 500 MB): no group a target hands over holds the objects
+    /// of two workloads, and every workload's objects come in one group.
+    #[test]
+    fn an_environments_objects_reach_post_processing_a_workload_at_a_time() {
+        let (_, loaded, diags) = crate::load::load("mlship.yaml", WORKLOADS.as_bytes());
+        let loaded = loaded.unwrap_or_else(|| panic!("{diags:?}"));
+        let plan = crate::lower::lower(loaded, &crate::project::MemProject::default()).unwrap();
+        let env = &plan.envs[0];
+        let mut groups: Vec<(&str, Vec<String>)> = Vec::new();
+        for t in TARGETS {
+            if let Emit::Env(f) = t.emit {
+                f(&plan, env, &mut |group, _| {
+                    let workloads = group
+                        .iter()
+                        .filter_map(|o| o.value["metadata"]["labels"]["app.kubernetes.io/name"].as_str())
+                        .map(str::to_string)
+                        .collect::<std::collections::BTreeSet<_>>();
+                    groups.push((t.name, workloads.into_iter().collect()));
+                });
+            }
+        }
+        assert!(groups.iter().all(|(_, w)| w.len() <= 1), "{groups:?}");
+        for w in ["a", "b", "ml", "other", "flow"] {
+            let of_target = |target: &str| {
+                groups
+                    .iter()
+                    .filter(|(t, ws)| *t == target && ws.iter().any(|x| x == w))
+                    .count()
+            };
+            let (core, batch, workflows) = (of_target("core"), of_target("batch"), of_target("workflows"));
+            assert_eq!(
+                (core.max(batch).max(workflows), core + batch + workflows > 0),
+                (1, true),
+                "{w}: {groups:?}"
+            );
+        }
+    }
+
+    /// A patched Job is a new Job, and so are the Jobs of its pipeline that need it; the other
+    /// pipelines' Jobs, post-processed in groups of their own, keep their names.
+    #[test]
+    fn a_patched_job_renames_the_steps_after_it_in_its_pipeline_only() {
+        let names = |yaml: &str| {
+            let (objects, diags) = rendered(yaml, "default");
+            assert!(!diags.iter().any(Diagnostic::is_error), "{diags:?}");
+            let mut jobs: Vec<String> = objects
+                .keys()
+                .filter(|k| k.rsplit('/').next().is_some_and(|f| f.starts_with("job-")))
+                .cloned()
+                .collect();
+            jobs.sort();
+            jobs
+        };
+        let before = names(WORKLOADS);
+        let patched = format!(
+            "{WORKLOADS}patches:\n  - kind: Job\n    name: p-ml-prep\n    patch: {{spec: {{template: {{spec: {{priorityClassName: high}}}}}}}}\n"
+        );
+        let after = names(&patched);
+        assert_eq!(before.len(), 3, "{before:?}");
+        let changed: Vec<&String> = before.iter().filter(|b| !after.contains(b)).collect();
+        // `job-<name>-<hash>.yaml`, without `-<hash>.yaml`.
+        let stable = |n: &&String| {
+            let file = n.rsplit('/').next().unwrap_or(n);
+            file[..file.len() - 14].to_string()
+        };
+        assert_eq!(
+            changed.iter().map(stable).collect::<Vec<_>>(),
+            ["job-p-ml-prep", "job-p-ml-train"],
+            "{before:?}\n{after:?}"
         );
     }
 
@@ -333,23 +416,32 @@ pub fn emit(mut plan: Plan, spec_hash: &str) -> Result<(Output, Vec<Diagnostic>)
     let production: Vec<String> = envs.iter().filter(|e| e.production).map(|e| e.name.clone()).collect();
     for env in envs {
         let env = &env;
-        let mut objects = objects(plan, env);
-        diags.extend(post::process(plan, env, &mut objects, &mut used_waivers));
         let mut by_folder: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        // Each object is dropped once it is written: at N = 10,000 an environment's objects
-        // and its files are both hundreds of MB.
-        for obj in objects {
-            let rel = if obj.folder.is_empty() {
-                obj.file_name()
-            } else {
-                format!("{}/{}", obj.folder, obj.file_name())
-            };
-            files.insert(
-                format!("envs/{}/{rel}", env.name),
-                format!("{head}{}", to_yaml(&obj.value)).into_bytes(),
-            );
-            by_folder.entry(obj.folder).or_default().push(rel);
+        // Each group of objects is post-processed, written and dropped before the next is made.
+        let mut write = |objects: Vec<Object>| {
+            for obj in objects {
+                let rel = if obj.folder.is_empty() {
+                    obj.file_name()
+                } else {
+                    format!("{}/{}", obj.folder, obj.file_name())
+                };
+                files.insert(
+                    format!("envs/{}/{rel}", env.name),
+                    format!("{head}{}", to_yaml(&obj.value)).into_bytes(),
+                );
+                by_folder.entry(obj.folder).or_default().push(rel);
+            }
+        };
+        let mut post = post::Post::new(plan, env);
+        for t in TARGETS {
+            if let Emit::Env(f) = t.emit {
+                f(plan, env, &mut |group, rename| write(post.group(group, rename)));
+            }
         }
+        write(post.extras());
+        let (more, used) = post.finish();
+        diags.extend(more);
+        used_waivers.extend(used);
         for (folder, mut resources) in by_folder {
             resources.sort();
             let (path, resources) = if folder.is_empty() {

@@ -26,17 +26,19 @@ pub const TARGET: Target = Target {
     name: "notebooks",
     kinds: &[Kind::new("kubeflow.org/v1", "Notebook").pods(&[&["spec", "template", "spec"]])],
     emit: Emit::Env(objects),
-    rename: None,
 };
 
-fn objects(_: &Plan, env: &EnvPlan) -> Vec<Object> {
-    let mut out = Vec::new();
+/// One group per notebook.
+fn objects(_: &Plan, env: &EnvPlan, sink: &mut super::Sink<'_>) {
     for nb in &env.notebooks {
-        for value in notebook(env, nb) {
-            out.push(Object::generated(&nb.folder, value));
-        }
+        sink(
+            notebook(env, nb)
+                .into_iter()
+                .map(|v| Object::generated(&nb.folder, v))
+                .collect(),
+            &|_| {},
+        );
     }
-    out
 }
 
 fn notebook(env: &EnvPlan, nb: &NotebookPlan) -> Vec<serde_json::Value> {

@@ -14,179 +14,172 @@ use crate::source::Path;
 use crate::spec::Policy;
 use crate::validate::Scope;
 use serde_json::{Value, json};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
-pub fn process(
-    plan: &Plan,
-    env: &EnvPlan,
-    objects: &mut Vec<Object>,
-    used_waivers: &mut BTreeSet<usize>,
-) -> Vec<Diagnostic> {
-    let mut diags = Vec::new();
-    let schemas = crate::validate::schemas(&plan.kubernetes).ok();
-    for extra in &plan.manifests {
-        let mut value = extra.value.clone();
-        let api_version = value["apiVersion"].as_str().unwrap_or_default();
-        let kind = value["kind"].as_str().unwrap_or_default();
-        let scope = plan
-            .crds
-            .scope(api_version, kind)
-            .or_else(|| schemas.and_then(|s| s.scope(api_version, kind)));
-        if value["metadata"].is_object() && value["metadata"]["namespace"].is_null() {
-            match scope {
-                Some(Scope::Namespaced) => value["metadata"]["namespace"] = json!(env.namespace),
-                Some(Scope::Cluster) => {}
-                None => diags.push(Diagnostic {
-                    severity: Severity::Warning,
-                    ..Diagnostic::error(
+/// One environment's post-processing, fed its objects a group at a time (the objects of one
+/// workload, or every object of a target that names some by the others' content), so that
+/// an environment's objects are never all in memory at once. Every pass is per object but
+/// three, which keep what they need of the objects already seen: the patches that matched
+/// (and, for the help of one that matches nothing, the names of the kinds patches name), the
+/// file names an extra manifest must not clash with, and the naming of objects by their
+/// content, which each group brings for itself ([`super::Sink`]). The diagnostics come out pass by pass, each in the order of the objects, as if the
+/// passes had run over all the objects in turn.
+pub struct Post<'a> {
+    plan: &'a Plan,
+    env: &'a EnvPlan,
+    /// This environment's patches by the kind and name they match, in the spec's order.
+    patches: HashMap<(&'a str, &'a str), Vec<usize>>,
+    matched: Vec<bool>,
+    /// For the help of a patch that matches nothing: the stable names of each kind a patch names.
+    known: HashMap<&'a str, Vec<String>>,
+    /// The file name of every object so far, and its object's name.
+    file_names: HashMap<String, String>,
+    /// Each patch's diagnostics, in the spec's order.
+    patch_diags: Vec<Vec<Diagnostic>>,
+    /// Each pass's diagnostics, in the order the passes ran in before: extra manifests,
+    /// (patches), unregistered kinds, pods, API server rules, validation, policies, secrets.
+    passes: [Vec<Diagnostic>; 7],
+    used_waivers: BTreeSet<usize>,
+}
+
+impl<'a> Post<'a> {
+    pub fn new(plan: &'a Plan, env: &'a EnvPlan) -> Post<'a> {
+        let mut post = Post {
+            plan,
+            env,
+            patches: HashMap::new(),
+            matched: vec![false; plan.patches.len()],
+            known: HashMap::new(),
+            file_names: HashMap::new(),
+            patch_diags: vec![Vec::new(); plan.patches.len()],
+            passes: Default::default(),
+            used_waivers: BTreeSet::new(),
+        };
+        for (i, p) in plan.patches.iter().enumerate() {
+            let at = Path::of(&["patches"]).index(i);
+            if !p.environments.is_empty() && !p.environments.contains(&env.name) {
+                continue;
+            }
+            if !p.patch.is_object() {
+                post.patch_diags[i].push(
+                    Diagnostic::error(Code::Patch, "a patch must be a mapping".to_string())
+                        .at(at.key("patch"))
+                        .help(
+                            "write the fields to change, e.g. patch: {spec: {template: {spec: {priorityClassName: high}}}}",
+                        ),
+                );
+                continue;
+            }
+            if p.kind == "ConfigMap" {
+                post.patch_diags[i].push(
+                    Diagnostic::error(
+                        Code::Patch,
+                        "ConfigMaps are named by their content and cannot be patched".to_string(),
+                    )
+                    .at(at.key("kind"))
+                    .help("change `config` in the spec instead"),
+                );
+                continue;
+            }
+            post.patches.entry((&p.kind, &p.name)).or_default().push(i);
+            post.known.entry(&p.kind).or_default();
+        }
+        post
+    }
+
+    /// Post-processes one group of a target's objects, with the group's own `rename`.
+    pub fn group(&mut self, mut objects: Vec<Object>, rename: &dyn Fn(&mut [Object])) -> Vec<Object> {
+        for o in &objects {
+            self.file_names
+                .entry(o.file_name())
+                .or_insert_with(|| o.name().to_string());
+        }
+        self.patch(&mut objects);
+        // Objects named by their content (Jobs, run-once Workflows) are renamed after patches:
+        // a patched Job is a new Job, and so are those after it.
+        rename(&mut objects);
+        self.check(&objects);
+        objects
+    }
+
+    /// The spec's extra manifests, once every target's objects have been through [`Post::group`]:
+    /// each in the environment's namespace when its kind is namespaced, unless it clashes with
+    /// an object rendered or read before it.
+    pub fn extras(&mut self) -> Vec<Object> {
+        let (plan, env) = (self.plan, self.env);
+        let schemas = crate::validate::schemas(&plan.kubernetes).ok();
+        let mut objects = Vec::new();
+        for extra in &plan.manifests {
+            let mut value = extra.value.clone();
+            let api_version = value["apiVersion"].as_str().unwrap_or_default();
+            let kind = value["kind"].as_str().unwrap_or_default();
+            let scope = plan
+                .crds
+                .scope(api_version, kind)
+                .or_else(|| schemas.and_then(|s| s.scope(api_version, kind)));
+            if value["metadata"].is_object() && value["metadata"]["namespace"].is_null() {
+                match scope {
+                    Some(Scope::Namespaced) => value["metadata"]["namespace"] = json!(env.namespace),
+                    Some(Scope::Cluster) => {}
+                    None => self.passes[0].push(Diagnostic {
+                        severity: Severity::Warning,
+                        ..Diagnostic::error(
+                            Code::Patch,
+                            format!(
+                                "{}:{}: mlship does not know whether {api_version} {kind} lives in a namespace; it is applied as the file says, without one",
+                                extra.file, extra.line
+                            ),
+                        )
+                        .at(Path::of(&["manifests"]).index(extra.index))
+                        .help(format!(
+                            "list the kind's CRD file in `crds`, or set metadata.namespace: {} in the file if the kind is namespaced",
+                            env.namespace
+                        ))
+                    }),
+                }
+            }
+            canonical_quantities(&mut value);
+            let obj = Object {
+                folder: String::new(),
+                value,
+                origin: Origin::Extra(extra.index),
+                patched_by: None,
+            };
+            if let Some(clash) = self.file_names.get(&obj.file_name()) {
+                self.passes[0].push(
+                    Diagnostic::error(
                         Code::Patch,
                         format!(
-                            "{}:{}: mlship does not know whether {api_version} {kind} lives in a namespace; it is applied as the file says, without one",
-                            extra.file, extra.line
+                            "{}:{}: {}/{} clashes with an object mlship renders",
+                            extra.file,
+                            extra.line,
+                            obj.kind(),
+                            clash
                         ),
                     )
                     .at(Path::of(&["manifests"]).index(extra.index))
-                    .help(format!(
-                        "list the kind's CRD file in `crds`, or set metadata.namespace: {} in the file if the kind is namespaced",
-                        env.namespace
-                    ))
-                }),
+                    .help("rename the object, or change it with `patches` instead"),
+                );
+                continue;
             }
+            self.file_names.insert(obj.file_name(), obj.name().to_string());
+            objects.push(obj);
         }
-        canonical_quantities(&mut value);
-        let obj = Object {
-            folder: String::new(),
-            value,
-            origin: Origin::Extra(extra.index),
-            patched_by: None,
-        };
-        if let Some(clash) = objects.iter().find(|o| o.file_name() == obj.file_name()) {
-            diags.push(
-                Diagnostic::error(
-                    Code::Patch,
-                    format!(
-                        "{}:{}: {}/{} clashes with an object mlship renders",
-                        extra.file,
-                        extra.line,
-                        obj.kind(),
-                        clash.name()
-                    ),
-                )
-                .at(Path::of(&["manifests"]).index(extra.index))
-                .help("rename the object, or change it with `patches` instead"),
-            );
-            continue;
-        }
-        objects.push(obj);
+        self.patch(&mut objects);
+        self.check(&objects);
+        objects
     }
-    apply_patches(plan, env, objects, &mut diags);
-    // Objects named by their content (Jobs, run-once Workflows) are renamed after patches: a
-    // patched Job is a new Job, and so are those after it.
-    for rename in super::TARGETS.iter().filter_map(|t| t.rename) {
-        rename(env, objects);
-    }
-    unregistered(objects, &mut diags);
-    pods_present(objects, &mut diags);
-    api_server_rules(plan, objects, &mut diags);
-    validate(plan, objects, &mut diags);
-    policies(plan, env, objects, used_waivers, &mut diags);
-    super::leaks::objects(plan, env, objects, used_waivers, &mut diags);
-    diags
-}
 
-fn apply_patches(plan: &Plan, env: &EnvPlan, objects: &mut [Object], diags: &mut Vec<Diagnostic>) {
-    // The objects by kind and name, rendered and stable (a Job's without its hash), in their
-    // order: a patch finds its objects without a scan of every object (patches times objects
-    // was quadratic). A patch that changes an object's identity is refused below.
-    let mut by_name: std::collections::HashMap<(String, String), Vec<usize>> = std::collections::HashMap::new();
-    // For the help of a patch that matches nothing: the stable names of each kind.
-    let mut of_kind: std::collections::HashMap<String, Vec<String>> = std::collections::HashMap::new();
-    for (i, o) in objects.iter().enumerate() {
-        let stable = names::stable_name(o.kind(), o.name());
-        if stable != o.name() {
-            by_name
-                .entry((o.kind().to_string(), o.name().to_string()))
-                .or_default()
-                .push(i);
-        }
-        by_name
-            .entry((o.kind().to_string(), stable.clone()))
-            .or_default()
-            .push(i);
-        of_kind.entry(o.kind().to_string()).or_default().push(stable);
-    }
-    for (i, p) in plan.patches.iter().enumerate() {
-        let at = Path::of(&["patches"]).index(i);
-        if !p.environments.is_empty() && !p.environments.contains(&env.name) {
-            continue;
-        }
-        if !p.patch.is_object() {
-            diags.push(
-                Diagnostic::error(Code::Patch, "a patch must be a mapping".to_string())
-                    .at(at.key("patch"))
-                    .help(
-                        "write the fields to change, e.g. patch: {spec: {template: {spec: {priorityClassName: high}}}}",
-                    ),
-            );
-            continue;
-        }
-        if p.kind == "ConfigMap" {
-            diags.push(
-                Diagnostic::error(
-                    Code::Patch,
-                    "ConfigMaps are named by their content and cannot be patched".to_string(),
-                )
-                .at(at.key("kind"))
-                .help("change `config` in the spec instead"),
-            );
-            continue;
-        }
-        let mut matched = false;
-        for &o in by_name.get(&(p.kind.clone(), p.name.clone())).into_iter().flatten() {
-            let obj = &mut objects[o];
-            matched = true;
-            let identity = |v: &Value| {
-                (
-                    v["apiVersion"].clone(),
-                    v["kind"].clone(),
-                    v["metadata"]["name"].clone(),
-                    v["metadata"]["namespace"].clone(),
-                )
-            };
-            if !obj.value["sops"].is_null() {
-                diags.push(
-                    Diagnostic::error(
-                        Code::Credential,
-                        format!("the patch changes {}/{}, a SOPS-encrypted file", p.kind, p.name),
-                    )
-                    .at(at.key("patch"))
-                    .help("SOPS signs every value of the file (its MAC), so a patched file no longer decrypts, and what a patch adds is plaintext; change the file and encrypt it again with `sops`"),
-                );
+    /// The diagnostics of every pass, and the waivers that were used.
+    pub fn finish(mut self) -> (Vec<Diagnostic>, BTreeSet<usize>) {
+        for (i, p) in self.plan.patches.iter().enumerate() {
+            if self.matched[i] || !self.patches.contains_key(&(p.kind.as_str(), p.name.as_str())) {
                 continue;
             }
-            let before = identity(&obj.value);
-            // Sorted, so the order the spec writes a patch's keys in changes nothing.
-            merge_patch(&mut obj.value, &names::sorted_json(&p.patch));
-            if identity(&obj.value) != before {
-                diags.push(
-                    Diagnostic::error(
-                        Code::Patch,
-                        format!("the patch changes the identity of {}/{}", p.kind, p.name),
-                    )
-                    .at(at.key("patch"))
-                    .help("a patch may not change apiVersion, kind, metadata.name or metadata.namespace"),
-                );
-                continue;
-            }
-            canonical_quantities(&mut obj.value);
-            canonical_order(&mut obj.value);
-            obj.patched_by = Some(i);
-        }
-        if !matched {
-            let known = of_kind.get(&p.kind).map_or(&[][..], Vec::as_slice);
+            let known = self.known.get(p.kind.as_str()).map_or(&[][..], Vec::as_slice);
             let help = match crate::check::closest(&p.name, known.iter().map(String::as_str)) {
                 Some(n) => format!("did you mean `{n}`?"),
-                None if known.is_empty() => format!("environment `{}` renders no {}", env.name, p.kind),
+                None if known.is_empty() => format!("environment `{}` renders no {}", self.env.name, p.kind),
                 // At most ten: the help of every such patch would otherwise list them all.
                 None if known.len() > 10 => format!(
                     "{} objects here: {}, and {} more",
@@ -196,18 +189,104 @@ fn apply_patches(plan: &Plan, env: &EnvPlan, objects: &mut [Object], diags: &mut
                 ),
                 None => format!("{} objects here: {}", p.kind, known.join(", ")),
             };
-            diags.push(
+            self.patch_diags[i].push(
                 Diagnostic::error(
                     Code::Patch,
                     format!(
                         "the patch matches no {} named `{}` in environment `{}`",
-                        p.kind, p.name, env.name
+                        p.kind, p.name, self.env.name
                     ),
                 )
-                .at(at)
+                .at(Path::of(&["patches"]).index(i))
                 .help(help),
             );
         }
+        let [extras, rest @ ..] = self.passes;
+        let mut diags = extras;
+        diags.extend(self.patch_diags.into_iter().flatten());
+        diags.extend(rest.into_iter().flatten());
+        (diags, self.used_waivers)
+    }
+
+    /// Applies the patches that name an object, in the spec's order.
+    fn patch(&mut self, objects: &mut [Object]) {
+        let plan = self.plan;
+        for obj in objects.iter_mut() {
+            let stable = names::stable_name(obj.kind(), obj.name());
+            if let Some(names) = self.known.get_mut(obj.kind()) {
+                names.push(stable.clone());
+            }
+            if self.patches.is_empty() {
+                continue;
+            }
+            // By its name, and by its stable name (a Job's without its hash).
+            let mut found: Vec<usize> = self
+                .patches
+                .get(&(obj.kind(), obj.name()))
+                .into_iter()
+                .chain(
+                    (stable != obj.name())
+                        .then(|| self.patches.get(&(obj.kind(), stable.as_str())))
+                        .flatten(),
+                )
+                .flatten()
+                .copied()
+                .collect();
+            found.sort_unstable();
+            for i in found {
+                let p = &plan.patches[i];
+                let at = Path::of(&["patches"]).index(i);
+                self.matched[i] = true;
+                let identity = |v: &Value| {
+                    (
+                        v["apiVersion"].clone(),
+                        v["kind"].clone(),
+                        v["metadata"]["name"].clone(),
+                        v["metadata"]["namespace"].clone(),
+                    )
+                };
+                if !obj.value["sops"].is_null() {
+                    self.patch_diags[i].push(
+                        Diagnostic::error(
+                            Code::Credential,
+                            format!("the patch changes {}/{}, a SOPS-encrypted file", p.kind, p.name),
+                        )
+                        .at(at.key("patch"))
+                        .help("SOPS signs every value of the file (its MAC), so a patched file no longer decrypts, and what a patch adds is plaintext; change the file and encrypt it again with `sops`"),
+                    );
+                    continue;
+                }
+                let before = identity(&obj.value);
+                // Sorted, so the order the spec writes a patch's keys in changes nothing.
+                merge_patch(&mut obj.value, &names::sorted_json(&p.patch));
+                if identity(&obj.value) != before {
+                    self.patch_diags[i].push(
+                        Diagnostic::error(
+                            Code::Patch,
+                            format!("the patch changes the identity of {}/{}", p.kind, p.name),
+                        )
+                        .at(at.key("patch"))
+                        .help("a patch may not change apiVersion, kind, metadata.name or metadata.namespace"),
+                    );
+                    continue;
+                }
+                canonical_quantities(&mut obj.value);
+                canonical_order(&mut obj.value);
+                obj.patched_by = Some(i);
+            }
+        }
+    }
+
+    /// The per-object passes, each into its own list.
+    fn check(&mut self, objects: &[Object]) {
+        let (plan, env) = (self.plan, self.env);
+        let [_, unregistered_, pods, api, valid, policy, secrets] = &mut self.passes;
+        unregistered(objects, unregistered_);
+        pods_present(objects, pods);
+        api_server_rules(plan, objects, api);
+        validate(plan, objects, valid);
+        policies(plan, env, objects, &mut self.used_waivers, policy);
+        super::leaks::objects(plan, env, objects, &mut self.used_waivers, secrets);
     }
 }
 
@@ -1006,7 +1085,7 @@ mod tests {
                     services:\n  s: {image: app, port: 8080}\n";
         let (_, loaded, diags) = crate::load::load("mlship.yaml", yaml.as_bytes());
         let loaded = loaded.unwrap_or_else(|| panic!("{diags:?}"));
-        let mut plan = crate::lower::lower(&loaded, &crate::project::MemProject::default()).unwrap();
+        let mut plan = crate::lower::lower(loaded, &crate::project::MemProject::default()).unwrap();
         let n = 10_000;
         let deployment =
             |name: String| json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name}});
@@ -1023,8 +1102,13 @@ mod tests {
         plan.patches
             .extend((0..1_000).map(|i| patch(format!("unknown-zzzz-{i}"))));
         let env = plan.envs[0].clone();
-        let mut diags = Vec::new();
-        apply_patches(&plan, &env, &mut objects, &mut diags);
+        // In groups, as the targets hand them over: a patch finds its object in any group,
+        // and the help of one that matches nothing names the objects of every group.
+        let mut post = Post::new(&plan, &env);
+        for group in objects.chunks_mut(1_000) {
+            post.patch(group);
+        }
+        let (diags, _) = post.finish();
         assert!(objects.iter().all(|o| o.value["metadata"]["labels"]["a"] == "b"));
         assert_eq!(diags.len(), 1_000, "{:?}", diags.first());
         let help = diags[0].help.as_deref().unwrap_or_default();

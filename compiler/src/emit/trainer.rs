@@ -17,8 +17,7 @@ use serde_json::{Value, json};
 pub const TARGET: Target = Target {
     name: "trainer",
     kinds: &[Kind::new("trainer.kubeflow.org/v1alpha1", "TrainJob")],
-    emit: Emit::Env(|_, _| Vec::new()),
-    rename: None,
+    emit: Emit::Env(|_, _, _| {}),
 };
 
 /// The replicated job and container of Trainer's runtimes that run the training code.

@@ -5,7 +5,7 @@
 //! succeed, so a skipped gate skips what follows it) and one container template per step,
 //! built by [`pod`] like every other pod; a Role and RoleBinding that let the executor
 //! write `workflowtaskresults`; and a CronWorkflow for a schedule, else a Workflow that
-//! references the template, named by the content hash of both ([`name_workflows`]).
+//! references the template, named by the content hash of both ([`name_workflow`]).
 
 use super::{Emit, Kind, Object, Target, pod, to_value};
 use crate::names;
@@ -30,15 +30,15 @@ pub const TARGET: Target = Target {
         Kind::new("rbac.authorization.k8s.io/v1", "RoleBinding"),
     ],
     emit: Emit::Env(objects),
-    rename: Some(name_workflows),
 };
 
 /// The name of the DAG template every workflow starts at.
 const ENTRYPOINT: &str = "main";
 
-fn objects(_: &Plan, env: &EnvPlan) -> Vec<Object> {
-    let mut out = Vec::new();
+/// One group per pipeline: its Role, RoleBinding, WorkflowTemplate and what runs it.
+fn objects(_: &Plan, env: &EnvPlan, sink: &mut super::Sink<'_>) {
     for w in &env.workflows {
+        let mut out = Vec::new();
         let meta = |name: &str| to_value(&super::meta(env, name, Some(&w.pipeline), Some("pipeline")));
         out.push(Object::generated(
             "",
@@ -114,9 +114,10 @@ fn objects(_: &Plan, env: &EnvPlan) -> Vec<Object> {
                 ));
             }
         }
+        let rename = |objects: &mut [Object]| name_workflow(w, objects);
+        rename(&mut out);
+        sink(out, &rename);
     }
-    name_workflows(env, &mut out);
-    out
 }
 
 /// What a pipeline's step pods may do with their token: report results (Argo's executor), and
@@ -359,24 +360,25 @@ fn drop_nulls(v: &mut Value) {
 /// Names each run-once Workflow by its content: a hash of its own spec and of the final
 /// spec of the WorkflowTemplate it runs, so that changing any step (or a patch to the
 /// template) starts a new run, and nothing else does. Runs again after patches.
-fn name_workflows(env: &EnvPlan, objects: &mut [Object]) {
-    for w in env.workflows.iter().filter(|w| w.cron.is_none()) {
-        let template = objects
-            .iter()
-            .find(|o| o.kind() == "WorkflowTemplate" && o.name() == w.name)
-            .map(|o| o.value["spec"].clone());
-        let Some(run) = objects
-            .iter_mut()
-            .find(|o| o.kind() == "Workflow" && names::stable_name("Workflow", o.name()) == w.name)
-        else {
-            continue;
-        };
-        let mut content = serde_json::to_vec(&template).expect("JSON serializes");
-        content.push(b'\n');
-        content.extend(serde_json::to_vec(&run.value["spec"]).expect("JSON serializes"));
-        let hash = names::short_hash(&content);
-        run.value["metadata"]["name"] = json!(format!("{}-{hash}", w.name));
+fn name_workflow(w: &WorkflowPlan, objects: &mut [Object]) {
+    if w.cron.is_some() {
+        return;
     }
+    let template = objects
+        .iter()
+        .find(|o| o.kind() == "WorkflowTemplate" && o.name() == w.name)
+        .map(|o| o.value["spec"].clone());
+    let Some(run) = objects
+        .iter_mut()
+        .find(|o| o.kind() == "Workflow" && names::stable_name("Workflow", o.name()) == w.name)
+    else {
+        return;
+    };
+    let mut content = serde_json::to_vec(&template).expect("JSON serializes");
+    content.push(b'\n');
+    content.extend(serde_json::to_vec(&run.value["spec"]).expect("JSON serializes"));
+    let hash = names::short_hash(&content);
+    run.value["metadata"]["name"] = json!(format!("{}-{hash}", w.name));
 }
 
 #[cfg(test)]
