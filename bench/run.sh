@@ -2,7 +2,7 @@
 # The performance bench: whole processes, measured on this machine in one run, reported as
 # medians and ratios against baselines measured in the same run. See docs/performance.md.
 #
-#   bash bench/run.sh            # full run (about an hour on 2 cores: 56 minutes measured)
+#   bash bench/run.sh            # full run (under an hour on 2 cores: 38 to 56 minutes measured)
 #   QUICK=1 bash bench/run.sh    # fewer runs, no N = 10,000 (a smoke test)
 #   BASELINE=/path/to/old/mlship bash bench/run.sh   # also times the largest build with it
 #

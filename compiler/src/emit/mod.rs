@@ -68,9 +68,10 @@ pub enum Emit {
     /// Files outside the environments (Dockerfiles, the bake file).
     Files(fn(&Plan) -> Result<Files, Vec<Diagnostic>>),
     /// Objects in each environment's folder, which patches, validation and policies then see
-    /// ([`post::Post`]), handed to the sink a group at a time: the objects of one workload, or
-    /// all of the target's when its `rename` needs them together. An environment's objects are
-    /// never all in memory at once (at N = 10,000 they were about 500 MB).
+    /// ([`post::Post`]), handed to the sink a group at a time: the objects of one workload (a
+    /// service, a pipeline, a notebook), with what names them by their content. An
+    /// environment's objects are never all in memory at once (at N = 10,000 they were about
+    /// 500 MB).
     Env(fn(&Plan, &EnvPlan, &mut Sink<'_>)),
     /// The GitOps engine's objects for one environment, in `gitops/<env>.yaml`.
     Gitops(Engine, fn(&Plan, &EnvPlan, &GitopsPlan) -> Vec<Value>),
@@ -286,7 +287,7 @@ mod tests {
 
     /// An environment's objects are post-processed a workload at a time, never all at once
     /// (at N = 10,000 they were about 500 MB): no group a target hands over holds the objects
-    /// of two workloads, and every workload's objects come in one group.
+    /// of two workloads, and each target hands over a workload's objects in one group.
     #[test]
     fn an_environments_objects_reach_post_processing_a_workload_at_a_time() {
         let (_, loaded, diags) = crate::load::load("mlship.yaml", WORKLOADS.as_bytes());

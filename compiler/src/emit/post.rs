@@ -17,13 +17,13 @@ use serde_json::{Value, json};
 use std::collections::{BTreeSet, HashMap};
 
 /// One environment's post-processing, fed its objects a group at a time (the objects of one
-/// workload, or every object of a target that names some by the others' content), so that
-/// an environment's objects are never all in memory at once. Every pass is per object but
-/// three, which keep what they need of the objects already seen: the patches that matched
-/// (and, for the help of one that matches nothing, the names of the kinds patches name), the
-/// file names an extra manifest must not clash with, and the naming of objects by their
-/// content, which each group brings for itself ([`super::Sink`]). The diagnostics come out pass by pass, each in the order of the objects, as if the
-/// passes had run over all the objects in turn.
+/// workload: a service, a pipeline, a notebook), so that an environment's objects are never
+/// all in memory at once. Every pass is per object but three, which keep what they need of
+/// the objects already seen: the patches that matched (and, for the help of one that matches
+/// nothing, the names of the kinds patches name), the file names an extra manifest must not
+/// clash with, and the naming of objects by their content, which each group brings for
+/// itself ([`super::Sink`]). The diagnostics come out pass by pass, each in the order of the
+/// objects, as if the passes had run over all the objects in turn.
 pub struct Post<'a> {
     plan: &'a Plan,
     env: &'a EnvPlan,
