@@ -57,8 +57,8 @@ pub const TARGET: Target = Target {
     emit: Emit::Env(objects),
 };
 
-/// A group for the environment's own objects (namespace, config, secrets, claims), one per
-/// service, one for the files and one for the pipelines' accounts and policies.
+/// A group for the environment's own objects (namespace, config, secrets, claims), and one
+/// per service, per configuration file and per pipeline (its account and network policy).
 fn objects(_: &Plan, env: &EnvPlan, sink: &mut super::Sink<'_>) {
     let cx = Cx { env };
     let mut sink = |values: Vec<Value>| sink(values.into_iter().map(|v| Object::generated("", v)).collect(), &|_| {});
@@ -113,14 +113,13 @@ fn objects(_: &Plan, env: &EnvPlan, sink: &mut super::Sink<'_>) {
         sink(cx.service(svc));
     }
     for f in &env.files {
-        out.push(to_value(&ConfigMap {
+        sink(vec![to_value(&ConfigMap {
             metadata: cx.meta(&f.name, None, Some("config")),
             data: Some(BTreeMap::from([(f.key.clone(), f.text.clone())])),
             immutable: Some(true),
             ..Default::default()
-        }));
+        })]);
     }
-    sink(std::mem::take(&mut out));
     for p in &env.pipelines {
         sink(vec![
             cx.service_account(&p.name, "pipeline", p.token, &p.account_annotations),
