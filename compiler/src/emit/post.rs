@@ -32,8 +32,11 @@ pub struct Post<'a> {
     matched: Vec<bool>,
     /// For the help of a patch that matches nothing: the stable names of each kind a patch names.
     known: HashMap<&'a str, Vec<String>>,
-    /// The file name of every object so far, and its object's name.
+    /// The file name of every object so far, and its object's name; kept only when the spec
+    /// has extra manifests, which must not clash with them.
     file_names: HashMap<String, String>,
+    /// The target Kubernetes version's schemas, found once for the environment.
+    schemas: Option<&'static crate::validate::Schemas>,
     /// Each patch's diagnostics, in the spec's order.
     patch_diags: Vec<Vec<Diagnostic>>,
     /// Each pass's diagnostics, in the order the passes ran in before: extra manifests,
@@ -51,6 +54,7 @@ impl<'a> Post<'a> {
             matched: vec![false; plan.patches.len()],
             known: HashMap::new(),
             file_names: HashMap::new(),
+            schemas: crate::validate::schemas(&plan.kubernetes).ok(),
             patch_diags: vec![Vec::new(); plan.patches.len()],
             passes: Default::default(),
             used_waivers: BTreeSet::new(),
@@ -89,10 +93,12 @@ impl<'a> Post<'a> {
 
     /// Post-processes one group of a target's objects, with the group's own `rename`.
     pub fn group(&mut self, mut objects: Vec<Object>, rename: &dyn Fn(&mut [Object])) -> Vec<Object> {
-        for o in &objects {
-            self.file_names
-                .entry(o.file_name())
-                .or_insert_with(|| o.name().to_string());
+        if !self.plan.manifests.is_empty() {
+            for o in &objects {
+                self.file_names
+                    .entry(o.file_name())
+                    .or_insert_with(|| o.name().to_string());
+            }
         }
         self.patch(&mut objects);
         // Objects named by their content (Jobs, run-once Workflows) are renamed after patches:
@@ -106,8 +112,7 @@ impl<'a> Post<'a> {
     /// each in the environment's namespace when its kind is namespaced, unless it clashes with
     /// an object rendered or read before it.
     pub fn extras(&mut self) -> Vec<Object> {
-        let (plan, env) = (self.plan, self.env);
-        let schemas = crate::validate::schemas(&plan.kubernetes).ok();
+        let (plan, env, schemas) = (self.plan, self.env, self.schemas);
         let mut objects = Vec::new();
         for extra in &plan.manifests {
             let mut value = extra.value.clone();
@@ -210,41 +215,35 @@ impl<'a> Post<'a> {
 
     /// Applies the patches that name an object, in the spec's order.
     fn patch(&mut self, objects: &mut [Object]) {
+        // With no patch for this environment there is nothing to apply, and no kind's names to
+        // keep for the help of one that matches nothing.
+        if self.patches.is_empty() {
+            return;
+        }
         let plan = self.plan;
+        let identity = |v: &Value| {
+            (
+                v["apiVersion"].clone(),
+                v["kind"].clone(),
+                v["metadata"]["name"].clone(),
+                v["metadata"]["namespace"].clone(),
+            )
+        };
         for obj in objects.iter_mut() {
             let stable = names::stable_name(obj.kind(), obj.name());
             if let Some(names) = self.known.get_mut(obj.kind()) {
                 names.push(stable.clone());
             }
-            if self.patches.is_empty() {
-                continue;
-            }
             // By its name, and by its stable name (a Job's without its hash).
-            let mut found: Vec<usize> = self
-                .patches
-                .get(&(obj.kind(), obj.name()))
-                .into_iter()
-                .chain(
-                    (stable != obj.name())
-                        .then(|| self.patches.get(&(obj.kind(), stable.as_str())))
-                        .flatten(),
-                )
-                .flatten()
-                .copied()
-                .collect();
+            let mut found: Vec<usize> = self.patches.get(&(obj.kind(), obj.name())).cloned().unwrap_or_default();
+            if stable != obj.name() {
+                found.extend(self.patches.get(&(obj.kind(), stable.as_str())).into_iter().flatten());
+            }
             found.sort_unstable();
             for i in found {
                 let p = &plan.patches[i];
                 let at = Path::of(&["patches"]).index(i);
                 self.matched[i] = true;
-                let identity = |v: &Value| {
-                    (
-                        v["apiVersion"].clone(),
-                        v["kind"].clone(),
-                        v["metadata"]["name"].clone(),
-                        v["metadata"]["namespace"].clone(),
-                    )
-                };
                 if !obj.value["sops"].is_null() {
                     self.patch_diags[i].push(
                         Diagnostic::error(
@@ -284,7 +283,7 @@ impl<'a> Post<'a> {
         unregistered(objects, unregistered_);
         pods_present(objects, pods);
         api_server_rules(plan, objects, api);
-        validate(plan, objects, valid);
+        validate(plan, self.schemas, objects, valid);
         policies(plan, env, objects, &mut self.used_waivers, policy);
         super::leaks::objects(plan, env, objects, &mut self.used_waivers, secrets);
     }
@@ -584,8 +583,8 @@ fn api_server_rules(plan: &Plan, objects: &[Object], diags: &mut Vec<Diagnostic>
     }
 }
 
-fn validate(plan: &Plan, objects: &[Object], diags: &mut Vec<Diagnostic>) {
-    let Ok(schemas) = crate::validate::schemas(&plan.kubernetes) else {
+fn validate(plan: &Plan, schemas: Option<&crate::validate::Schemas>, objects: &[Object], diags: &mut Vec<Diagnostic>) {
+    let Some(schemas) = schemas else {
         return;
     };
     for obj in objects {
@@ -977,6 +976,30 @@ mod tests {
         let warned: Vec<&str> = compiled.diagnostics.iter().map(|d| d.message.as_str()).collect();
         assert_eq!(warned.len(), 1, "{warned:?}");
         assert!(warned[0].contains("monitoring.coreos.com/v1 ServiceMonitor lives in a namespace"));
+    }
+
+    /// An extra manifest may not take the file of an object mlship renders, nor of an extra
+    /// manifest read before it; the objects are post-processed in groups, so the file names
+    /// of every earlier group are what it is checked against.
+    #[test]
+    fn an_extra_manifest_that_clashes_with_a_rendered_or_earlier_object_is_an_error() {
+        let spec = "apiVersion: mlship/v1\nproject: p\nnamespace: ml\nregistry: r.io/p\ntag: \"1\"\nimages:\n  app: {stack: python}\n\
+            services:\n  api: {image: app, port: 8080}\nmanifests: [extra.yaml]\n";
+        let extra = "apiVersion: v1\nkind: Namespace\nmetadata: {name: ml}\n---\n\
+            apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n---\n\
+            apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\ndata: {k: v}\n";
+        let project = crate::project::MemProject([("extra.yaml".to_string(), extra.as_bytes().to_vec())].into());
+        let compiled = crate::compile("mlship.yaml", spec.as_bytes(), &project);
+        assert!(compiled.output.is_none());
+        let clashes: Vec<&str> = compiled
+            .diagnostics
+            .iter()
+            .map(|d| d.message.as_str())
+            .filter(|m| m.contains("clashes with an object mlship renders"))
+            .collect();
+        assert_eq!(clashes.len(), 2, "{:?}", compiled.diagnostics);
+        assert!(clashes[0].contains("Namespace/ml"), "{clashes:?}");
+        assert!(clashes[1].contains("ConfigMap/b"), "{clashes:?}");
     }
 
     #[test]
